@@ -1,0 +1,24 @@
+//! bookrec-core: the engine behind the `bookrec` CLI, web app and Python package.
+//!
+//! Pipeline: ratings CSV ─► [`data`] (sniff, parse, clean, report) ─► [`Interactions`]
+//! (vocabularies + COO ratings, CSR views) ─► [`split`] ─► [`models`] (fit) ─► [`metrics`] /
+//! [`evaluate`] ─► [`io`] (versioned model file) ─► recommend / similar / fold-in.
+//!
+//! Raw ids (ISBN strings, integer user ids) appear only at the edges; inside, users and books are
+//! dense `u32` indices owned by a [`Vocab`].
+
+pub mod data;
+pub mod demo;
+pub mod error;
+pub mod evaluate;
+pub mod io;
+pub mod kernels;
+pub mod metrics;
+pub mod models;
+pub mod progress;
+pub mod rng;
+pub mod split;
+pub mod synth;
+
+pub use data::{Csr, Interactions, RatingScale, Vocab};
+pub use error::{Error, Result};
