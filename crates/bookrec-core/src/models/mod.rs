@@ -95,13 +95,14 @@ pub struct Factors {
 }
 
 /// The learned parameters of a fitted model.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Scorer {
     Factors(Factors),
 }
 
-/// A fitted model: everything needed to predict and recommend, and to be saved to a file.
-#[derive(Clone, Debug)]
+/// A fitted model: everything needed to predict and recommend, and to be saved to a file
+/// (serde-serialisable; [`crate::io`] writes it in a versioned, checksummed container).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FittedModel {
     pub kind: ModelKind,
     /// Hyper-parameters exactly as used for fitting (JSON object).
