@@ -1,0 +1,180 @@
+//! bookrec-server: the web app and JSON API over a fitted bookrec model.
+//!
+//! - [`app`] builds the axum [`Router`] from an [`AppState`] (model + catalogue + search index
+//!   behind an `ArcSwap`, and the SQLite ratings [`store::Store`]);
+//! - [`serve`] loads everything from files ([`ServeConfig`]) and serves until SIGINT/SIGTERM;
+//! - [`serve_with`] serves an already-built state (the CLI's `bookrec demo`).
+//!
+//! Routes, flags and environment variables are listed in the crate README.
+
+pub mod engine;
+pub mod error;
+pub mod openapi;
+pub mod routes;
+pub mod search;
+pub mod state;
+pub mod store;
+pub mod templates;
+pub mod views;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use axum::Router;
+
+pub use error::AppError;
+pub use routes::app;
+pub use state::{AppState, Loaded, Settings};
+pub use store::Store;
+
+/// Everything `bookrec serve` needs.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    /// A model file written by `bookrec train`.
+    pub model_path: PathBuf,
+    /// The books CSV (titles, authors, covers); without it books show as their ids.
+    pub books_path: Option<PathBuf>,
+    /// SQLite file for submitted ratings, created on first run.
+    pub db_path: PathBuf,
+    pub addr: SocketAddr,
+    /// Minimum training ratings for a book to be recommended or shown as similar.
+    pub min_support: u32,
+    /// Poll the model file every `watch_interval` and hot-reload it when it changes.
+    pub watch_model: bool,
+    pub watch_interval: Duration,
+}
+
+impl ServeConfig {
+    /// Defaults: `bookrec-ratings.sqlite`, `127.0.0.1:8000`, the engine's default minimum
+    /// support, watching the model file every 2 s.
+    pub fn new(model_path: impl Into<PathBuf>) -> Self {
+        ServeConfig {
+            model_path: model_path.into(),
+            books_path: None,
+            db_path: PathBuf::from("bookrec-ratings.sqlite"),
+            addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            min_support: Settings::default().min_support,
+            watch_model: true,
+            watch_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Loads the model, catalogue and database named by `config` and serves until SIGINT/SIGTERM.
+pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let cfg = config.clone();
+    let state = tokio::task::spawn_blocking(move || {
+        AppState::load(
+            &cfg.model_path,
+            cfg.books_path.as_deref(),
+            &cfg.db_path,
+            cfg.min_support,
+        )
+    })
+    .await
+    .context("start-up task failed")??;
+    if config.watch_model {
+        tokio::spawn(watch_model_file(
+            state.clone(),
+            config.model_path.clone(),
+            config.watch_interval,
+        ));
+    }
+    serve_with(state, config.addr).await
+}
+
+/// Binds `addr` and serves `state` until SIGINT/SIGTERM (graceful: in-flight requests finish).
+pub async fn serve_with(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    serve_on(state, listener).await
+}
+
+/// Serves on an already bound listener (lets callers bind port 0 and learn the port first).
+pub async fn serve_on(state: AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    let local = listener.local_addr()?;
+    tracing::info!(url = %format!("http://{local}/"), "bookrec is serving");
+    let router: Router = app(state);
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("server error")?;
+    tracing::info!("bookrec stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received, finishing in-flight requests");
+}
+
+/// Hot reload on file change: polls the model file's modification time and size; on a change
+/// (after the writer has had `interval` to finish) reloads it. A bad file is logged and the old
+/// model keeps serving; the same bad file is not retried until it changes again.
+async fn watch_model_file(state: AppState, path: PathBuf, interval: Duration) {
+    let stamp = |p: &PathBuf| -> Option<(SystemTime, u64)> {
+        let m = std::fs::metadata(p).ok()?;
+        Some((m.modified().ok()?, m.len()))
+    };
+    let mut last = stamp(&path);
+    let mut ticker = tokio::time::interval(interval);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        let now = stamp(&path);
+        if now.is_none() || now == last {
+            continue;
+        }
+        // Wait one more interval for a writer still copying the file, then compare again.
+        tokio::time::sleep(interval).await;
+        if stamp(&path) != now {
+            continue;
+        }
+        last = now;
+        match state.reload().await {
+            Ok(_) => tracing::info!(path = %path.display(), "model file changed: reloaded"),
+            Err(e) => tracing::warn!(path = %path.display(), error = %e, "model file changed but was rejected"),
+        }
+    }
+}
+
+/// Installs a `tracing` subscriber for request logs (`RUST_LOG`, default `info`); does nothing
+/// if one is already installed (e.g. by the CLI).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
+}

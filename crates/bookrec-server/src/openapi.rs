@@ -1,0 +1,55 @@
+//! The OpenAPI 3.1 document (utoipa, generated from the handlers' annotations), served at
+//! `/openapi.json`; `/docs` is a small interactive page embedded in the binary that renders it
+//! (no CDN).
+
+use std::sync::OnceLock;
+
+use axum::response::{IntoResponse, Response};
+use utoipa::OpenApi;
+
+use crate::routes::{admin, api};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "bookrec API",
+        description = "Personalised book recommendations: top-N for a reader, similar books, \
+                       catalogue search, and ratings stored durably and folded into the model \
+                       without retraining. Errors are JSON {\"error\": \"...\"} with a 4xx status."
+    ),
+    paths(
+        api::recommendations,
+        api::user_ratings,
+        api::add_rating,
+        api::search_books,
+        api::book,
+        api::similar,
+        api::healthz,
+        api::readyz,
+        admin::reload,
+    ),
+    tags(
+        (name = "users", description = "Recommendations and ratings"),
+        (name = "books", description = "Catalogue, search and similar books"),
+        (name = "ops", description = "Health, readiness, hot reload"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document, built once.
+pub fn document() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_pretty_json()
+            .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise the API document: {e}\"}}"))
+    })
+}
+
+pub async fn openapi_json() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        document(),
+    )
+        .into_response()
+}

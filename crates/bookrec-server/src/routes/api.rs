@@ -1,0 +1,270 @@
+//! The JSON API. Every handler validates its input first (400/422 with a JSON message), runs
+//! model and SQLite work on the blocking pool, and returns the same view structs the pages use.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{blocking, ApiJson, ApiPath, ApiQuery};
+use crate::error::{AppError, AppResult, ErrorBody};
+use crate::state::AppState;
+use crate::views::{
+    check_id, check_query, check_rating, parse_n, BookView, NewRating, RatingAck,
+    RatingsResponse, RecommendationsResponse, SearchResponse, SimilarResponse,
+};
+
+/// `?n=` for top-N lists.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct NParam {
+    /// How many books (1–100, default 10).
+    #[param(value_type = Option<u32>)]
+    pub n: Option<String>,
+}
+
+/// `?q=&n=` for search.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SearchParams {
+    /// Part of a title or author; case and accents are ignored.
+    pub q: Option<String>,
+    /// How many books (1–100, default 20).
+    #[param(value_type = Option<u32>)]
+    pub n: Option<String>,
+}
+
+/// Recommendations for a user (shared with the home page).
+pub async fn recommendations_for(
+    state: &AppState,
+    user_id: String,
+    n: usize,
+) -> AppResult<RecommendationsResponse> {
+    let loaded = state.loaded();
+    let store = state.store();
+    let opts = state.recommend_options();
+    blocking(move || {
+        let stored = store.ratings_for(&user_id)?;
+        Ok(loaded.recommendations(&user_id, &stored, n, &opts))
+    })
+    .await
+}
+
+/// A user's ratings, or `None` for an unknown user with nothing stored.
+pub async fn ratings_for(state: &AppState, user_id: String) -> AppResult<Option<RatingsResponse>> {
+    let loaded = state.loaded();
+    let store = state.store();
+    blocking(move || {
+        let stored = store.ratings_for(&user_id)?;
+        Ok(loaded.user_ratings(&user_id, &stored))
+    })
+    .await
+}
+
+/// Validates and durably stores one rating; shared with the page form.
+pub async fn store_rating(
+    state: &AppState,
+    user_id: &str,
+    book_id: &str,
+    rating: f32,
+) -> AppResult<RatingAck> {
+    let user_id = check_id("user", user_id)?.to_string();
+    let book_id = check_id("book", book_id)?.to_string();
+    let loaded = state.loaded();
+    if loaded.book_view(&book_id).is_none() {
+        return Err(AppError::NotFound(format!("unknown book {book_id:?}")));
+    }
+    let rating = check_rating(&loaded, rating)?;
+    let store = state.store();
+    let stored = blocking(move || Ok(store.put_rating(&user_id, &book_id, rating)?)).await?;
+    Ok(RatingAck {
+        user_id: stored.user_id,
+        book_id: stored.book_id,
+        rating: stored.rating,
+        rated_at: stored.rated_at,
+    })
+}
+
+/// Top-N recommendations for a user.
+///
+/// Known users get the trained model's list; once they (or a new reader) have ratings stored
+/// on this server, training + stored ratings are folded into the model. A user with no ratings
+/// at all gets popular books (`source: "popular"`, with a `message`).
+#[utoipa::path(get, path = "/api/users/{id}/recommendations", tag = "users",
+    params(("id" = String, Path, description = "User id, e.g. 276847"), NParam),
+    responses(
+        (status = 200, description = "Recommendations, best first", body = RecommendationsResponse),
+        (status = 400, description = "Malformed id or n", body = ErrorBody),
+        (status = 422, description = "n out of range", body = ErrorBody),
+    ))]
+pub async fn recommendations(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(params): ApiQuery<NParam>,
+) -> AppResult<Json<RecommendationsResponse>> {
+    let user_id = check_id("user", &id)?.to_string();
+    let n = parse_n(params.n.as_deref(), 10)?;
+    Ok(Json(recommendations_for(&state, user_id, n).await?))
+}
+
+/// A user's ratings: training ratings plus ratings stored on this server, highest first.
+#[utoipa::path(get, path = "/api/users/{id}/ratings", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user's ratings", body = RatingsResponse),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 404, description = "Unknown user with no stored ratings", body = ErrorBody),
+    ))]
+pub async fn user_ratings(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> AppResult<Json<RatingsResponse>> {
+    let user_id = check_id("user", &id)?.to_string();
+    match ratings_for(&state, user_id.clone()).await? {
+        Some(r) => Ok(Json(r)),
+        None => Err(AppError::NotFound(format!(
+            "unknown user {user_id:?}: no ratings in the model or stored on this server"
+        ))),
+    }
+}
+
+/// Stores a rating (new readers included). Answered only after the rating is durably
+/// committed to the SQLite database.
+#[utoipa::path(post, path = "/api/users/{id}/ratings", tag = "users",
+    params(("id" = String, Path, description = "User id (any new id starts a new reader)")),
+    request_body = NewRating,
+    responses(
+        (status = 201, description = "Stored", body = RatingAck),
+        (status = 400, description = "Malformed id or JSON", body = ErrorBody),
+        (status = 404, description = "Unknown book", body = ErrorBody),
+        (status = 422, description = "Rating outside the model's scale, or wrong field types", body = ErrorBody),
+    ))]
+pub async fn add_rating(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<NewRating>,
+) -> AppResult<(StatusCode, Json<RatingAck>)> {
+    let ack = store_rating(&state, &id, &body.book_id, body.rating).await?;
+    Ok((StatusCode::CREATED, Json(ack)))
+}
+
+/// One book: catalogue metadata and its number of training ratings.
+#[utoipa::path(get, path = "/api/books/{id}", tag = "books",
+    params(("id" = String, Path, description = "Book id (ISBN)")),
+    responses(
+        (status = 200, description = "The book", body = BookView),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 404, description = "Unknown book", body = ErrorBody),
+    ))]
+pub async fn book(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> AppResult<Json<BookView>> {
+    let book_id = check_id("book", &id)?;
+    state
+        .loaded()
+        .book_view(book_id)
+        .map(Json)
+        .ok_or_else(|| AppError::NotFound(format!("unknown book {book_id:?}")))
+}
+
+/// Books similar to this one ("readers who liked this also liked").
+#[utoipa::path(get, path = "/api/books/{id}/similar", tag = "books",
+    params(("id" = String, Path, description = "Book id (ISBN)"), NParam),
+    responses(
+        (status = 200, description = "Similar books, most similar first", body = SimilarResponse),
+        (status = 400, description = "Malformed id or n", body = ErrorBody),
+        (status = 404, description = "Unknown book", body = ErrorBody),
+        (status = 422, description = "n out of range", body = ErrorBody),
+    ))]
+pub async fn similar(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(params): ApiQuery<NParam>,
+) -> AppResult<Json<SimilarResponse>> {
+    let book_id = check_id("book", &id)?.to_string();
+    let n = parse_n(params.n.as_deref(), 10)?;
+    let loaded = state.loaded();
+    let min_support = state.settings().min_support;
+    blocking(move || {
+        loaded
+            .similar(&book_id, n, min_support)
+            .ok_or_else(|| AppError::NotFound(format!("unknown book {book_id:?}")))
+    })
+    .await
+    .map(Json)
+}
+
+/// Search the catalogue by title or author (case- and accent-insensitive; prefix matches
+/// first, then word and substring matches; popular books first within each).
+#[utoipa::path(get, path = "/api/books", tag = "books",
+    params(SearchParams),
+    responses(
+        (status = 200, description = "Matching books", body = SearchResponse),
+        (status = 400, description = "Missing, empty or too long query; malformed n", body = ErrorBody),
+        (status = 422, description = "n out of range", body = ErrorBody),
+    ))]
+pub async fn search_books(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<SearchParams>,
+) -> AppResult<Json<SearchResponse>> {
+    let q = check_query(params.q.as_deref())?.to_string();
+    let n = parse_n(params.n.as_deref(), 20)?;
+    let loaded = state.loaded();
+    blocking(move || Ok(loaded.search(&q, n))).await.map(Json)
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, description = "Alive", body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok".to_string(),
+    })
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Readiness {
+    pub status: String,
+    /// Model kind, e.g. "svd".
+    pub model: String,
+    pub users: usize,
+    pub books: usize,
+    pub catalog_books: usize,
+    pub stored_ratings: u64,
+    /// Seconds since the Unix epoch when the current model was loaded.
+    pub model_loaded_at: u64,
+}
+
+/// Readiness: a model is loaded and the ratings database answers.
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses(
+        (status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    ))]
+pub async fn readyz(State(state): State<AppState>) -> AppResult<Json<Readiness>> {
+    let loaded = state.loaded();
+    let store = state.store();
+    let stored = blocking(move || Ok(store.count())).await?.map_err(|e| {
+        tracing::warn!(error = %e, "readiness check: database unavailable");
+        AppError::Unavailable("the ratings database is not available".to_string())
+    })?;
+    let loaded_at = loaded
+        .loaded_at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    Ok(Json(Readiness {
+        status: "ready".to_string(),
+        model: loaded.model.kind.name().to_string(),
+        users: loaded.model.users.len(),
+        books: loaded.model.items.len(),
+        catalog_books: loaded.catalog.len(),
+        stored_ratings: stored,
+        model_loaded_at: loaded_at,
+    }))
+}

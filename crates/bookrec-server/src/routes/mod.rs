@@ -1,0 +1,116 @@
+//! The router: pages (HTML), the JSON API, admin routes, static assets and the API docs.
+
+pub mod admin;
+pub mod api;
+pub mod pages;
+
+use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// `Path` whose rejection is an [`AppError`] (JSON 400), not axum's plain text.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(AppError))]
+pub struct ApiPath<T>(pub T);
+
+/// `Query` whose rejection is an [`AppError`].
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(AppError))]
+pub struct ApiQuery<T>(pub T);
+
+/// `Json` whose rejection is an [`AppError`].
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(AppError))]
+pub struct ApiJson<T>(pub T);
+
+/// Runs CPU or SQLite work on the blocking pool, off the async runtime. A panic inside
+/// becomes a logged 500.
+pub async fn blocking<T, F>(f: F) -> AppResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> AppResult<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f).await?
+}
+
+/// The whole application. Needs `into_make_service_with_connect_info::<SocketAddr>()` for the
+/// admin routes to see the peer address (without it they answer 403).
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/books/{id}", get(pages::book))
+        .route("/search", get(pages::search))
+        .route("/start", get(pages::start))
+        .route("/rate", post(pages::rate))
+        .route("/api/users/{id}/recommendations", get(api::recommendations))
+        .route(
+            "/api/users/{id}/ratings",
+            get(api::user_ratings).post(api::add_rating),
+        )
+        .route("/api/books", get(api::search_books))
+        .route("/api/books/{id}", get(api::book))
+        .route("/api/books/{id}/similar", get(api::similar))
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
+        .route("/openapi.json", get(crate::openapi::openapi_json))
+        .route("/docs", get(docs_page))
+        .route("/admin/reload", post(admin::reload))
+        .route("/static/{file}", get(static_file))
+        .fallback(not_found)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+
+const CSS: &str = include_str!("../../static/app.css");
+const START_JS: &str = include_str!("../../static/start.js");
+const DOCS_JS: &str = include_str!("../../static/docs.js");
+const DOCS_HTML: &str = include_str!("../../static/docs.html");
+
+async fn static_file(ApiPath(file): ApiPath<String>) -> Response {
+    let (mime, body) = match file.as_str() {
+        "app.css" => ("text/css; charset=utf-8", CSS),
+        "start.js" => ("text/javascript; charset=utf-8", START_JS),
+        "docs.js" => ("text/javascript; charset=utf-8", DOCS_JS),
+        _ => return (StatusCode::NOT_FOUND, "no such file").into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn docs_page() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        DOCS_HTML,
+    )
+        .into_response()
+}
+
+async fn not_found(axum::extract::State(state): axum::extract::State<AppState>, uri: Uri) -> Response {
+    let path = uri.path();
+    let err = AppError::NotFound(format!(
+        "no such page: {}",
+        bookrec_core::error::excerpt(path, 80)
+    ));
+    if path.starts_with("/api/") || path.starts_with("/admin/") {
+        err.into_response()
+    } else {
+        pages::error_page(&state, err)
+    }
+}

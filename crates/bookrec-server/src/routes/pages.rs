@@ -1,0 +1,272 @@
+//! Server-rendered pages. They share validation and views with the API; errors render as an
+//! HTML page (or an inline message) with the same 4xx status, never a stack trace.
+
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use minijinja::{context, Value};
+use serde::Deserialize;
+
+use super::api::{ratings_for, recommendations_for, store_rating};
+use super::{blocking, ApiPath};
+use crate::error::{AppError, AppResult};
+use crate::state::{AppState, Loaded};
+use crate::views::{check_id, check_query, parse_n};
+
+/// How many of a user's rated books the home page lists.
+const RATED_LIMIT: usize = 30;
+
+/// `extra` plus the values every page shows (footer).
+fn with_base(loaded: &Loaded, extra: Value) -> Value {
+    context! {
+        model_kind => loaded.model.kind.name(),
+        n_users => loaded.model.users.len(),
+        n_books => loaded.model.items.len(),
+        ..extra
+    }
+}
+
+fn render(state: &AppState, status: StatusCode, name: &str, ctx: Value) -> Response {
+    match state.templates().render(name, ctx) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            // Already logged by `public_message`; a minimal page without the template engine.
+            let msg = e.public_message();
+            (e.status(), Html(format!("<!doctype html><title>error</title><p>{msg}</p>")))
+                .into_response()
+        }
+    }
+}
+
+/// Renders `err` as an HTML page with its status.
+pub fn error_page(state: &AppState, err: AppError) -> Response {
+    let status = err.status();
+    let heading = match status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => "That didn't work",
+        _ => "Something went wrong",
+    };
+    let message = err.public_message();
+    let loaded = state.loaded();
+    render(
+        state,
+        status,
+        "error.html",
+        with_base(&loaded, context! { heading, message }),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HomeQuery {
+    pub user: Option<String>,
+    pub n: Option<String>,
+}
+
+/// `/` and `/?user=ID`: the user form, then recommendations beside the user's rated books.
+pub async fn home(
+    State(state): State<AppState>,
+    query: Result<Query<HomeQuery>, QueryRejection>,
+) -> Response {
+    let query = match query {
+        Ok(q) => q,
+        Err(e) => return error_page(&state, e.into()),
+    };
+    let loaded = state.loaded();
+    let example_user = if loaded.model.users.is_empty() {
+        String::new()
+    } else {
+        loaded.model.users.id(0).to_string()
+    };
+    let q = Some(query.0);
+    let input = q.as_ref().and_then(|q| q.user.clone()).unwrap_or_default();
+    let ctx = |extra: Value| {
+        with_base(
+            &loaded,
+            context! {
+                user_input => input.clone(),
+                example_user => example_user.clone(),
+                rated_limit => RATED_LIMIT,
+                ..extra
+            },
+        )
+    };
+    if input.trim().is_empty() {
+        return render(&state, StatusCode::OK, "home.html", ctx(Value::UNDEFINED));
+    }
+    let result: AppResult<Value> = async {
+        let user_id = check_id("reader", &input)?.to_string();
+        let n = parse_n(q.as_ref().and_then(|q| q.n.as_deref()), 10)?;
+        let recs = recommendations_for(&state, user_id.clone(), n).await?;
+        let rated = ratings_for(&state, user_id.clone()).await?;
+        Ok(context! { user_id, recs, rated })
+    }
+    .await;
+    match result {
+        Ok(extra) => render(&state, StatusCode::OK, "home.html", ctx(extra)),
+        Err(e) if e.status().is_client_error() => {
+            let status = e.status();
+            let error = format!("{}. Reader IDs look like {example_user:?}.", e.public_message());
+            render(&state, status, "home.html", ctx(context! { error }))
+        }
+        Err(e) => error_page(&state, e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BookQuery {
+    pub user: Option<String>,
+}
+
+/// `/books/{id}`: metadata, a rating form, and similar books.
+pub async fn book(
+    State(state): State<AppState>,
+    path: Result<ApiPath<String>, AppError>,
+    query: Result<Query<BookQuery>, QueryRejection>,
+) -> Response {
+    let result: AppResult<Response> = async {
+        let ApiPath(id) = path?;
+        let book_id = check_id("book", &id)?.to_string();
+        let loaded = state.loaded();
+        let min_support = state.settings().min_support;
+        let l = loaded.clone();
+        let (book, similar) = blocking(move || {
+            let book = l
+                .book_view(&book_id)
+                .ok_or_else(|| AppError::NotFound(format!("There is no book {book_id:?}.")))?;
+            let similar = l.similar(&book_id, 10, min_support);
+            Ok((book, similar))
+        })
+        .await?;
+        let user_id = query
+            .ok()
+            .and_then(|Query(q)| q.user)
+            .filter(|u| check_id("user", u).is_ok());
+        let scale = loaded.model.scale;
+        let scale_values: Vec<i32> = (scale.min.ceil() as i32..=scale.max.floor() as i32).collect();
+        Ok(render(
+            &state,
+            StatusCode::OK,
+            "book.html",
+            with_base(&loaded, context! { book, similar, user_id, scale_values }),
+        ))
+    }
+    .await;
+    result.unwrap_or_else(|e| error_page(&state, e))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SearchQuery {
+    pub q: Option<String>,
+}
+
+/// `/search?q=`: catalogue search.
+pub async fn search(
+    State(state): State<AppState>,
+    query: Result<Query<SearchQuery>, QueryRejection>,
+) -> Response {
+    let loaded = state.loaded();
+    let raw = match query {
+        Ok(Query(q)) => q.q,
+        Err(e) => return error_page(&state, e.into()),
+    };
+    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
+        return render(&state, StatusCode::OK, "search.html", with_base(&loaded, Value::UNDEFINED));
+    };
+    let result: AppResult<Value> = async {
+        let q = check_query(Some(&raw))?.to_string();
+        let l = loaded.clone();
+        let results = blocking(move || Ok(l.search(&q, 50))).await?;
+        Ok(context! { results })
+    }
+    .await;
+    match result {
+        Ok(extra) => render(
+            &state,
+            StatusCode::OK,
+            "search.html",
+            with_base(&loaded, context! { query => raw, ..extra }),
+        ),
+        Err(e) if e.status().is_client_error() => render(
+            &state,
+            e.status(),
+            "search.html",
+            with_base(&loaded, context! { query => raw, error => e.public_message() }),
+        ),
+        Err(e) => error_page(&state, e),
+    }
+}
+
+/// `/start`: cold start for a new reader (search + rate + fold-in recommendations, in JS
+/// against the JSON API).
+pub async fn start(State(state): State<AppState>) -> Response {
+    let loaded = state.loaded();
+    let opts = state.recommend_options();
+    let l = loaded.clone();
+    let popular = match blocking(move || Ok(l.recommendations("", &[], 12, &opts))).await {
+        Ok(p) => p,
+        Err(e) => return error_page(&state, e),
+    };
+    let scale = loaded.model.scale;
+    render(
+        &state,
+        StatusCode::OK,
+        "start.html",
+        with_base(
+            &loaded,
+            context! {
+                popular,
+                scale_min => scale.min.ceil() as i32,
+                scale_max => scale.max.floor() as i32,
+            },
+        ),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RateForm {
+    pub user: String,
+    pub book_id: String,
+    pub rating: String,
+}
+
+/// `POST /rate` (form on the book page): stores the rating, then shows the reader's page,
+/// whose recommendations now fold the new rating in.
+pub async fn rate(
+    State(state): State<AppState>,
+    form: Result<Form<RateForm>, FormRejection>,
+) -> Response {
+    let result: AppResult<String> = async {
+        let Form(form) = form.map_err(|e| AppError::BadRequest(e.body_text()))?;
+        let rating: f32 = form.rating.trim().parse().map_err(|_| {
+            AppError::BadRequest(format!(
+                "rating must be a number (got {:?})",
+                bookrec_core::error::excerpt(&form.rating, 20)
+            ))
+        })?;
+        let ack = store_rating(&state, &form.user, &form.book_id, rating).await?;
+        Ok(ack.user_id)
+    }
+    .await;
+    match result {
+        Ok(user) => {
+            let mut url = String::from("/?user=");
+            url.extend(form_urlencoded_component(&user));
+            Redirect::to(&url).into_response()
+        }
+        Err(e) => error_page(&state, e),
+    }
+}
+
+/// Percent-encodes a query component (ids are short; no extra dependency for this).
+fn form_urlencoded_component(s: &str) -> impl Iterator<Item = char> + '_ {
+    s.bytes().flat_map(|b| {
+        let keep = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~');
+        let chars: Vec<char> = if keep {
+            vec![b as char]
+        } else {
+            format!("%{b:02X}").chars().collect()
+        };
+        chars.into_iter()
+    })
+}
