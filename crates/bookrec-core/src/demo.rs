@@ -109,7 +109,11 @@ pub fn parse_catalogue(text: &str, path: &Path) -> Result<Vec<DemoBook>> {
     let mut lines = text.lines();
     let header = lines.next().unwrap_or("");
     if header.trim_end_matches('\r') != DEMO_BOOKS_HEADER {
-        return Err(err(1, "expected the header `book_id,title,author,year,genre`", header));
+        return Err(err(
+            1,
+            "expected the header `book_id,title,author,year,genre`",
+            header,
+        ));
     }
     let mut books = Vec::new();
     for (k, raw) in lines.enumerate() {
@@ -119,9 +123,10 @@ pub fn parse_catalogue(text: &str, path: &Path) -> Result<Vec<DemoBook>> {
             continue;
         }
         let fields = split_record(line).ok_or_else(|| err(line_no, "unbalanced quotes", line))?;
-        let [id, title, author, year, genre]: [String; 5] = fields
-            .try_into()
-            .map_err(|f: Vec<String>| err(line_no, &format!("{} fields, expected 5", f.len()), line))?;
+        let [id, title, author, year, genre]: [String; 5] =
+            fields.try_into().map_err(|f: Vec<String>| {
+                err(line_no, &format!("{} fields, expected 5", f.len()), line)
+            })?;
         if id.is_empty() || title.is_empty() || author.is_empty() || genre.is_empty() {
             return Err(err(line_no, "empty id, title, author or genre", line));
         }

@@ -17,7 +17,9 @@ fn catalogue_is_sound() {
 
     let ids: HashSet<&str> = books.iter().map(|b| b.id.as_str()).collect();
     assert_eq!(ids.len(), books.len(), "duplicate book ids");
-    assert!(books.iter().all(|b| b.id.len() == 6 && b.id.starts_with("DB")));
+    assert!(books
+        .iter()
+        .all(|b| b.id.len() == 6 && b.id.starts_with("DB")));
     let pairs: HashSet<(&str, &str)> = books
         .iter()
         .map(|b| (b.title.as_str(), b.author.as_str()))
@@ -81,7 +83,11 @@ fn ratings_carry_the_planted_tastes() {
     let mut seen = HashSet::new();
     let mut per_user: HashMap<&str, Vec<&Row>> = HashMap::new();
     for r in &rows {
-        assert!(genre.contains_key(r.book.as_str()), "unknown book {}", r.book);
+        assert!(
+            genre.contains_key(r.book.as_str()),
+            "unknown book {}",
+            r.book
+        );
         assert!(r.rating <= 10);
         assert!(seen.insert((&r.user, &r.book)), "duplicate pair");
         per_user.entry(r.user.as_str()).or_default().push(r);
@@ -94,8 +100,17 @@ fn ratings_carry_the_planted_tastes() {
     for u in &data.users {
         assert!((1..=3).contains(&u.favourite_genres.len()));
         let rs = &per_user[u.id.as_str()];
-        assert!((10..=80).contains(&rs.len()), "user {} has {}", u.id, rs.len());
-        let is_fav = |r: &Row| u.favourite_genres.iter().any(|g| g == genre[r.book.as_str()]);
+        assert!(
+            (10..=80).contains(&rs.len()),
+            "user {} has {}",
+            u.id,
+            rs.len()
+        );
+        let is_fav = |r: &Row| {
+            u.favourite_genres
+                .iter()
+                .any(|g| g == genre[r.book.as_str()])
+        };
         fav_share_sum += rs.iter().filter(|r| is_fav(r)).count() as f64 / rs.len() as f64;
         let mean = |fav: bool| {
             let v: Vec<f64> = rs
@@ -116,7 +131,11 @@ fn ratings_carry_the_planted_tastes() {
     let fav_share = fav_share_sum / data.users.len() as f64;
     assert!(fav_share > 0.7, "favourite share {fav_share}");
     // ... and rate them about 3 points higher (affinity +2 vs −1).
-    assert!(margins.len() > 300, "{} users with both kinds", margins.len());
+    assert!(
+        margins.len() > 300,
+        "{} users with both kinds",
+        margins.len()
+    );
     let mean_margin = margins.iter().sum::<f64>() / margins.len() as f64;
     eprintln!(
         "{} rows, implicit share {share:.3}, favourite share {fav_share:.3}, mean margin \
@@ -124,7 +143,10 @@ fn ratings_carry_the_planted_tastes() {
         rows.len(),
         margins.len()
     );
-    assert!((2.3..3.7).contains(&mean_margin), "mean margin {mean_margin}");
+    assert!(
+        (2.3..3.7).contains(&mean_margin),
+        "mean margin {mean_margin}"
+    );
     assert!(
         clear as f64 > 0.9 * margins.len() as f64,
         "{clear}/{} users with a margin > 1",
