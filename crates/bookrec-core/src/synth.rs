@@ -312,6 +312,8 @@ struct Generator {
 struct Scratch {
     books: Vec<u32>,
     keys: Vec<(f64, u32)>,
+    /// Bitmap over books of the current user's draws (all zero between users).
+    taken: Vec<u64>,
     user_factors: Vec<f64>,
 }
 
@@ -378,56 +380,61 @@ impl Generator {
 
     /// Draws `n` distinct books for one user into `s.books` (sorted ascending).
     fn draw_books(&self, n: usize, rng: &mut Rng, s: &mut Scratch) {
-        let books = &mut s.books;
+        let Scratch {
+            books, keys, taken, ..
+        } = s;
         books.clear();
         if n == self.p.books {
             books.extend(0..n as u32);
             return;
         }
+        if taken.is_empty() {
+            taken.resize(self.p.books.div_ceil(64), 0);
+        }
+        let is_taken = |t: &[u64], i: u32| t[i as usize / 64] >> (i % 64) & 1 == 1;
         let budget = 4 * n + 64;
         let mut draws = 0;
-        while books.len() < n {
-            let need = n - books.len();
-            if draws + need > budget {
-                // Repeats are frequent (a heavy user under a steep power law): continue the
-                // same sequential sampling exactly with Efraimidis–Spirakis keys
-                // ln(U)/w over the books not yet drawn, keeping the `need` largest.
-                s.keys.clear();
-                let mut taken = books.iter().copied().peekable();
-                for (i, &w) in self.book_weight.iter().enumerate() {
-                    if taken.peek() == Some(&(i as u32)) {
-                        taken.next();
-                        continue;
-                    }
-                    let u = 1.0 - rng.next_f64();
-                    s.keys.push((u.ln() / w, i as u32));
-                }
-                s.keys
-                    .select_nth_unstable_by(need - 1, |a, b| b.0.total_cmp(&a.0));
-                books.extend(s.keys[..need].iter().map(|k| k.1));
-                books.sort_unstable();
-                return;
+        while books.len() < n && draws < budget {
+            let i = self.alias.sample(rng);
+            draws += 1;
+            if !is_taken(taken, i) {
+                taken[i as usize / 64] |= 1 << (i % 64);
+                books.push(i);
             }
-            for _ in 0..need {
-                books.push(self.alias.sample(rng));
-            }
-            draws += need;
-            books.sort_unstable();
-            books.dedup();
         }
+        let need = n - books.len();
+        if need > 0 {
+            // Repeats are frequent (a heavy user under a steep power law): continue the same
+            // sequential sampling exactly with Efraimidis–Spirakis keys ln(U)/w over the
+            // books not yet drawn, keeping the `need` largest.
+            keys.clear();
+            for (i, &w) in self.book_weight.iter().enumerate() {
+                if !is_taken(taken, i as u32) {
+                    let u = 1.0 - rng.next_f64();
+                    keys.push((u.ln() / w, i as u32));
+                }
+            }
+            keys.select_nth_unstable_by(need - 1, |a, b| b.0.total_cmp(&a.0));
+            books.extend(keys[..need].iter().map(|k| k.1));
+        }
+        for &i in books.iter() {
+            taken[i as usize / 64] = 0;
+        }
+        books.sort_unstable();
     }
 
     /// Generates the users `first..end`; formats CSV rows too if `csv`.
     fn chunk(&self, (first, end): (usize, usize), csv: bool) -> Chunk {
         let k = self.p.rank;
         let mut s = Scratch::default();
+        let rows: usize = self.counts[first..end].iter().map(|&c| c as usize).sum();
         let mut out = Chunk {
             first_user: first,
             lens: Vec::with_capacity(end - first),
-            books: Vec::new(),
-            ratings: Vec::new(),
+            books: Vec::with_capacity(rows),
+            ratings: Vec::with_capacity(rows),
             sq_err: 0.0,
-            csv: Vec::new(),
+            csv: Vec::with_capacity(if csv { rows * 16 } else { 0 }),
         };
         let noise = self.p.noise_std as f64;
         let (lo, hi) = (self.scale.min as f64, self.scale.max as f64);

@@ -302,3 +302,20 @@ fn bad_parameters_are_rejected() {
     let err = write_synth_csv(&ok, &dir.path().join("no/such/dir/x.csv"), &NoProgress);
     assert!(matches!(err, Err(Error::Io { .. })));
 }
+
+#[test]
+fn independent_of_thread_count() {
+    let p = small(9);
+    let run = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| synth_interactions(&p).unwrap().0)
+    };
+    let (one, three) = (run(1), run(3));
+    assert_eq!(
+        (&one.user, &one.item, &one.rating),
+        (&three.user, &three.item, &three.rating)
+    );
+}
