@@ -91,7 +91,6 @@ pub struct DemoData {
 pub fn demo_books() -> Vec<DemoBook> {
     // The file is compiled in and checked by the tests, so a failure here is a build defect,
     // not bad user input.
-    #[allow(clippy::expect_used)]
     parse_catalogue(DEMO_BOOKS_CSV, Path::new("data/demo/books.csv"))
         .expect("the embedded demo catalogue is valid (checked by tests)")
 }

@@ -119,6 +119,24 @@ impl SynthParams {
         if self.rank == 0 || self.rank > 1024 {
             return Err(Error::param("rank", self.rank, "must be in 1..=1024"));
         }
+        // Per-user and per-book state is held in memory (≈ 30 bytes per user, 4·rank + 13
+        // bytes per book); refuse sizes that could only end in an allocation failure.
+        if self.users > MAX_USERS {
+            return Err(Error::param(
+                "users",
+                self.users,
+                format!("at most {MAX_USERS} (per-user state is kept in memory)"),
+            ));
+        }
+        if self.books as u128 * self.rank as u128 > MAX_BOOK_FACTORS as u128 {
+            return Err(Error::param(
+                "books",
+                self.books,
+                format!(
+                    "books × rank must be at most {MAX_BOOK_FACTORS} (book factors are kept in memory)"
+                ),
+            ));
+        }
         if !(self.noise_std.is_finite() && self.noise_std >= 0.0) {
             return Err(Error::param(
                 "noise_std",
@@ -155,6 +173,9 @@ impl SynthParams {
         Ok(())
     }
 }
+
+const MAX_USERS: usize = 1 << 28;
+const MAX_BOOK_FACTORS: usize = 1 << 30;
 
 /// What was generated.
 #[derive(Clone, Debug, Serialize)]

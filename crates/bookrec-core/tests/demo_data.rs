@@ -178,3 +178,56 @@ fn writes_both_files() {
     std::fs::write(&blocker, "x").unwrap();
     assert!(write_demo_files(&blocker, 1).is_err());
 }
+
+/// The tastes are visible to collaborative filtering, which never sees genres: a book's
+/// nearest neighbour by co-liking (cosine over users who rated both ≥ 7) is usually a book of
+/// the same genre (chance: about 1 in 14).
+#[test]
+fn co_liked_books_share_a_genre() {
+    let books = demo_books();
+    let index: HashMap<&str, usize> = books
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (b.id.as_str(), i))
+        .collect();
+    let data = demo_data(DEMO_SEED);
+    let mut liked: HashMap<String, Vec<usize>> = HashMap::new();
+    for r in rows(&data.ratings_csv) {
+        if r.rating >= 7 {
+            liked
+                .entry(r.user)
+                .or_default()
+                .push(index[r.book.as_str()]);
+        }
+    }
+    let n = books.len();
+    let mut co = vec![0u32; n * n];
+    let mut count = vec![0u32; n];
+    for items in liked.values() {
+        for &i in items {
+            count[i] += 1;
+            for &j in items {
+                if i != j {
+                    co[i * n + j] += 1;
+                }
+            }
+        }
+    }
+    let (mut same, mut total) = (0, 0);
+    for i in (0..n).filter(|&i| count[i] >= 10) {
+        let best = (0..n)
+            .filter(|&j| j != i && count[j] > 0)
+            .max_by(|&a, &b| {
+                let cos = |j: usize| co[i * n + j] as f64 / (count[j] as f64).sqrt();
+                cos(a).total_cmp(&cos(b))
+            })
+            .unwrap();
+        total += 1;
+        if books[best].genre == books[i].genre {
+            same += 1;
+        }
+    }
+    eprintln!("{same}/{total} books' nearest co-liked book shares their genre");
+    assert!(total > 300, "{total} books with ≥ 10 likes");
+    assert!(same as f64 > 0.6 * total as f64, "{same}/{total}");
+}
