@@ -245,6 +245,28 @@ fn bad_parameters_are_rejected() {
             },
         ),
         (
+            "rank",
+            SynthParams {
+                rank: 1025,
+                ..ok.clone()
+            },
+        ),
+        (
+            "users",
+            SynthParams {
+                users: 1 << 30,
+                ..ok.clone()
+            },
+        ),
+        (
+            "books",
+            SynthParams {
+                books: 1 << 28,
+                rank: 10,
+                ..ok.clone()
+            },
+        ),
+        (
             "noise_std",
             SynthParams {
                 noise_std: -1.0,
