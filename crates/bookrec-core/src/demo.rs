@@ -6,8 +6,9 @@
 //! ## Catalogue
 //! `book_id,title,author,year,genre`, UTF-8, comma-separated, RFC 4180 quoting (titles such as
 //! "I, Robot" are quoted). Ids are `DB0001`…`DB0450` (not ISBNs). `year` is the year of first
-//! publication in the original language and is left empty where it is not a single well-defined
-//! year (ancient texts, works first published in parts over several years).
+//! publication in book form, in the original language; it is left empty where that is not a
+//! single well-established year (ancient and medieval texts, some novels first serialised and
+//! then issued in volumes over several years).
 //!
 //! ## Rating model
 //! Every simulated user `u` has 1–3 favourite genres (50 % one, 30 % two, 20 % three), drawn
