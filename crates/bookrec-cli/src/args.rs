@@ -128,8 +128,14 @@ pub fn parse_scale(s: &str) -> Result<RatingScale> {
         .or_else(|| s.split_once(".."))
         .or_else(|| s.split_once('-').filter(|(a, _)| !a.is_empty()))
         .with_context(|| format!("--rating-scale must look like 1:10, not {s:?}"))?;
-    let min: f32 = a.trim().parse().with_context(|| format!("bad scale minimum {a:?}"))?;
-    let max: f32 = b.trim().parse().with_context(|| format!("bad scale maximum {b:?}"))?;
+    let min: f32 = a
+        .trim()
+        .parse()
+        .with_context(|| format!("bad scale minimum {a:?}"))?;
+    let max: f32 = b
+        .trim()
+        .parse()
+        .with_context(|| format!("bad scale maximum {b:?}"))?;
     if !(min.is_finite() && max.is_finite() && min < max) {
         bail!("--rating-scale needs finite MIN < MAX, got {s:?}");
     }
@@ -171,7 +177,10 @@ impl ModelArgs {
             let (k, v) = p
                 .split_once('=')
                 .with_context(|| format!("-p expects KEY=VALUE, got {p:?}"))?;
-            overrides.insert(k.trim().to_string(), serde_json::Value::String(v.trim().into()));
+            overrides.insert(
+                k.trim().to_string(),
+                serde_json::Value::String(v.trim().into()),
+            );
         }
         let defaults = ModelSpec::default_for(kind).params_json();
         let known = defaults.as_object();

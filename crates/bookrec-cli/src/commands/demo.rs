@@ -17,7 +17,11 @@ use crate::table;
 pub fn run(args: DemoArgs) -> Result<()> {
     std::fs::create_dir_all(&args.dir)?;
     let (ratings_path, books_path) = write_demo_files(&args.dir, args.seed)?;
-    println!("== 1. Data: wrote {} and {}", ratings_path.display(), books_path.display());
+    println!(
+        "== 1. Data: wrote {} and {}",
+        ratings_path.display(),
+        books_path.display()
+    );
     let (data, report) = super::load(&ratings_path, &LoadOptions::default())?;
     let (catalog, _) = load_catalog(&books_path, &Bars::new())?;
     println!("{report}\n");
@@ -29,7 +33,11 @@ pub fn run(args: DemoArgs) -> Result<()> {
     for kind in ModelKind::ALL {
         let spec = ModelSpec::default_for(kind);
         let (_, r) = evaluate(&spec, &train, &test, &opts, &Bars::new())?;
-        let ndcg = r.ranking.as_ref().map(|m| format!("{:.4}", m.ndcg)).unwrap_or_default();
+        let ndcg = r
+            .ranking
+            .as_ref()
+            .map(|m| format!("{:.4}", m.ndcg))
+            .unwrap_or_default();
         rows.push(vec![
             r.model.clone(),
             format!("{:.4}", r.rmse),
@@ -38,7 +46,10 @@ pub fn run(args: DemoArgs) -> Result<()> {
             format!("{:.3}", r.fit_seconds),
         ]);
     }
-    print!("{}", table::render(&["model", "rmse", "mae", "ndcg@10", "fit s"], &rows));
+    print!(
+        "{}",
+        table::render(&["model", "rmse", "mae", "ndcg@10", "fit s"], &rows)
+    );
 
     println!("\n== 3. Train svd on all ratings and save it");
     let spec = ModelSpec::default_for(ModelKind::Svd);
@@ -51,7 +62,9 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let truth = demo_data(args.seed);
     let rec_opts = RecommendOptions::default();
     for user in truth.users.iter().take(3) {
-        let Some(u) = model.users.get(&user.id) else { continue };
+        let Some(u) = model.users.get(&user.id) else {
+            continue;
+        };
         println!(
             "\nuser {} (planted favourite genres: {})",
             user.id,
@@ -65,13 +78,17 @@ pub fn run(args: DemoArgs) -> Result<()> {
                 let book = catalog.get(id);
                 vec![
                     format!("{:.2}", s.score),
-                    book.map(|b| b.title.clone()).unwrap_or_else(|| id.to_string()),
+                    book.map(|b| b.title.clone())
+                        .unwrap_or_else(|| id.to_string()),
                     book.map(|b| b.author.clone()).unwrap_or_default(),
                     book.and_then(|b| b.genre.clone()).unwrap_or_default(),
                 ]
             })
             .collect();
-        print!("{}", table::render(&["predicted", "title", "author", "genre"], &body));
+        print!(
+            "{}",
+            table::render(&["predicted", "title", "author", "genre"], &body)
+        );
     }
     println!(
         "\nTry: bookrec recommend --model {} --books {} --user 7",

@@ -29,7 +29,9 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         let mut reports = Vec::new();
         for kind in kinds {
             let spec = args.model.spec(kind, lenient, Some(args.seed))?;
-            reports.push(cross_validate(&spec, &data, folds, args.seed, &eval_opts, &bars)?);
+            reports.push(cross_validate(
+                &spec, &data, folds, args.seed, &eval_opts, &bars,
+            )?);
         }
         print_cv(&reports, args.json)?;
         return Ok(());
@@ -44,9 +46,15 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         (_, _, Some(path)) => {
             let (data, _) = super::load(path, &opts)?;
             let split = match args.split.as_str() {
-                "random" => Split::Random { test_fraction: args.test_fraction },
-                "user" | "per-user" => Split::PerUser { test_fraction: args.test_fraction },
-                "temporal" | "time" => Split::Temporal { test_fraction: args.test_fraction },
+                "random" => Split::Random {
+                    test_fraction: args.test_fraction,
+                },
+                "user" | "per-user" => Split::PerUser {
+                    test_fraction: args.test_fraction,
+                },
+                "temporal" | "time" => Split::Temporal {
+                    test_fraction: args.test_fraction,
+                },
                 other => bail!("--split must be random, user or temporal, not {other:?}"),
             };
             train_test_split(&data, &split, args.seed)?
@@ -101,7 +109,10 @@ fn print_holdout(reports: &[EvalReport], json: bool) -> Result<()> {
                 format!("{:.3}", r.predict_seconds),
             ];
             if let Some(m) = &r.ranking {
-                row.extend([m.precision, m.recall, m.ndcg, m.map, m.hit_rate, m.coverage].map(|v| format!("{v:.4}")));
+                row.extend(
+                    [m.precision, m.recall, m.ndcg, m.map, m.hit_rate, m.coverage]
+                        .map(|v| format!("{v:.4}")),
+                );
             }
             row
         })

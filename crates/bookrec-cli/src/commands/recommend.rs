@@ -1,9 +1,9 @@
 //! `bookrec recommend` and `bookrec similar`: read a model file, answer for one user or book.
 
 use anyhow::{Context, Result};
+use bookrec_core::data::Catalog;
 use bookrec_core::io::load_model;
 use bookrec_core::models::{FittedModel, ScoredItem};
-use bookrec_core::data::Catalog;
 
 use crate::args::{RecommendArgs, SimilarArgs};
 use crate::table;
@@ -13,7 +13,11 @@ pub fn run(args: RecommendArgs) -> Result<()> {
     let catalog = super::load_books(args.books.as_deref())?;
     let opts = args.rec.options();
     let user = args.user.trim();
-    let (items, known) = match model.users.get(user).filter(|&u| model.seen.row_len(u as usize) > 0) {
+    let (items, known) = match model
+        .users
+        .get(user)
+        .filter(|&u| model.seen.row_len(u as usize) > 0)
+    {
         Some(u) => (model.recommend(u, args.n, &opts), true),
         None => (model.popular(args.n, &opts), false),
     };
@@ -29,7 +33,11 @@ pub fn run(args: RecommendArgs) -> Result<()> {
         return Ok(());
     }
     if known {
-        println!("Top {} books for user {user} ({} model):", items.len(), model.kind.name());
+        println!(
+            "Top {} books for user {user} ({} model):",
+            items.len(),
+            model.kind.name()
+        );
     } else {
         println!(
             "User {user:?} is not in the model's training data; showing the {} most popular books instead.",
@@ -107,5 +115,8 @@ fn print_rows(rows: &[Row], score_name: &str) {
             ]
         })
         .collect();
-    print!("{}", table::render(&["#", "book", score_name, "title", "author"], &body));
+    print!(
+        "{}",
+        table::render(&["#", "book", score_name, "title", "author"], &body)
+    );
 }

@@ -36,7 +36,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
             data.len(),
             data.n_users(),
             data.n_items(),
-            meta.training_metrics["fit_seconds"].as_f64().unwrap_or(f64::NAN),
+            meta.training_metrics["fit_seconds"]
+                .as_f64()
+                .unwrap_or(f64::NAN),
             meta.training_metrics["train_rmse"],
             out.display()
         );
