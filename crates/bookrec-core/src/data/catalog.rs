@@ -216,7 +216,7 @@ fn current_year() -> i64 {
 }
 
 fn read_catalog(
-    reader: &mut dyn Read,
+    reader: &mut (dyn Read + Send),
     path: &Path,
     total_bytes: u64,
     progress: &dyn Progress,

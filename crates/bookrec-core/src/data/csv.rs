@@ -99,6 +99,8 @@ pub(crate) struct Parser {
     skipping: bool,
     pub seen: Seen,
     bad_excerpt: String,
+    /// Whether the last event was a bad record (a split input must not end in one).
+    pub last_bad: bool,
 }
 
 impl Parser {
@@ -111,6 +113,7 @@ impl Parser {
             skipping: false,
             seen: Seen::default(),
             bad_excerpt: String::new(),
+            last_bad: false,
         }
     }
 
@@ -178,6 +181,7 @@ impl Parser {
                     *pos = end;
                     let line = self.line;
                     self.line += lines;
+                    self.last_bad = false;
                     return Event::Record { line };
                 }
                 Parsed::NeedMore => return Event::NeedMore,
@@ -188,6 +192,7 @@ impl Parser {
                     self.bad_excerpt = excerpt_bytes(shown);
                     // Resume at the line after the record's first line.
                     self.skipping = true;
+                    self.last_bad = true;
                     *pos = start;
                     return Event::Bad { line, reason };
                 }
@@ -392,7 +397,7 @@ pub(crate) fn excerpt_bytes(b: &[u8]) -> String {
 
 /// A chunked input: the unconsumed bytes of a reader, refilled on demand.
 pub(crate) struct Feed<'r> {
-    reader: &'r mut dyn Read,
+    reader: &'r mut (dyn Read + Send),
     path: &'r Path,
     pub buf: Vec<u8>,
     pub pos: usize,
@@ -403,16 +408,22 @@ pub(crate) struct Feed<'r> {
     pub utf8_valid: bool,
     validated: usize,
     chunk: usize,
+    /// At most this many bytes are taken from the reader in total.
+    limit: u64,
 }
 
 impl<'r> Feed<'r> {
     /// Wraps a reader and reads the first chunk.
-    pub fn new(reader: &'r mut dyn Read, path: &'r Path) -> Result<Self> {
+    pub fn new(reader: &'r mut (dyn Read + Send), path: &'r Path) -> Result<Self> {
         Self::with_chunk(reader, path, CHUNK)
     }
 
     /// [`Feed::new`] with a given read size (small sizes test chunk boundaries).
-    pub fn with_chunk(reader: &'r mut dyn Read, path: &'r Path, chunk: usize) -> Result<Self> {
+    pub fn with_chunk(
+        reader: &'r mut (dyn Read + Send),
+        path: &'r Path,
+        chunk: usize,
+    ) -> Result<Self> {
         let mut f = Feed {
             reader,
             path,
@@ -423,6 +434,7 @@ impl<'r> Feed<'r> {
             utf8_valid: true,
             validated: 0,
             chunk: chunk.max(1),
+            limit: u64::MAX,
         };
         f.refill()?;
         Ok(f)
@@ -441,6 +453,17 @@ impl<'r> Feed<'r> {
         }
     }
 
+    /// Stops the feed after `limit` bytes in total (those already read included); returns
+    /// false if more than that was read already.
+    pub fn set_limit(&mut self, limit: u64) -> bool {
+        self.limit = limit;
+        let taken = self.consumed + self.buf.len() as u64;
+        if taken >= limit {
+            self.eof = true;
+        }
+        taken <= limit
+    }
+
     /// Drops consumed bytes and reads up to [`CHUNK`] more. Returns the number read.
     pub fn refill(&mut self) -> Result<usize> {
         self.validate();
@@ -451,7 +474,13 @@ impl<'r> Feed<'r> {
             self.pos = 0;
         }
         let before = self.buf.len();
-        let target = before + self.chunk;
+        let room = self.limit.saturating_sub(self.consumed + before as u64);
+        let want = usize::try_from(room).unwrap_or(usize::MAX).min(self.chunk);
+        if want == 0 {
+            self.eof = true;
+            return Ok(0);
+        }
+        let target = before + want;
         self.buf.resize(target, 0);
         let mut filled = before;
         while filled < target {
@@ -471,6 +500,9 @@ impl<'r> Feed<'r> {
             }
         }
         self.buf.truncate(filled);
+        if self.consumed + filled as u64 >= self.limit {
+            self.eof = true;
+        }
         Ok(filled - before)
     }
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::csv::{for_each_record, Feed, Item, Parser};
+use super::csv::{for_each_record, Feed, Item, Parser, Seen, CHUNK};
 use super::ids::normalize_id;
 use super::report::*;
 use super::sniff::{header_key, is_numeric, sniff, trim_field};
@@ -26,19 +26,16 @@ const RATING_NAMES: &[&str] = &["rating", "bookrating", "score", "stars", "rate"
 const TIME_NAMES: &[&str] = &["timestamp", "time", "date", "datetime", "ts"];
 
 /// Reads and cleans a ratings file (see [`LoadOptions`] for what is sniffed). Streams the
-/// file: memory is the parsed ratings plus one 4 MiB chunk.
+/// file: memory is the parsed ratings plus a 4 MiB chunk per reader. Files over 8 MiB are
+/// read as two halves in parallel (split at a line end; results are merged in file order, so
+/// they are identical to a sequential read, which is used whenever the split lands inside a
+/// quoted field or a bad line).
 pub fn load_ratings(
     path: &Path,
     opts: &LoadOptions,
     progress: &dyn Progress,
 ) -> Result<(Interactions, CleaningReport)> {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = File::open(path).map_err(io)?;
-    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
-    read_ratings(&mut file, path, total, opts, progress)
+    read_ratings(Source::File(path), path, opts, progress)
 }
 
 /// [`load_ratings`] over bytes already in memory; `source` names them in messages.
@@ -48,16 +45,136 @@ pub fn parse_ratings(
     opts: &LoadOptions,
     progress: &dyn Progress,
 ) -> Result<(Interactions, CleaningReport)> {
-    let mut reader = bytes;
-    read_ratings(&mut reader, source, bytes.len() as u64, opts, progress)
+    read_ratings(Source::Bytes(bytes), source, opts, progress)
+}
+
+/// Where the bytes come from; a file can be opened again for a second reader.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    File(&'a Path),
+    Bytes(&'a [u8]),
+}
+
+impl<'a> Source<'a> {
+    fn io_err(path: &Path, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// Total length, if known (0 for pipes and the like).
+    fn len(&self) -> Result<u64> {
+        match self {
+            Source::File(p) => Ok(std::fs::metadata(p)
+                .map_err(|e| Self::io_err(p, e))?
+                .len()),
+            Source::Bytes(b) => Ok(b.len() as u64),
+        }
+    }
+
+    /// A reader from byte `start` on.
+    fn reader(&self, start: u64) -> Result<Box<dyn Read + Send + 'a>> {
+        match *self {
+            Source::File(p) => {
+                let mut f = File::open(p).map_err(|e| Self::io_err(p, e))?;
+                if start > 0 {
+                    use std::io::{Seek, SeekFrom};
+                    f.seek(SeekFrom::Start(start))
+                        .map_err(|e| Self::io_err(p, e))?;
+                }
+                Ok(Box::new(f))
+            }
+            Source::Bytes(b) => {
+                let start = usize::try_from(start).unwrap_or(b.len()).min(b.len());
+                Ok(Box::new(&b[start..]))
+            }
+        }
+    }
+
+    /// A split point near the middle, just after a line terminator, for inputs large enough
+    /// to be worth two readers.
+    fn split_point(&self, total: u64, term: u8) -> Result<Option<u64>> {
+        if total < 2 * CHUNK as u64 {
+            return Ok(None);
+        }
+        let mid = total / 2;
+        let mut window = vec![0u8; 64 << 10];
+        let mut r = self.reader(mid)?;
+        let mut n = 0;
+        while n < window.len() {
+            match r.read(&mut window[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return Ok(None),
+            }
+        }
+        Ok(memchr::memchr(term, &window[..n])
+            .map(|i| mid + i as u64 + 1)
+            .filter(|&s| s < total))
+    }
+}
+
+/// murmur3's 64-bit finaliser: full avalanche, so hashbrown's 7-bit tags and bucket bits are
+/// well spread even for short digit strings (where FxHash's low bits collide a lot).
+#[inline]
+fn fmix64(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// Hasher for [`Interner`]'s inline `u128` keys.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = fmix64(self.0 ^ u64::from(b));
+        }
+    }
+    #[inline]
+    fn write_u128(&mut self, n: u128) {
+        let (lo, hi) = (n as u64, (n >> 64) as u64);
+        self.0 = fmix64(lo.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ hi);
+    }
+}
+
+type KeyMap = std::collections::HashMap<u128, u32, std::hash::BuildHasherDefault<KeyHasher>>;
+
+/// An id of at most 15 bytes packed with its length: an exact key that needs no pointer chase.
+#[inline]
+fn inline_key(b: &[u8]) -> Option<u128> {
+    if b.len() > 15 {
+        return None;
+    }
+    let mut a = [0u8; 16];
+    a[..b.len()].copy_from_slice(b);
+    a[15] = b.len() as u8;
+    Some(u128::from_le_bytes(a))
 }
 
 /// Raw ids → dense indices, keyed by normalised bytes (decoded once the file's encoding is
-/// known), counting distinct raw spellings on the side.
+/// known), counting distinct raw spellings on the side. Ids live in one arena; ids of up to
+/// 15 bytes (all ISBNs and integer ids) are looked up by an inline `u128` key, so a lookup is
+/// one cache miss; longer ids go through an ordinary map. The previous raw id is remembered,
+/// since files sorted by user repeat it row after row.
 #[derive(Default)]
 struct Interner {
-    map: FxHashMap<Box<[u8]>, u32>,
-    ids: Vec<Box<[u8]>>,
+    arena: Vec<u8>,
+    /// `ends[i]` = end of id `i` in the arena (its start is `ends[i-1]`).
+    ends: Vec<usize>,
+    short: KeyMap,
+    long: FxHashMap<Box<[u8]>, u32>,
+    last_raw: Vec<u8>,
+    last: Option<u32>,
     /// Per index: seen written exactly as normalised.
     seen_as_is: Vec<bool>,
     /// Raw spellings that normalisation changed.
@@ -65,29 +182,92 @@ struct Interner {
 }
 
 impl Interner {
+    fn id(&self, i: u32) -> &[u8] {
+        let i = i as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.arena[start..self.ends[i]]
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn push(&mut self, id: &[u8]) -> u32 {
+        self.arena.extend_from_slice(id);
+        self.ends.push(self.arena.len());
+        self.seen_as_is.push(false);
+        (self.ends.len() - 1) as u32
+    }
+
     #[inline]
     fn intern(&mut self, raw: &[u8]) -> Option<u32> {
+        if self.last.is_some() && raw == self.last_raw.as_slice() {
+            return self.last;
+        }
         let norm = normalize_id(raw);
         if norm.is_empty() {
             return None;
         }
-        let idx = match self.map.get(&*norm) {
-            Some(&i) => i,
-            None => {
-                let i = self.ids.len() as u32;
-                let boxed: Box<[u8]> = (*norm).into();
-                self.ids.push(boxed.clone());
-                self.map.insert(boxed, i);
-                self.seen_as_is.push(false);
-                i
-            }
-        };
+        let idx = self.intern_norm(&norm);
         if norm.len() == raw.len() && *norm == *raw {
             self.seen_as_is[idx as usize] = true;
         } else if !self.changed.contains(raw) {
             self.changed.insert(raw.into());
         }
+        self.last_raw.clear();
+        self.last_raw.extend_from_slice(raw);
+        self.last = Some(idx);
         Some(idx)
+    }
+
+    /// The index of an already normalised id, adding it if new.
+    #[inline]
+    fn intern_norm(&mut self, norm: &[u8]) -> u32 {
+        let key = inline_key(norm);
+        let found = match key {
+            Some(k) => self.short.get(&k).copied(),
+            None => self.long.get(norm).copied(),
+        };
+        match found {
+            Some(i) => i,
+            None => {
+                let i = self.push(norm);
+                match key {
+                    Some(k) => self.short.insert(k, i),
+                    None => self.long.insert(norm.into(), i),
+                };
+                i
+            }
+        }
+    }
+
+    /// Adds the ids of `other` (in its order); returns other index → index here.
+    fn absorb(&mut self, other: &Interner) -> Vec<u32> {
+        let map: Vec<u32> = (0..other.len() as u32)
+            .map(|j| {
+                let g = self.intern_norm(other.id(j));
+                if other.seen_as_is[j as usize] {
+                    self.seen_as_is[g as usize] = true;
+                }
+                g
+            })
+            .collect();
+        for raw in &other.changed {
+            if !self.changed.contains(raw) {
+                self.changed.insert(raw.clone());
+            }
+        }
+        self.last = None;
+        map
+    }
+
+    /// All ids, decoded, in index order.
+    fn to_vocab(&self, encoding: Encoding) -> Vocab {
+        let mut v = Vocab::new();
+        for i in 0..self.len() as u32 {
+            v.intern(&text::decode(self.id(i), encoding));
+        }
+        v
     }
 
     fn raw_distinct(&self) -> usize {
@@ -345,58 +525,110 @@ fn infer_scale(explicit: &[f32], zeros_explicit: bool) -> RatingScale {
         .unwrap_or_else(|| RatingScale::covering(&sorted))
 }
 
-fn read_ratings(
-    reader: &mut dyn Read,
-    path: &Path,
-    total_bytes: u64,
-    opts: &LoadOptions,
-    progress: &dyn Progress,
-) -> Result<(Interactions, CleaningReport)> {
-    let t0 = Instant::now();
-    progress.start("reading ratings", total_bytes);
-    let mut feed = Feed::new(reader, path)?;
-    let known: Vec<&str> = [USER_NAMES, ITEM_NAMES, RATING_NAMES, TIME_NAMES].concat();
-    let sep = opts.sep.as_deref();
-    let sniffed = sniff(&feed.buf, feed.eof, path, sep, opts.has_header, &known)?;
-    feed.pos = sniffed.skip;
-    let mut parser = Parser::new(sniffed.dialect.clone());
+/// Settings shared by the readers of one file.
+struct Ctx<'a> {
+    path: &'a Path,
+    opts: &'a LoadOptions,
+    cols: &'a Columns,
+    width: usize,
+    needed: usize,
+    comma_ok: bool,
+    progress: &'a dyn Progress,
+}
 
-    let header: Option<Vec<String>> = sniffed.has_header.then(|| {
-        sniffed.rows[0]
-            .iter()
-            .map(|f| {
-                let enc = opts.encoding.unwrap_or(Encoding::Latin1);
-                let s = match std::str::from_utf8(f) {
-                    Ok(s) => s.to_string(),
-                    Err(_) => text::decode(f, enc).into_owned(),
-                };
-                s.trim().trim_matches('"').to_string()
-            })
-            .collect()
-    });
-    let width = sniffed.rows[0].len();
-    let data_rows = &sniffed.rows[usize::from(sniffed.has_header)..];
-    let cols = resolve_columns(opts, header.as_deref(), width, data_rows)?;
-    let needed = [cols.user, cols.item, cols.rating]
-        .into_iter()
-        .chain(cols.timestamp)
-        .max()
-        .unwrap_or(0)
-        + 1;
-    let comma_ok = sniffed.dialect.sep != b",";
+/// What one reader parsed (a whole file, or one half of it).
+#[derive(Default)]
+struct Part {
+    users: Interner,
+    items: Interner,
+    rows: RawRows,
+    bad: BadLines,
+    missing: MissingValues,
+    rows_read: u64,
+    seen: Seen,
+    /// Physical lines consumed.
+    lines: u64,
+    utf8_valid: bool,
+    /// False if the input ended in a bad record (so a split there is not a record boundary).
+    ended_clean: bool,
+    /// A header was expected but no record followed it.
+    header_only: bool,
+}
 
-    let mut users = Interner::default();
-    let mut items = Interner::default();
-    let mut rows = RawRows::default();
-    let mut bad = BadLines {
-        policy: opts.bad_lines,
+impl Part {
+    /// Appends `b` (the part that follows in the file), re-expressing its ids and lines.
+    fn append(&mut self, b: Part) {
+        let offset = self.lines;
+        let umap = self.users.absorb(&b.users);
+        let imap = self.items.absorb(&b.items);
+        let r = &mut self.rows;
+        r.user.extend(b.rows.user.iter().map(|&u| umap[u as usize]));
+        r.item.extend(b.rows.item.iter().map(|&i| imap[i as usize]));
+        r.rating.extend_from_slice(&b.rows.rating);
+        r.timestamp.extend_from_slice(&b.rows.timestamp);
+        r.line.extend(b.rows.line.iter().map(|&l| l + offset));
+        self.bad.count += b.bad.count;
+        for mut e in b.bad.examples {
+            if self.bad.examples.len() < MAX_EXAMPLES {
+                e.line += offset;
+                self.bad.examples.push(e);
+            }
+        }
+        let (m, n) = (&mut self.missing, b.missing);
+        m.rows += n.rows;
+        m.user += n.user;
+        m.item += n.item;
+        m.rating += n.rating;
+        m.timestamp += n.timestamp;
+        for l in n.example_lines {
+            if m.example_lines.len() < MAX_EXAMPLES {
+                m.example_lines.push(l + offset);
+            }
+        }
+        self.rows_read += b.rows_read;
+        self.seen.quoted_fields += b.seen.quoted_fields;
+        self.seen.doubled_quotes += b.seen.doubled_quotes;
+        self.seen.backslash_escapes += b.seen.backslash_escapes;
+        self.seen.blank_lines += b.seen.blank_lines;
+        self.lines += b.lines;
+        self.utf8_valid &= b.utf8_valid;
+        self.ended_clean = b.ended_clean;
+    }
+}
+
+/// Parses every record of `feed` into a [`Part`].
+fn parse_part(
+    feed: &mut Feed<'_>,
+    mut parser: Parser,
+    ctx: &Ctx<'_>,
+    mut skip_header: bool,
+    capacity: usize,
+) -> Result<Part> {
+    let (path, opts, cols, width) = (ctx.path, ctx.opts, ctx.cols, ctx.width);
+    let mut part = Part {
+        bad: BadLines {
+            policy: opts.bad_lines,
+            ..Default::default()
+        },
+        rows: RawRows {
+            user: Vec::with_capacity(capacity),
+            item: Vec::with_capacity(capacity),
+            rating: Vec::with_capacity(capacity),
+            timestamp: Vec::new(),
+            line: Vec::with_capacity(capacity),
+        },
         ..Default::default()
     };
-    let mut missing = MissingValues::default();
-    let mut rows_read = 0u64;
-    let mut skip_header = sniffed.has_header;
-
-    for_each_record(&mut feed, &mut parser, progress, |item| {
+    let Part {
+        users,
+        items,
+        rows,
+        bad,
+        missing,
+        rows_read,
+        ..
+    } = &mut part;
+    for_each_record(feed, &mut parser, ctx.progress, |item| {
         let mut reject = |line: u64, reason: String, excerpt: &str| -> Result<()> {
             if opts.bad_lines == BadLinePolicy::Error {
                 return Err(Error::Parse {
@@ -430,18 +662,18 @@ fn read_ratings(
                         value: Some(excerpt.to_string()),
                     });
                 }
-                rows_read += 1;
+                *rows_read += 1;
                 reject(line, reason.message(), excerpt)
             }
             Item::Record { line, parser, buf } => {
                 if std::mem::take(&mut skip_header) {
                     return Ok(());
                 }
-                rows_read += 1;
+                *rows_read += 1;
                 let n = parser.n_fields();
                 let extra_empty =
                     || (width..n).all(|j| parser.field(buf, j).is_some_and(|f| f.is_empty()));
-                if n < needed || (n != width && !(n > width && extra_empty())) {
+                if n < ctx.needed || (n != width && !(n > width && extra_empty())) {
                     let ex = record_excerpt(parser, buf);
                     return reject(line, format!("expected {width} fields, found {n}"), &ex);
                 }
@@ -452,7 +684,7 @@ fn read_ratings(
                 let r = if is_missing_rating(rt) {
                     None
                 } else {
-                    match parse_rating(rt, comma_ok) {
+                    match parse_rating(rt, ctx.comma_ok) {
                         Value::Ok(v) => Some(v),
                         Value::Bad(why) => {
                             return reject(line, why.to_string(), &super::csv::excerpt_bytes(rt))
@@ -504,19 +736,110 @@ fn read_ratings(
             }
         }
     })?;
-    if skip_header {
+    part.header_only = skip_header;
+    part.seen = parser.seen;
+    part.lines = parser.line - 1;
+    part.utf8_valid = feed.utf8_valid;
+    part.ended_clean = !parser.last_bad;
+    Ok(part)
+}
+
+fn read_ratings(
+    src: Source<'_>,
+    path: &Path,
+    opts: &LoadOptions,
+    progress: &dyn Progress,
+) -> Result<(Interactions, CleaningReport)> {
+    let t0 = Instant::now();
+    let total_bytes = src.len()?;
+    progress.start("reading ratings", total_bytes);
+    let mut reader = src.reader(0)?;
+    let mut feed = Feed::new(&mut *reader, path)?;
+    let known: Vec<&str> = [USER_NAMES, ITEM_NAMES, RATING_NAMES, TIME_NAMES].concat();
+    let sep = opts.sep.as_deref();
+    let sniffed = sniff(&feed.buf, feed.eof, path, sep, opts.has_header, &known)?;
+    feed.pos = sniffed.skip;
+
+    let header: Option<Vec<String>> = sniffed.has_header.then(|| {
+        sniffed.rows[0]
+            .iter()
+            .map(|f| {
+                let enc = opts.encoding.unwrap_or(Encoding::Latin1);
+                let s = match std::str::from_utf8(f) {
+                    Ok(s) => s.to_string(),
+                    Err(_) => text::decode(f, enc).into_owned(),
+                };
+                s.trim().trim_matches('"').to_string()
+            })
+            .collect()
+    });
+    let width = sniffed.rows[0].len();
+    let data_rows = &sniffed.rows[usize::from(sniffed.has_header)..];
+    let cols = resolve_columns(opts, header.as_deref(), width, data_rows)?;
+    let needed = [cols.user, cols.item, cols.rating]
+        .into_iter()
+        .chain(cols.timestamp)
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let ctx = Ctx {
+        path,
+        opts,
+        cols: &cols,
+        width,
+        needed,
+        comma_ok: sniffed.dialect.sep != b",",
+        progress,
+    };
+    // Pre-size from the file size (~25 bytes a row in typical files) to avoid regrowth copies.
+    let rows_guess = usize::try_from(total_bytes / 25).unwrap_or(0).min(1 << 26);
+    let new_parser = || Parser::new(sniffed.dialect.clone());
+
+    // Two readers when the file is large and a bad line cannot abort half-way (an error must
+    // name the first bad line of the file, which only a sequential pass knows for sure).
+    let split = if opts.bad_lines == BadLinePolicy::Skip {
+        src.split_point(total_bytes, sniffed.dialect.term)?
+    } else {
+        None
+    };
+    let split = split.filter(|&s| feed.set_limit(s));
+    let part = match split {
+        None => parse_part(&mut feed, new_parser(), &ctx, sniffed.has_header, rows_guess)?,
+        Some(s) => {
+            let (first, second) = rayon::join(
+                || parse_part(&mut feed, new_parser(), &ctx, sniffed.has_header, rows_guess / 2),
+                || -> Result<Part> {
+                    let mut r2 = src.reader(s)?;
+                    let mut feed2 = Feed::new(&mut *r2, path)?;
+                    parse_part(&mut feed2, new_parser(), &ctx, false, rows_guess / 2)
+                },
+            );
+            let mut first = first?;
+            if first.ended_clean {
+                first.append(second?);
+                first
+            } else {
+                // The split fell inside a record: read the file again in one pass.
+                let mut r = src.reader(0)?;
+                let mut f = Feed::new(&mut *r, path)?;
+                f.pos = sniffed.skip;
+                parse_part(&mut f, new_parser(), &ctx, sniffed.has_header, rows_guess)?
+            }
+        }
+    };
+    if part.header_only {
         return Err(Error::Data {
             path: path.to_path_buf(),
             message: "the file has a header but no data rows".into(),
         });
     }
 
-    let encoding = opts.encoding.unwrap_or(if feed.utf8_valid {
+    let encoding = opts.encoding.unwrap_or(if part.utf8_valid {
         Encoding::Utf8
     } else {
         Encoding::Latin1
     });
-    let seen = parser.seen;
+    let seen = part.seen;
     let mut sniffed_what = Vec::new();
     if opts.sep.is_none() {
         sniffed_what.push("separator".to_string());
@@ -527,7 +850,7 @@ fn read_ratings(
     if opts.encoding.is_none() {
         sniffed_what.push("encoding".to_string());
     }
-    let fields_total = rows_read.saturating_mul(width as u64) + u64::from(sniffed.has_header) * width as u64;
+    let fields_total = (part.rows_read + u64::from(sniffed.has_header)) * width as u64;
     let format = DetectedFormat {
         separator: match sniffed.dialect.sep.as_slice() {
             b"\t" => "tab".to_string(),
@@ -554,19 +877,35 @@ fn read_ratings(
         sniffed: sniffed_what,
     };
 
-    let cleaned = clean(rows, opts, path)?;
-    let ts_present = cols.timestamp.is_some();
-    let report_base = (format, cols.used, rows_read, parser.seen.blank_lines, bad, missing);
-    let (inter, report) = build(
-        cleaned,
-        &users,
-        &items,
-        encoding,
-        ts_present,
+    let Part {
+        users,
+        items,
+        rows,
+        bad,
+        missing,
+        rows_read,
+        ..
+    } = part;
+    // Cleaning and decoding the vocabularies are independent: run them side by side.
+    let (cleaned, (user_vocab, item_vocab)) = rayon::join(
+        || clean(rows, opts, path),
+        || {
+            rayon::join(
+                || users.to_vocab(encoding),
+                || items.to_vocab(encoding),
+            )
+        },
+    );
+    let base = (format, cols.used, rows_read, seen.blank_lines, bad, missing);
+    let mut counts = (users.raw_distinct(), items.raw_distinct());
+    let (inter, mut report) = build(
+        cleaned?,
+        (user_vocab, item_vocab),
+        &mut counts,
+        cols.timestamp.is_some(),
         path,
-        report_base,
+        base,
     )?;
-    let mut report = report;
     report.seconds = t0.elapsed().as_secs_f64();
     progress.finish(&format!(
         "{} ratings, {} implicit, {} bad lines",
@@ -600,6 +939,8 @@ struct Cleaned {
     implicit_zeros_auto: bool,
     out_of_scale: OutOfScale,
     duplicates: Duplicates,
+    explicit_read: u64,
+    implicit_read: u64,
 }
 
 fn clean(rows: RawRows, opts: &LoadOptions, path: &Path) -> Result<Cleaned> {
@@ -624,9 +965,15 @@ fn clean(rows: RawRows, opts: &LoadOptions, path: &Path) -> Result<Cleaned> {
     };
     let mut out_of_scale = OutOfScale::default();
     let mut keep: Vec<bool> = Vec::with_capacity(n);
+    let (mut explicit_read, mut implicit_read) = (0u64, 0u64);
     for k in 0..n {
         let r = rows.rating[k];
         let ok = is_implicit(r) || scale.contains(r);
+        if is_implicit(r) {
+            implicit_read += 1;
+        } else if ok {
+            explicit_read += 1;
+        }
         if !ok {
             out_of_scale.count += 1;
             if out_of_scale.examples.len() < MAX_EXAMPLES {
@@ -740,17 +1087,18 @@ fn clean(rows: RawRows, opts: &LoadOptions, path: &Path) -> Result<Cleaned> {
         implicit_zeros_auto: implicit_zeros && opts.implicit_zeros.is_none(),
         out_of_scale,
         duplicates,
+        explicit_read,
+        implicit_read,
     })
 }
 
-/// Compacts the vocabularies to the ids of kept rows (first-seen order), decodes them, and
-/// assembles [`Interactions`] and the report.
+/// Keeps only the ids used by kept rows (order unchanged), and assembles [`Interactions`]
+/// and the report.
 #[allow(clippy::type_complexity)]
 fn build(
     c: Cleaned,
-    users: &Interner,
-    items: &Interner,
-    encoding: Encoding,
+    vocabs: (Vocab, Vocab),
+    raw_distinct: &mut (usize, usize),
     ts_present: bool,
     path: &Path,
     base: (DetectedFormat, ColumnsUsed, u64, u64, BadLines, MissingValues),
@@ -772,23 +1120,24 @@ fn build(
             ),
         });
     }
-    let decode_vocab = |interner: &Interner, idx: &[u32]| -> (Vocab, Vec<u32>) {
-        let mut remap = vec![u32::MAX; interner.ids.len()];
-        let mut vocab = Vocab::new();
-        let mapped = idx
-            .iter()
-            .map(|&i| {
-                let slot = &mut remap[i as usize];
-                if *slot == u32::MAX {
-                    *slot = vocab.intern(&text::decode(&interner.ids[i as usize], encoding));
-                }
-                *slot
-            })
-            .collect();
-        (vocab, mapped)
+    let compact = |vocab: Vocab, idx: &[u32]| -> (Vocab, Vec<u32>) {
+        let mut used = vec![false; vocab.len()];
+        idx.iter().for_each(|&i| used[i as usize] = true);
+        if used.iter().all(|&u| u) {
+            return (vocab, idx.to_vec());
+        }
+        // Some ids occur only in dropped rows: renumber the rest, keeping their order.
+        let mut remap = vec![u32::MAX; vocab.len()];
+        let mut kept = Vocab::new();
+        for (i, id) in vocab.ids().enumerate() {
+            if used[i] {
+                remap[i] = kept.intern(id);
+            }
+        }
+        (kept, idx.iter().map(|&i| remap[i as usize]).collect())
     };
-    let (user_vocab, user_idx) = decode_vocab(users, &c.rows.user);
-    let (item_vocab, item_idx) = decode_vocab(items, &c.rows.item);
+    let (user_vocab, user_idx) = compact(vocabs.0, &c.rows.user);
+    let (item_vocab, item_idx) = compact(vocabs.1, &c.rows.item);
 
     let mut inter = Interactions {
         users: Arc::new(user_vocab),
@@ -859,6 +1208,8 @@ fn build(
         format,
         columns,
         rows_read,
+        explicit_read: c.explicit_read,
+        implicit_read: c.implicit_read,
         rows_kept: inter.len() as u64,
         implicit: inter.n_implicit() as u64,
         implicit_zeros: c.implicit_zeros,
@@ -871,12 +1222,12 @@ fn build(
         scale_inferred: c.scale_inferred,
         out_of_scale: c.out_of_scale,
         users: IdCounts {
-            raw_distinct: users.raw_distinct(),
+            raw_distinct: raw_distinct.0,
             distinct: inter.n_users(),
             with_explicit: users_explicit,
         },
         items: IdCounts {
-            raw_distinct: items.raw_distinct(),
+            raw_distinct: raw_distinct.1,
             distinct: inter.n_items(),
             with_explicit: items_explicit,
         },
@@ -892,6 +1243,25 @@ fn build(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interner_merges_spellings() {
+        let mut it = Interner::default();
+        assert_eq!(it.intern(b"042512164x"), Some(0));
+        assert_eq!(it.intern(b"042512164X"), Some(0));
+        assert_eq!(it.intern(b"'7'"), Some(1));
+        assert_eq!(it.intern(b"  "), None);
+        assert_eq!(it.intern(b"7"), Some(1));
+        assert_eq!(it.raw_distinct(), 4);
+        // Long ids (> 15 bytes) take the other map; ids differing only by length don't mix.
+        let long = b"a-very-long-identifier-of-a-book";
+        assert_eq!(it.intern(long), Some(2));
+        assert_eq!(it.intern(b"7\0"), Some(3));
+        assert_eq!(it.intern(long), Some(2));
+        assert_eq!(it.id(2), long);
+        assert_eq!(it.id(1), b"7");
+        assert_ne!(inline_key(b"7"), inline_key(b"7\0"));
+    }
 
     #[test]
     fn ratings_parse() {

@@ -110,8 +110,11 @@ pub struct HistogramBin {
     pub count: u64,
 }
 
-/// What loading a ratings file found and did. `rows_read = rows_kept + implicit +
-/// bad_lines.count + missing.rows + out_of_scale.count + duplicates.rows_removed`.
+/// What loading a ratings file found and did.
+///
+/// `rows_read = explicit_read + implicit_read + bad_lines.count + missing.rows +
+/// out_of_scale.count`, and `rows_kept + implicit = explicit_read + implicit_read -
+/// duplicates.rows_removed`.
 #[derive(Serialize, Clone, Debug)]
 pub struct CleaningReport {
     pub file: PathBuf,
@@ -119,7 +122,11 @@ pub struct CleaningReport {
     pub columns: ColumnsUsed,
     /// Data records read (header and blank lines excluded; bad lines included).
     pub rows_read: u64,
-    /// Explicit ratings kept.
+    /// Rows holding a valid explicit rating, before duplicates are merged.
+    pub explicit_read: u64,
+    /// Rows holding an implicit interaction, before duplicates are merged.
+    pub implicit_read: u64,
+    /// Explicit ratings kept (after merging duplicates).
     pub rows_kept: u64,
     /// Implicit interactions kept (e.g. Book-Crossing's 0 = "interacted, no rating").
     pub implicit: u64,
@@ -202,15 +209,17 @@ impl fmt::Display for CleaningReport {
         writeln!(f, "  rows read:          {:>12}", thousands(read))?;
         writeln!(
             f,
-            "  explicit kept:      {:>12}  ({})",
+            "  explicit ratings:   {:>12}  ({}), {} kept after merging duplicates",
+            thousands(self.explicit_read),
+            pct(self.explicit_read, read),
             thousands(self.rows_kept),
-            pct(self.rows_kept, read)
         )?;
         writeln!(
             f,
-            "  implicit:           {:>12}  ({}){}",
+            "  implicit:           {:>12}  ({}), {} kept{}",
+            thousands(self.implicit_read),
+            pct(self.implicit_read, read),
             thousands(self.implicit),
-            pct(self.implicit, read),
             if self.implicit_zeros {
                 format!(
                     "  zeros = interacted, no rating{}",
