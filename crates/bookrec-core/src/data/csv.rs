@@ -99,8 +99,10 @@ pub(crate) struct Parser {
     skipping: bool,
     pub seen: Seen,
     bad_excerpt: String,
-    /// Whether the last event was a bad record (a split input must not end in one).
-    pub last_bad: bool,
+    /// Whether any record was cut short by the end of the input (an unterminated quote, a last
+    /// line without terminator). A split input whose first part never did this ends exactly at
+    /// a record boundary.
+    pub eof_hit: bool,
 }
 
 impl Parser {
@@ -113,7 +115,7 @@ impl Parser {
             skipping: false,
             seen: Seen::default(),
             bad_excerpt: String::new(),
-            last_bad: false,
+            eof_hit: false,
         }
     }
 
@@ -149,6 +151,7 @@ impl Parser {
                     }
                     None => {
                         *pos = buf.len();
+                        self.eof_hit |= eof;
                         return if eof { Event::End } else { Event::NeedMore };
                     }
                 }
@@ -178,10 +181,12 @@ impl Parser {
             }
             match self.record(buf, start, eof) {
                 Parsed::Ok { end, lines } => {
+                    if eof && end == buf.len() && buf[end - 1] != term {
+                        self.eof_hit = true;
+                    }
                     *pos = end;
                     let line = self.line;
                     self.line += lines;
-                    self.last_bad = false;
                     return Event::Record { line };
                 }
                 Parsed::NeedMore => return Event::NeedMore,
@@ -192,7 +197,7 @@ impl Parser {
                     self.bad_excerpt = excerpt_bytes(shown);
                     // Resume at the line after the record's first line.
                     self.skipping = true;
-                    self.last_bad = true;
+                    self.eof_hit |= reason == BadRecord::UnterminatedQuote;
                     *pos = start;
                     return Event::Bad { line, reason };
                 }

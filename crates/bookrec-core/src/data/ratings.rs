@@ -551,8 +551,6 @@ struct Part {
     utf8_valid: bool,
     /// False if the input ended in a bad record (so a split there is not a record boundary).
     ended_clean: bool,
-    /// A header was expected but no record followed it.
-    header_only: bool,
 }
 
 impl Part {
@@ -736,11 +734,10 @@ fn parse_part(
             }
         }
     })?;
-    part.header_only = skip_header;
     part.seen = parser.seen;
     part.lines = parser.line - 1;
     part.utf8_valid = feed.utf8_valid;
-    part.ended_clean = !parser.last_bad;
+    part.ended_clean = !parser.eof_hit;
     Ok(part)
 }
 
@@ -827,10 +824,14 @@ fn read_ratings(
             }
         }
     };
-    if part.header_only {
+    if part.rows_read == 0 {
         return Err(Error::Data {
             path: path.to_path_buf(),
-            message: "the file has a header but no data rows".into(),
+            message: if sniffed.has_header {
+                "the file has a header but no data rows".into()
+            } else {
+                "the file has no data rows".into()
+            },
         });
     }
 
