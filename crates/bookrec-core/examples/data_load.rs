@@ -26,7 +26,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(books) = args.next() {
         let t = Instant::now();
         let (catalog, report) = load_catalog(&PathBuf::from(books), &NoProgress)?;
-        println!("catalogue {:.3} s ({} books)", t.elapsed().as_secs_f64(), catalog.len());
+        println!(
+            "catalogue {:.3} s ({} books)",
+            t.elapsed().as_secs_f64(),
+            catalog.len()
+        );
         println!("{report}");
     }
     Ok(())

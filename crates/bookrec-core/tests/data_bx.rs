@@ -3,9 +3,7 @@
 
 use std::path::PathBuf;
 
-use bookrec_core::data::{
-    load_catalog, load_ratings, missing_from_catalog, LoadOptions,
-};
+use bookrec_core::data::{load_catalog, load_ratings, missing_from_catalog, LoadOptions};
 use bookrec_core::progress::NoProgress;
 
 fn bx(file: &str) -> Option<PathBuf> {
@@ -17,7 +15,10 @@ fn bx(file: &str) -> Option<PathBuf> {
     if p.exists() {
         Some(p)
     } else {
-        eprintln!("NOTICE: {} not found; skipping the Book-Crossing test", p.display());
+        eprintln!(
+            "NOTICE: {} not found; skipping the Book-Crossing test",
+            p.display()
+        );
         None
     }
 }
@@ -44,7 +45,9 @@ fn bx_ratings_load_with_default_options() {
     assert_eq!(data.n_implicit(), 716_109);
     let u = data.users.get("11676").unwrap();
     let i = data.items.get("0432534220").unwrap();
-    let k = (0..data.len()).find(|&k| data.user[k] == u && data.item[k] == i).unwrap();
+    let k = (0..data.len())
+        .find(|&k| data.user[k] == u && data.item[k] == i)
+        .unwrap();
     assert_eq!(data.rating[k], 5.0);
     assert_eq!(report.out_of_scale.count, 0);
     assert!(report.implicit_zeros);
@@ -84,15 +87,34 @@ fn bx_books_load_and_repair() {
     println!("{report}");
     assert_eq!(report.rows_read, 271_379);
     assert_eq!(report.bad_lines.count, 0);
-    assert_eq!(report.books + report.duplicate_ids, 271_379 - report.missing_ids);
+    assert_eq!(
+        report.books + report.duplicate_ids,
+        271_379 - report.missing_ids
+    );
     assert!(report.books > 271_000);
     // Year 0 is "unknown" in the dump; a few years are in the future (2030, 2050).
     assert_eq!(report.impossible_years.zero, 4_619);
-    assert!(report.impossible_years.future >= 9, "{:?}", report.impossible_years);
-    assert!(report.impossible_years.examples.iter().any(|(_, y)| y == "2050"));
+    assert!(
+        report.impossible_years.future >= 9,
+        "{:?}",
+        report.impossible_years
+    );
+    assert!(report
+        .impossible_years
+        .examples
+        .iter()
+        .any(|(_, y)| y == "2050"));
     // Mojibake: thousands of fields repaired, a few hundred left visibly marked.
-    assert!(report.text.fields_repaired > 8_000, "{:?}", report.text.fields_repaired);
-    assert!(report.text.fields_marked > 300, "{:?}", report.text.fields_marked);
+    assert!(
+        report.text.fields_repaired > 8_000,
+        "{:?}",
+        report.text.fields_repaired
+    );
+    assert!(
+        report.text.fields_marked > 300,
+        "{:?}",
+        report.text.fields_marked
+    );
     assert!(report.text.entities_decoded > 20_000);
 
     let mummies = catalog.get("0393045218").unwrap();
@@ -109,7 +131,9 @@ fn bx_books_load_and_repair() {
     let all_titles: Vec<&str> = catalog.iter().map(|b| b.title.as_str()).collect();
     assert!(all_titles.iter().any(|t| t.contains("Erzählungen")));
     assert!(!all_titles.iter().any(|t| t.contains("Ã?Â¤")));
-    assert!(catalog.iter().any(|b| b.publisher.as_deref() == Some("Lübbe")));
+    assert!(catalog
+        .iter()
+        .any(|b| b.publisher.as_deref() == Some("Lübbe")));
 
     let ratings = bx("BX-Book-Ratings.csv").unwrap();
     let (data, _) = load_ratings(&ratings, &LoadOptions::default(), &NoProgress).unwrap();

@@ -4,9 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use bookrec_core::data::{
-    load_catalog, load_ratings, missing_from_catalog, parse_catalog, parse_ratings,
-    BadLinePolicy, ColumnRef, DuplicatePolicy, Encoding, Interactions, LoadOptions, RatingScale,
-    MAX_RECORD,
+    load_catalog, load_ratings, missing_from_catalog, parse_catalog, parse_ratings, BadLinePolicy,
+    ColumnRef, DuplicatePolicy, Encoding, Interactions, LoadOptions, RatingScale, MAX_RECORD,
 };
 use bookrec_core::progress::NoProgress;
 use bookrec_core::Error;
@@ -17,7 +16,10 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn load(name: &str, opts: &LoadOptions) -> bookrec_core::Result<(Interactions, bookrec_core::data::CleaningReport)> {
+fn load(
+    name: &str,
+    opts: &LoadOptions,
+) -> bookrec_core::Result<(Interactions, bookrec_core::data::CleaningReport)> {
     load_ratings(&fixture(name), opts, &NoProgress)
 }
 
@@ -50,7 +52,11 @@ fn comma_with_header_normalises_ids() {
     assert_eq!(r.duplicates.pairs, 1);
     assert_eq!(
         triplets(&d),
-        vec![t("2", "042512164X", 3.0), t("1", "0002005018", 4.0), t("3", "B00005PJ9D", 2.0)]
+        vec![
+            t("2", "042512164X", 3.0),
+            t("1", "0002005018", 4.0),
+            t("3", "B00005PJ9D", 2.0)
+        ]
     );
     assert_eq!(r.items.raw_distinct, 4);
     assert_eq!(r.items.distinct, 3);
@@ -59,7 +65,11 @@ fn comma_with_header_normalises_ids() {
 
 #[test]
 fn semicolon_quoted_crlf_without_header_and_implicit_zeros() {
-    let (d, r) = load("semicolon_quoted_crlf_noheader.csv", &LoadOptions::default()).unwrap();
+    let (d, r) = load(
+        "semicolon_quoted_crlf_noheader.csv",
+        &LoadOptions::default(),
+    )
+    .unwrap();
     assert_eq!(r.format.separator, "\";\"");
     assert!(!r.format.header);
     assert_eq!(r.format.quoting, "all fields");
@@ -88,7 +98,10 @@ fn tab_with_timestamp_and_half_stars() {
     assert!(r.timestamp);
     assert_eq!(r.columns.timestamp.as_deref(), Some("\"timestamp\" (#3)"));
     assert_eq!(r.columns.item, "\"movieId\" (#1)");
-    assert_eq!(d.timestamp.as_ref().unwrap(), &vec![1260759144, 1260759179, 835355493, 835355681]);
+    assert_eq!(
+        d.timestamp.as_ref().unwrap(),
+        &vec![1260759144, 1260759179, 835355493, 835355681]
+    );
     assert_eq!(d.rating, vec![2.5, 3.0, 4.0, 5.0]);
 }
 
@@ -114,7 +127,10 @@ fn double_colon_separator_positional_timestamp() {
 fn latin1_bytes_are_decoded() {
     let (d, r) = load("latin1_semicolon.csv", &LoadOptions::default()).unwrap();
     assert_eq!(r.format.encoding, Encoding::Latin1);
-    assert!(r.format.header, "non-numeric first row over numeric data is a header");
+    assert!(
+        r.format.header,
+        "non-numeric first row over numeric data is a header"
+    );
     assert_eq!(d.users.id(0), "mélanie");
     assert_eq!(d.items.id(0), "Les Misérables");
     assert_eq!(d.users.len(), 2);
@@ -158,7 +174,10 @@ fn duplicate_policies() {
     assert!((d.rating[k] - 11.0 / 3.0).abs() < 1e-6);
     let e = load("duplicates.csv", &opts(DuplicatePolicy::Error)).unwrap_err();
     let msg = e.to_string();
-    assert!(msg.contains("duplicates.csv") && msg.contains("lines 2 and 5"), "{msg}");
+    assert!(
+        msg.contains("duplicates.csv") && msg.contains("lines 2 and 5"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -170,7 +189,11 @@ fn out_of_scale_dropped_and_counted() {
     let (d, r) = load("out_of_scale.csv", &opts).unwrap();
     assert_eq!(r.out_of_scale.count, 2);
     assert_eq!(
-        r.out_of_scale.examples.iter().map(|e| (e.line, e.value)).collect::<Vec<_>>(),
+        r.out_of_scale
+            .examples
+            .iter()
+            .map(|e| (e.line, e.value))
+            .collect::<Vec<_>>(),
         vec![(3, 7.0), (4, -1.0)]
     );
     assert_eq!(d.len(), 3);
@@ -205,7 +228,12 @@ fn malformed_lines_skipped_with_line_numbers() {
     );
     assert_eq!(r.bad_lines.count, 6);
     assert_eq!(
-        (r.missing.rows, r.missing.user, r.missing.item, r.missing.rating),
+        (
+            r.missing.rows,
+            r.missing.user,
+            r.missing.item,
+            r.missing.rating
+        ),
         (3, 1, 1, 1)
     );
     assert_eq!(r.missing.example_lines, vec![9, 10, 11]);
@@ -215,10 +243,17 @@ fn malformed_lines_skipped_with_line_numbers() {
     );
     assert_eq!(
         r.rows_read,
-        r.explicit_read + r.implicit_read + r.bad_lines.count + r.missing.rows + r.out_of_scale.count
+        r.explicit_read
+            + r.implicit_read
+            + r.bad_lines.count
+            + r.missing.rows
+            + r.out_of_scale.count
     );
     let text = r.to_string();
-    assert!(text.contains("line 4: non-numeric rating: \"good\""), "{text}");
+    assert!(
+        text.contains("line 4: non-numeric rating: \"good\""),
+        "{text}"
+    );
 }
 
 #[test]
@@ -292,8 +327,13 @@ fn huge_line_is_a_counted_bad_line() {
     let mut bytes = b"user,item,rating\nu1,a,4\nu2,".to_vec();
     bytes.extend(std::iter::repeat_n(b'b', 3 * MAX_RECORD));
     bytes.extend_from_slice(b",5\nu3,c,3\n");
-    let (d, r) = parse_ratings(&bytes, Path::new("huge.csv"), &LoadOptions::default(), &NoProgress)
-        .unwrap();
+    let (d, r) = parse_ratings(
+        &bytes,
+        Path::new("huge.csv"),
+        &LoadOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
     assert_eq!(d.len(), 2);
     assert_eq!(r.bad_lines.count, 1);
     assert_eq!(r.bad_lines.examples[0].line, 3);
@@ -308,13 +348,20 @@ fn parallel_read_equals_sequential() {
     let mut bytes = b"user;item;rating\n".to_vec();
     let mut k = 0u64;
     while bytes.len() < 9 << 20 {
-        bytes.extend_from_slice(format!("u{};\"i{}\";{}\n", k % 5000, (k * 7919) % 60000, k % 11).as_bytes());
+        bytes.extend_from_slice(
+            format!("u{};\"i{}\";{}\n", k % 5000, (k * 7919) % 60000, k % 11).as_bytes(),
+        );
         k += 1;
     }
     let mid = bytes.len() / 2;
     let mut quoted = bytes.clone();
     // A multi-line quoted id straddling the middle.
-    let long_id: Vec<u8> = b"u1;\"spans\n".iter().copied().chain(std::iter::repeat_n(b'x', 200_000)).chain(b"\nlines\";3\n".iter().copied()).collect();
+    let long_id: Vec<u8> = b"u1;\"spans\n"
+        .iter()
+        .copied()
+        .chain(std::iter::repeat_n(b'x', 200_000))
+        .chain(b"\nlines\";3\n".iter().copied())
+        .collect();
     let at = mid - 100_000 + memchr_pos(&quoted[mid - 100_000..], b'\n') + 1;
     quoted.splice(at..at, long_id);
     for input in [&bytes, &quoted] {
@@ -327,7 +374,18 @@ fn parallel_read_equals_sequential() {
         let (b, rb) = parse_ratings(input, p, &seq, &NoProgress).unwrap();
         assert_eq!(a.len(), b.len());
         let first_diff = (0..a.len()).find(|&k| a.user[k] != b.user[k] || a.item[k] != b.item[k]);
-        assert_eq!(first_diff, None, "{:?}", first_diff.map(|k| (k, a.users.id(a.user[k]), b.users.id(b.user[k]), a.items.id(a.item[k]), b.items.id(b.item[k]))));
+        assert_eq!(
+            first_diff,
+            None,
+            "{:?}",
+            first_diff.map(|k| (
+                k,
+                a.users.id(a.user[k]),
+                b.users.id(b.user[k]),
+                a.items.id(a.item[k]),
+                b.items.id(b.item[k])
+            ))
+        );
         assert!(a.user == b.user);
         assert!(a.item == b.item);
         assert!(a.rating == b.rating);
@@ -371,7 +429,10 @@ fn bx_style_catalogue() {
     assert_eq!(r.text.sequences_repaired, 3);
     assert_eq!((r.text.fields_marked, r.text.sequences_marked), (1, 1));
     assert_eq!(r.text.entities_decoded, 1);
-    assert_eq!(c.get("0002005018").unwrap().image_url.as_deref(), Some("http://x/M.jpg"));
+    assert_eq!(
+        c.get("0002005018").unwrap().image_url.as_deref(),
+        Some("http://x/M.jpg")
+    );
 }
 
 #[test]

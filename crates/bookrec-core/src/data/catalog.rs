@@ -246,11 +246,7 @@ fn read_catalog(
         .map(|f| text::decode(trim_field(f), encoding).into_owned())
         .collect();
     let keys: Vec<String> = header.iter().map(|h| header_key(h)).collect();
-    let find = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| keys.iter().position(|k| k == n))
-    };
+    let find = |names: &[&str]| names.iter().find_map(|n| keys.iter().position(|k| k == n));
     let col_id = find(ID_NAMES);
     let (Some(col_id), true) = (col_id, sn.has_header) else {
         return Err(Error::Data {
@@ -415,7 +411,10 @@ fn read_catalog(
                             .push((id.clone(), String::from_utf8_lossy(y).into_owned()));
                     }
                 };
-                match std::str::from_utf8(y).ok().and_then(|s| s.parse::<i64>().ok()) {
+                match std::str::from_utf8(y)
+                    .ok()
+                    .and_then(|s| s.parse::<i64>().ok())
+                {
                     Some(0) => {
                         years.zero += 1;
                         None
@@ -505,7 +504,10 @@ impl fmt::Display for CatalogReport {
             if self.duplicate_examples.is_empty() {
                 String::new()
             } else {
-                format!(" e.g. {}", self.duplicate_examples[..self.duplicate_examples.len().min(5)].join(", "))
+                format!(
+                    " e.g. {}",
+                    self.duplicate_examples[..self.duplicate_examples.len().min(5)].join(", ")
+                )
             }
         )?;
         writeln!(
@@ -595,7 +597,9 @@ pub fn missing_from_catalog(data: &Interactions, catalog: &Catalog) -> MissingBo
     for &i in data.item.iter().chain(&data.implicit_item) {
         used[i as usize] = true;
     }
-    let missing: Vec<usize> = (0..absent.len()).filter(|&i| absent[i] && used[i]).collect();
+    let missing: Vec<usize> = (0..absent.len())
+        .filter(|&i| absent[i] && used[i])
+        .collect();
     MissingBooks {
         ratings: explicit + implicit,
         explicit,

@@ -66,9 +66,14 @@ enum Loc {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Event {
     /// A record starting at 1-based `line`; read its fields with [`Parser::field`].
-    Record { line: u64 },
+    Record {
+        line: u64,
+    },
     /// A malformed record starting at `line`; [`Parser::bad_excerpt`] has its beginning.
-    Bad { line: u64, reason: BadRecord },
+    Bad {
+        line: u64,
+        reason: BadRecord,
+    },
     /// The buffer ends inside a record: feed more bytes (only when not at EOF).
     NeedMore,
     End,
@@ -623,7 +628,10 @@ mod tests {
     #[test]
     fn multibyte_separator() {
         let r = parse_all(b"1::2::5\n3:4::x::y\n", "::");
-        assert_eq!(r, vec![rec(1, &["1", "2", "5"]), rec(2, &["3:4", "x", "y"])]);
+        assert_eq!(
+            r,
+            vec![rec(1, &["1", "2", "5"]), rec(2, &["3:4", "x", "y"])]
+        );
     }
 
     #[test]
@@ -647,7 +655,11 @@ mod tests {
         let r = parse_all(&input, ",");
         assert_eq!(
             r,
-            vec![rec(1, &["a", "1"]), Err((2, BadRecord::TooLong)), rec(3, &["b", "2"])]
+            vec![
+                rec(1, &["a", "1"]),
+                Err((2, BadRecord::TooLong)),
+                rec(3, &["b", "2"])
+            ]
         );
     }
 
@@ -663,7 +675,8 @@ mod tests {
                 Ok(n)
             }
         }
-        let input = "u;i;r\r\n\"1\";\"a\\\"b\";\"5\"\r\n2;\"multi\r\nl\u{fc}ne\";3\r\n3;\"\"\"\";4".as_bytes();
+        let input = "u;i;r\r\n\"1\";\"a\\\"b\";\"5\"\r\n2;\"multi\r\nl\u{fc}ne\";3\r\n3;\"\"\"\";4"
+            .as_bytes();
         for chunk in 1..input.len() + 2 {
             let mut t = Trickle(input);
             let path = Path::new("x.csv");
@@ -673,12 +686,17 @@ mod tests {
                 term: b'\n',
             });
             let mut got = Vec::new();
-            for_each_record(&mut feed, &mut parser, &crate::progress::NoProgress, |item| {
-                if let Item::Record { line, parser, buf } = item {
-                    got.push((line, parser.field(buf, 1).unwrap().to_vec()));
-                }
-                Ok(())
-            })
+            for_each_record(
+                &mut feed,
+                &mut parser,
+                &crate::progress::NoProgress,
+                |item| {
+                    if let Item::Record { line, parser, buf } = item {
+                        got.push((line, parser.field(buf, 1).unwrap().to_vec()));
+                    }
+                    Ok(())
+                },
+            )
             .unwrap();
             assert_eq!(
                 got,
@@ -691,6 +709,63 @@ mod tests {
                 "chunk {chunk}"
             );
             assert!(feed.utf8_valid, "chunk {chunk}");
+        }
+    }
+
+    /// Every event (records with fields and lines, bad records with reasons) of a parse.
+    fn events_streamed(input: &[u8], sep: &[u8], chunk: usize) -> Vec<String> {
+        struct Trickle<'a>(&'a [u8]);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+                let n = out.len().min(self.0.len()).min(5);
+                out[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut t = Trickle(input);
+        let path = Path::new("p.csv");
+        let mut feed = Feed::with_chunk(&mut t, path, chunk).unwrap();
+        let mut parser = Parser::new(Dialect {
+            sep: sep.to_vec(),
+            term: b'\n',
+        });
+        let mut out = Vec::new();
+        for_each_record(
+            &mut feed,
+            &mut parser,
+            &crate::progress::NoProgress,
+            |item| {
+                out.push(match item {
+                    Item::Record { line, parser, buf } => format!(
+                        "{line}:{:?}",
+                        (0..parser.n_fields())
+                            .map(|i| parser.field(buf, i).unwrap().to_vec())
+                            .collect::<Vec<_>>()
+                    ),
+                    Item::Bad { line, reason, .. } => format!("{line}!{reason:?}"),
+                });
+                Ok(())
+            },
+        )
+        .unwrap();
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// Streaming through tiny chunks gives exactly the events of one whole buffer.
+        #[test]
+        fn chunking_is_invisible(
+            input in proptest::collection::vec(
+                proptest::sample::select(b"ab;,:\"\\\r\n ".to_vec()), 0..120),
+            multi in proptest::bool::ANY,
+            chunk in 1usize..40,
+        ) {
+            let sep: &[u8] = if multi { b"::" } else { b";" };
+            let whole = events_streamed(&input, sep, input.len() + 1);
+            let streamed = events_streamed(&input, sep, chunk);
+            proptest::prop_assert_eq!(whole, streamed);
         }
     }
 }

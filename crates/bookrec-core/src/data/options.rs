@@ -97,7 +97,11 @@ impl FromStr for DuplicatePolicy {
             "last" | "keep-last" | "keeplast" | "keep_last" => Ok(DuplicatePolicy::KeepLast),
             "mean" | "average" => Ok(DuplicatePolicy::Mean),
             "error" => Ok(DuplicatePolicy::Error),
-            _ => Err(Error::param("duplicates", s, "expected last, mean or error")),
+            _ => Err(Error::param(
+                "duplicates",
+                s,
+                "expected last, mean or error",
+            )),
         }
     }
 }
@@ -262,8 +266,14 @@ mod tests {
 
     #[test]
     fn scales() {
-        assert_eq!(parse_rating_scale("1:10").unwrap(), RatingScale::new(1.0, 10.0));
-        assert_eq!(parse_rating_scale("0.5:5").unwrap(), RatingScale::new(0.5, 5.0));
+        assert_eq!(
+            parse_rating_scale("1:10").unwrap(),
+            RatingScale::new(1.0, 10.0)
+        );
+        assert_eq!(
+            parse_rating_scale("0.5:5").unwrap(),
+            RatingScale::new(0.5, 5.0)
+        );
         assert!(parse_rating_scale("5:1").is_err());
         assert!(parse_rating_scale("1-5").is_err());
         assert!(parse_rating_scale("a:5").is_err());

@@ -66,9 +66,7 @@ impl<'a> Source<'a> {
     /// Total length, if known (0 for pipes and the like).
     fn len(&self) -> Result<u64> {
         match self {
-            Source::File(p) => Ok(std::fs::metadata(p)
-                .map_err(|e| Self::io_err(p, e))?
-                .len()),
+            Source::File(p) => Ok(std::fs::metadata(p).map_err(|e| Self::io_err(p, e))?.len()),
             Source::Bytes(b) => Ok(b.len() as u64),
         }
     }
@@ -372,8 +370,7 @@ fn resolve_columns(
             "user, book and rating columns must differ (got #{user}, #{item}, #{rating})"
         )));
     }
-    if timestamp.is_none() && header.is_none() && width > 3 && ![user, item, rating].contains(&3)
-    {
+    if timestamp.is_none() && header.is_none() && width > 3 && ![user, item, rating].contains(&3) {
         // Positional timestamp: column 3 when every sampled value is a number.
         let numeric = !data_rows.is_empty()
             && data_rows
@@ -801,10 +798,24 @@ fn read_ratings(
     };
     let split = split.filter(|&s| feed.set_limit(s));
     let part = match split {
-        None => parse_part(&mut feed, new_parser(), &ctx, sniffed.has_header, rows_guess)?,
+        None => parse_part(
+            &mut feed,
+            new_parser(),
+            &ctx,
+            sniffed.has_header,
+            rows_guess,
+        )?,
         Some(s) => {
             let (first, second) = rayon::join(
-                || parse_part(&mut feed, new_parser(), &ctx, sniffed.has_header, rows_guess / 2),
+                || {
+                    parse_part(
+                        &mut feed,
+                        new_parser(),
+                        &ctx,
+                        sniffed.has_header,
+                        rows_guess / 2,
+                    )
+                },
                 || -> Result<Part> {
                     let mut r2 = src.reader(s)?;
                     let mut feed2 = Feed::new(&mut *r2, path)?;
@@ -890,12 +901,7 @@ fn read_ratings(
     // Cleaning and decoding the vocabularies are independent: run them side by side.
     let (cleaned, (user_vocab, item_vocab)) = rayon::join(
         || clean(rows, opts, path),
-        || {
-            rayon::join(
-                || users.to_vocab(encoding),
-                || items.to_vocab(encoding),
-            )
-        },
+        || rayon::join(|| users.to_vocab(encoding), || items.to_vocab(encoding)),
     );
     let base = (format, cols.used, rows_read, seen.blank_lines, bad, missing);
     let mut counts = (users.raw_distinct(), items.raw_distinct());
@@ -1025,10 +1031,7 @@ fn clean(rows: RawRows, opts: &LoadOptions, path: &Path) -> Result<Cleaned> {
         pairs.sort_unstable();
         let mut a = 0;
         while a < pairs.len() {
-            let b = a + pairs[a..]
-                .iter()
-                .take_while(|p| p.0 == pairs[a].0)
-                .count();
+            let b = a + pairs[a..].iter().take_while(|p| p.0 == pairs[a].0).count();
             if b - a > 1 {
                 let dup = &pairs[a..b];
                 duplicates.pairs += 1;
@@ -1054,7 +1057,8 @@ fn clean(rows: RawRows, opts: &LoadOptions, path: &Path) -> Result<Cleaned> {
                             .collect();
                         if !vals.is_empty() {
                             rating[last] = (vals.iter().map(|&v| f64::from(v)).sum::<f64>()
-                                / vals.len() as f64) as f32;
+                                / vals.len() as f64)
+                                as f32;
                             explicit[last] = true;
                         }
                     }
@@ -1102,7 +1106,14 @@ fn build(
     raw_distinct: &mut (usize, usize),
     ts_present: bool,
     path: &Path,
-    base: (DetectedFormat, ColumnsUsed, u64, u64, BadLines, MissingValues),
+    base: (
+        DetectedFormat,
+        ColumnsUsed,
+        u64,
+        u64,
+        BadLines,
+        MissingValues,
+    ),
 ) -> Result<(Interactions, CleaningReport)> {
     let (format, columns, rows_read, blank_lines, bad_lines, missing) = base;
     let n = c.rows.rating.len();
@@ -1110,7 +1121,12 @@ fn build(
         let first = bad_lines
             .examples
             .first()
-            .map(|b| format!("; first bad line {}: {} ({:?})", b.line, b.reason, b.excerpt))
+            .map(|b| {
+                format!(
+                    "; first bad line {}: {} ({:?})",
+                    b.line, b.reason, b.excerpt
+                )
+            })
             .unwrap_or_default();
         return Err(Error::Data {
             path: path.to_path_buf(),
@@ -1283,7 +1299,10 @@ mod tests {
         assert_eq!(parse_timestamp(b"1.5"), Some(1));
         assert_eq!(parse_timestamp(b"1970-01-02"), Some(86400));
         assert_eq!(parse_timestamp(b"2000-03-01"), Some(951868800));
-        assert_eq!(parse_timestamp(b"2000-03-01T01:02:03Z"), Some(951868800 + 3723));
+        assert_eq!(
+            parse_timestamp(b"2000-03-01T01:02:03Z"),
+            Some(951868800 + 3723)
+        );
         assert_eq!(parse_timestamp(b"2000-03-01 01:02"), Some(951868800 + 3720));
         assert_eq!(parse_timestamp(b"2000-13-01"), None);
         assert_eq!(parse_timestamp(b"yesterday"), None);

@@ -187,7 +187,11 @@ impl fmt::Display for CleaningReport {
                 format!(" (escapes: {})", fm.escapes.join(", "))
             },
             fm.line_ending,
-            if fm.byte_order_mark { ", UTF-8 BOM" } else { "" },
+            if fm.byte_order_mark {
+                ", UTF-8 BOM"
+            } else {
+                ""
+            },
         )?;
         if !fm.sniffed.is_empty() {
             writeln!(f, "  sniffed: {}", fm.sniffed.join(", "))?;

@@ -235,7 +235,14 @@ mod tests {
     use super::*;
 
     fn sn(input: &[u8]) -> Result<Sniffed> {
-        sniff(input, true, Path::new("t.csv"), None, None, &["user", "rating"])
+        sniff(
+            input,
+            true,
+            Path::new("t.csv"),
+            None,
+            None,
+            &["user", "rating"],
+        )
     }
 
     #[test]

@@ -354,7 +354,15 @@ mod tests {
 
     #[test]
     fn genuine_text_untouched() {
-        for s in ["Müller", "Ça va?", "Ã", "Smith & Sons", "100% & more;", "Ärger", "naïve café"] {
+        for s in [
+            "Müller",
+            "Ça va?",
+            "Ã",
+            "Smith & Sons",
+            "100% & more;",
+            "Ärger",
+            "naïve café",
+        ] {
             let (t, f) = repair(s);
             assert_eq!(t, s);
             assert!(!f.any(), "{s}");
