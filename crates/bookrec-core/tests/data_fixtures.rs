@@ -1,6 +1,8 @@
 //! Ratings and catalogue loading on small hand-written fixtures (tests/data/): every dialect,
 //! every cleaning rule, every malformed input.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 
 use bookrec_core::data::{

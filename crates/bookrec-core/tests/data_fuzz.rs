@@ -3,6 +3,8 @@
 //! the source — never a panic. Case counts are fixed so the run is a known size; the total is
 //! printed per test (`cargo test --test data_fuzz -- --nocapture`).
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -570,7 +570,9 @@ pub(crate) fn for_each_record(
 mod tests {
     use super::*;
 
-    fn parse_all(input: &[u8], sep: &str) -> Vec<Result<(u64, Vec<String>), (u64, BadRecord)>> {
+    type Parsed = Result<(u64, Vec<String>), (u64, BadRecord)>;
+
+    fn parse_all(input: &[u8], sep: &str) -> Vec<Parsed> {
         let mut p = Parser::new(Dialect {
             sep: sep.as_bytes().to_vec(),
             term: b'\n',
@@ -592,7 +594,7 @@ mod tests {
         }
     }
 
-    fn rec(line: u64, f: &[&str]) -> Result<(u64, Vec<String>), (u64, BadRecord)> {
+    fn rec(line: u64, f: &[&str]) -> Parsed {
         Ok((line, f.iter().map(|s| s.to_string()).collect()))
     }
 

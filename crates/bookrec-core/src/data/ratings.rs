@@ -997,22 +997,18 @@ fn clean(rows: RawRows, opts: &LoadOptions, path: &Path) -> Result<Cleaned> {
     // sort each user's (item, row) pairs.
     let n_users = rows.user.iter().max().map_or(0, |&u| u as usize + 1);
     let mut start = vec![0u32; n_users + 1];
-    for k in 0..n {
-        if keep[k] {
-            start[rows.user[k] as usize + 1] += 1;
-        }
+    for (&u, _) in rows.user.iter().zip(&keep).filter(|(_, &k)| k) {
+        start[u as usize + 1] += 1;
     }
     for u in 0..n_users {
         start[u + 1] += start[u];
     }
     let mut next = start.clone();
     let mut order = vec![0u32; start[n_users] as usize];
-    for k in 0..n {
-        if keep[k] {
-            let u = rows.user[k] as usize;
-            order[next[u] as usize] = k as u32;
-            next[u] += 1;
-        }
+    for (k, &u) in rows.user.iter().enumerate().filter(|&(k, _)| keep[k]) {
+        let u = u as usize;
+        order[next[u] as usize] = k as u32;
+        next[u] += 1;
     }
     let mut duplicates = Duplicates {
         policy: opts.duplicates,

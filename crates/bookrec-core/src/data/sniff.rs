@@ -22,7 +22,7 @@ pub(crate) struct Sniffed {
     pub line_ending: &'static str,
     pub has_header: bool,
     /// The first records of the sample (header included), fields as raw bytes.
-    pub rows: Vec<Vec<Vec<u8>>>,
+    pub rows: Rows,
 }
 
 fn data_err(path: &Path, message: impl Into<String>) -> Error {
@@ -74,7 +74,7 @@ fn check_text(sample: &[u8], path: &Path) -> Result<usize> {
 }
 
 /// Field counts of the first records under `dialect`, and the records themselves.
-fn sample_records(sample: &[u8], eof: bool, dialect: &Dialect) -> (Vec<Vec<Vec<u8>>>, usize) {
+fn sample_records(sample: &[u8], eof: bool, dialect: &Dialect) -> (Rows, usize) {
     let mut parser = Parser::new(dialect.clone());
     let mut pos = 0;
     let mut rows = Vec::new();
@@ -92,6 +92,9 @@ fn sample_records(sample: &[u8], eof: bool, dialect: &Dialect) -> (Vec<Vec<Vec<u
     }
     (rows, bad)
 }
+
+/// Sampled records, fields as raw bytes.
+type Rows = Vec<Vec<Vec<u8>>>;
 
 /// Score of a separator: (share of sampled records having the modal field count, modal count).
 fn score(rows: &[Vec<Vec<u8>>], bad: usize) -> (f64, usize) {
@@ -172,7 +175,7 @@ pub(crate) fn sniff(
             (d, rows)
         }
         None => {
-            let mut best: Option<((f64, usize), Dialect, Vec<Vec<Vec<u8>>>)> = None;
+            let mut best: Option<((f64, usize), Dialect, Rows)> = None;
             for cand in SNIFF_SEPARATORS {
                 let d = Dialect {
                     sep: cand.as_bytes().to_vec(),

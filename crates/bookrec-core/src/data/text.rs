@@ -203,9 +203,9 @@ fn repair_pass(s: &str, fixes: &mut TextFixes) -> Option<String> {
             if n > 0 && i + n <= chars.len() {
                 let mut bytes = [lead, 0, 0, 0];
                 let mut ok = true;
-                for k in 1..n {
-                    match is_continuation(chars.get(i + k)) {
-                        Some(b) => bytes[k] = b,
+                for (slot, c) in bytes[1..n].iter_mut().zip(&chars[i + 1..i + n]) {
+                    match is_continuation(Some(c)) {
+                        Some(b) => *slot = b,
                         None => {
                             ok = false;
                             break;
