@@ -471,3 +471,27 @@ fn catalogue_without_header_is_refused() {
     assert!(e.to_string().contains("header"), "{e}");
     assert!(parse_catalog(b"", Path::new("c.csv")).is_err());
 }
+
+/// The embedded demo catalogue (plain UTF-8, `book_id,title,author,year,genre`) loads whole.
+#[test]
+fn demo_catalogue_loads_cleanly() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo/books.csv");
+    let (c, r) = load_catalog(&path, &NoProgress).unwrap();
+    assert_eq!(r.encoding, Encoding::Utf8);
+    assert_eq!(r.bad_lines.count, 0, "{r}");
+    assert_eq!(r.duplicate_ids, 0);
+    assert_eq!(r.rows_read, c.len() as u64);
+    assert!(c.len() >= 200);
+    assert_eq!(
+        r.columns
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+            .collect::<Vec<_>>(),
+        vec!["id=book_id", "title=title", "author=author", "year=year", "genre=genre"]
+    );
+    let hobbit = c.get("DB0001").unwrap();
+    assert_eq!(hobbit.title, "The Hobbit");
+    assert_eq!(hobbit.year, Some(1937));
+    assert_eq!(hobbit.genre.as_deref(), Some("Fantasy"));
+    assert!(c.iter().all(|b| !b.title.is_empty() && !b.author.is_empty()));
+}
