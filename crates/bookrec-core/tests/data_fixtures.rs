@@ -487,11 +487,19 @@ fn demo_catalogue_loads_cleanly() {
             .iter()
             .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
             .collect::<Vec<_>>(),
-        vec!["id=book_id", "title=title", "author=author", "year=year", "genre=genre"]
+        vec![
+            "id=book_id",
+            "title=title",
+            "author=author",
+            "year=year",
+            "genre=genre"
+        ]
     );
     let hobbit = c.get("DB0001").unwrap();
     assert_eq!(hobbit.title, "The Hobbit");
     assert_eq!(hobbit.year, Some(1937));
     assert_eq!(hobbit.genre.as_deref(), Some("Fantasy"));
-    assert!(c.iter().all(|b| !b.title.is_empty() && !b.author.is_empty()));
+    assert!(c
+        .iter()
+        .all(|b| !b.title.is_empty() && !b.author.is_empty()));
 }
