@@ -62,7 +62,7 @@ fn bx_ratings_load_with_default_options() {
     assert!(report.items.distinct < 340_556, "{}", report.items.distinct);
     assert!(report.items.distinct > 340_000);
     // Format as documented in PROVENANCE.txt.
-    assert_eq!(report.format.separator, "\";\"");
+    assert_eq!(report.format.separator, ";");
     assert_eq!(report.format.line_ending, "CRLF");
     assert!(report.format.header);
     assert_eq!(report.format.quoting, "all fields");

@@ -45,7 +45,7 @@ fn t(u: &str, i: &str, r: f32) -> (String, String, f32) {
 #[test]
 fn comma_with_header_normalises_ids() {
     let (d, r) = load("comma_header.csv", &LoadOptions::default()).unwrap();
-    assert_eq!(r.format.separator, "\",\"");
+    assert_eq!(r.format.separator, ",");
     assert!(r.format.header);
     assert_eq!(r.format.quoting, "none");
     assert_eq!(r.format.encoding, Encoding::Utf8);
@@ -72,7 +72,7 @@ fn semicolon_quoted_crlf_without_header_and_implicit_zeros() {
         &LoadOptions::default(),
     )
     .unwrap();
-    assert_eq!(r.format.separator, "\";\"");
+    assert_eq!(r.format.separator, ";");
     assert!(!r.format.header);
     assert_eq!(r.format.quoting, "all fields");
     assert_eq!(r.format.line_ending, "CRLF");
@@ -96,7 +96,8 @@ fn semicolon_quoted_crlf_without_header_and_implicit_zeros() {
 #[test]
 fn tab_with_timestamp_and_half_stars() {
     let (d, r) = load("tab_timestamp.tsv", &LoadOptions::default()).unwrap();
-    assert_eq!(r.format.separator, "tab");
+    assert_eq!(r.format.separator, "\t");
+    assert!(r.to_string().contains("separator tab"));
     assert!(r.timestamp);
     assert_eq!(r.columns.timestamp.as_deref(), Some("\"timestamp\" (#3)"));
     assert_eq!(r.columns.item, "\"movieId\" (#1)");
@@ -110,7 +111,7 @@ fn tab_with_timestamp_and_half_stars() {
 #[test]
 fn double_colon_separator_positional_timestamp() {
     let (d, r) = load("doublecolon.dat", &LoadOptions::default()).unwrap();
-    assert_eq!(r.format.separator, "\"::\"");
+    assert_eq!(r.format.separator, "::");
     assert!(!r.format.header);
     assert_eq!(r.columns.timestamp.as_deref(), Some("#3"));
     assert_eq!(d.len(), 4);
@@ -148,7 +149,7 @@ fn latin1_bytes_are_decoded() {
 #[test]
 fn quotes_doubled_backslash_and_multiline() {
     let (d, r) = load("pipe_quotes.csv", &LoadOptions::default()).unwrap();
-    assert_eq!(r.format.separator, "\"|\"");
+    assert_eq!(r.format.separator, "|");
     assert_eq!(r.format.escapes.len(), 2, "{:?}", r.format.escapes);
     assert_eq!(
         triplets(&d),
@@ -502,4 +503,74 @@ fn demo_catalogue_loads_cleanly() {
     assert!(c
         .iter()
         .all(|b| !b.title.is_empty() && !b.author.is_empty()));
+}
+
+#[test]
+fn report_serialises_for_scripts() {
+    let (_, r) = load("malformed.csv", &LoadOptions::default()).unwrap();
+    let v = serde_json::to_value(&r).unwrap();
+    for key in [
+        "rows_read",
+        "rows_kept",
+        "implicit",
+        "bad_lines",
+        "missing",
+        "duplicates",
+        "out_of_scale",
+        "users",
+        "items",
+        "density",
+        "histogram",
+        "format",
+    ] {
+        assert!(v.get(key).is_some(), "missing key {key}");
+    }
+    assert_eq!(v["bad_lines"]["count"], 6);
+    assert_eq!(v["bad_lines"]["examples"][0]["line"], 3);
+    assert_eq!(v["format"]["separator"], ",");
+}
+
+/// Progress receives the file size as total and exactly that many bytes in increments,
+/// also when the file is read by two readers.
+#[test]
+fn progress_covers_the_file() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Mutex;
+    #[derive(Default)]
+    struct Count {
+        total: AtomicU64,
+        done: AtomicU64,
+        finished: Mutex<Vec<String>>,
+    }
+    impl bookrec_core::progress::Progress for Count {
+        fn start(&self, _stage: &str, total: u64) {
+            self.total.store(total, Ordering::Relaxed);
+        }
+        fn inc(&self, n: u64) {
+            self.done.fetch_add(n, Ordering::Relaxed);
+        }
+        fn finish(&self, summary: &str) {
+            self.finished.lock().unwrap().push(summary.to_string());
+        }
+    }
+    let mut big = b"user,item,rating\n".to_vec();
+    let mut k = 0u64;
+    while big.len() < 9 << 20 {
+        big.extend_from_slice(format!("u{},i{},{}\n", k % 777, k % 31_337, 1 + k % 5).as_bytes());
+        k += 1;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in [("small.csv", &b"u,i,r\n1,2,3\n"[..]), ("big.csv", &big[..])] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let p = Count::default();
+        load_ratings(&path, &LoadOptions::default(), &p).unwrap();
+        assert_eq!(
+            p.total.load(Ordering::Relaxed),
+            bytes.len() as u64,
+            "{name}"
+        );
+        assert_eq!(p.done.load(Ordering::Relaxed), bytes.len() as u64, "{name}");
+        assert_eq!(p.finished.lock().unwrap().len(), 1);
+    }
 }

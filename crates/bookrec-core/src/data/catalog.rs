@@ -136,6 +136,7 @@ pub struct TextRepairs {
 #[derive(Serialize, Clone, Debug)]
 pub struct CatalogReport {
     pub file: PathBuf,
+    /// The separator as it is in the file.
     pub separator: String,
     pub encoding: Encoding,
     pub line_ending: String,
@@ -274,10 +275,7 @@ fn read_catalog(
     let mut catalog = Catalog::default();
     let mut rep = CatalogReport {
         file: path.to_path_buf(),
-        separator: match sn.dialect.sep.as_slice() {
-            b"\t" => "tab".into(),
-            s => format!("{:?}", String::from_utf8_lossy(s)),
-        },
+        separator: String::from_utf8_lossy(&sn.dialect.sep).into_owned(),
         encoding,
         line_ending: sn.line_ending.to_string(),
         columns: [
@@ -483,7 +481,9 @@ impl fmt::Display for CatalogReport {
         writeln!(
             f,
             "  format: separator {}, {}, line ending {}",
-            self.separator, self.encoding, self.line_ending
+            super::report::show_separator(&self.separator),
+            self.encoding,
+            self.line_ending
         )?;
         let cols: Vec<String> = self
             .columns

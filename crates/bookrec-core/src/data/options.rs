@@ -164,7 +164,8 @@ pub struct LoadOptions {
     pub item_col: Option<ColumnRef>,
     /// `None` = by header name (rating, Book-Rating, score, ...), else column 2.
     pub rating_col: Option<ColumnRef>,
-    /// `None` = by header name (timestamp, time, date), else column 3 if it is numeric.
+    /// `None` = by header name (timestamp, time, date, datetime, ts); in a file without a
+    /// header, column 3 when its sampled values are all numeric.
     pub timestamp_col: Option<ColumnRef>,
     /// `None` = inferred: the narrowest standard scale (1–5, 0.5–5, 0–5, 1–10, 0–10, 1–100,
     /// 0–100, and 0–1 when zeros are explicit) that holds at least 99.9% of the explicit

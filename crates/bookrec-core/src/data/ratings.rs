@@ -880,10 +880,7 @@ fn read_ratings(
     }
     let fields_total = (part.rows_read + u64::from(sniffed.has_header)) * width as u64;
     let format = DetectedFormat {
-        separator: match sniffed.dialect.sep.as_slice() {
-            b"\t" => "tab".to_string(),
-            s => format!("{:?}", String::from_utf8_lossy(s)),
-        },
+        separator: String::from_utf8_lossy(&sniffed.dialect.sep).into_owned(),
         encoding,
         header: sniffed.has_header,
         quoting: if seen.quoted_fields == 0 {

@@ -14,7 +14,7 @@ pub const MAX_EXAMPLES: usize = 20;
 /// The file format as detected (or forced).
 #[derive(Serialize, Clone, Debug)]
 pub struct DetectedFormat {
-    /// The separator, printable (`"\t"` shown as `tab`).
+    /// The separator as it is in the file (e.g. `";"`, `"\t"`, `"::"`).
     pub separator: String,
     pub encoding: Encoding,
     pub header: bool,
@@ -151,6 +151,14 @@ pub struct CleaningReport {
     pub seconds: f64,
 }
 
+/// A separator for people: `tab`, else quoted (`";"`, `"::"`).
+pub(crate) fn show_separator(sep: &str) -> String {
+    match sep {
+        "\t" => "tab".into(),
+        s => format!("{s:?}"),
+    }
+}
+
 fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
@@ -177,7 +185,7 @@ impl fmt::Display for CleaningReport {
         writeln!(
             f,
             "  format: separator {}, {}, header {}, quoting: {}{}, line ending {}{}",
-            fm.separator,
+            show_separator(&fm.separator),
             fm.encoding,
             if fm.header { "yes" } else { "no" },
             fm.quoting,
