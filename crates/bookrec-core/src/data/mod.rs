@@ -13,6 +13,7 @@ mod catalog;
 mod csv;
 pub mod ids;
 mod interactions;
+mod intern;
 mod options;
 mod ratings;
 mod report;

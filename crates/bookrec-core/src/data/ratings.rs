@@ -7,10 +7,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use super::csv::{for_each_record, Feed, Item, Parser, Seen, CHUNK};
-use super::ids::normalize_id;
+use super::intern::{Interner, Resolved};
 use super::report::*;
 use super::sniff::{header_key, is_numeric, sniff, trim_field};
 use super::{text, BadLinePolicy, ColumnRef, DuplicatePolicy, Encoding, LoadOptions};
@@ -114,173 +114,13 @@ impl<'a> Source<'a> {
     }
 }
 
-/// murmur3's 64-bit finaliser: full avalanche, so hashbrown's 7-bit tags and bucket bits are
-/// well spread even for short digit strings (where FxHash's low bits collide a lot).
-#[inline]
-fn fmix64(mut h: u64) -> u64 {
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
-}
-
-/// Hasher for [`Interner`]'s inline `u128` keys.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl std::hash::Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
+/// All resolved ids, decoded, in index order.
+fn to_vocab(ids: &Resolved, encoding: Encoding) -> Vocab {
+    let mut v = Vocab::new();
+    for i in 0..ids.len() {
+        v.intern(&text::decode(ids.id(i), encoding));
     }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = fmix64(self.0 ^ u64::from(b));
-        }
-    }
-    #[inline]
-    fn write_u128(&mut self, n: u128) {
-        let (lo, hi) = (n as u64, (n >> 64) as u64);
-        self.0 = fmix64(lo.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ hi);
-    }
-}
-
-type KeyMap = std::collections::HashMap<u128, u32, std::hash::BuildHasherDefault<KeyHasher>>;
-
-/// An id of at most 15 bytes packed with its length: an exact key that needs no pointer chase.
-#[inline]
-fn inline_key(b: &[u8]) -> Option<u128> {
-    if b.len() > 15 {
-        return None;
-    }
-    let mut a = [0u8; 16];
-    a[..b.len()].copy_from_slice(b);
-    a[15] = b.len() as u8;
-    Some(u128::from_le_bytes(a))
-}
-
-/// Raw ids → dense indices, keyed by normalised bytes (decoded once the file's encoding is
-/// known), counting distinct raw spellings on the side. Ids live in one arena; ids of up to
-/// 15 bytes (all ISBNs and integer ids) are looked up by an inline `u128` key, so a lookup is
-/// one cache miss; longer ids go through an ordinary map. The previous raw id is remembered,
-/// since files sorted by user repeat it row after row.
-#[derive(Default)]
-struct Interner {
-    arena: Vec<u8>,
-    /// `ends[i]` = end of id `i` in the arena (its start is `ends[i-1]`).
-    ends: Vec<usize>,
-    short: KeyMap,
-    long: FxHashMap<Box<[u8]>, u32>,
-    last_raw: Vec<u8>,
-    last: Option<u32>,
-    /// Per index: seen written exactly as normalised.
-    seen_as_is: Vec<bool>,
-    /// Raw spellings that normalisation changed.
-    changed: FxHashSet<Box<[u8]>>,
-}
-
-impl Interner {
-    fn with_capacity(n: usize) -> Self {
-        Interner {
-            arena: Vec::with_capacity(n * 10),
-            ends: Vec::with_capacity(n),
-            short: KeyMap::with_capacity_and_hasher(n, Default::default()),
-            seen_as_is: Vec::with_capacity(n),
-            ..Default::default()
-        }
-    }
-
-    fn id(&self, i: u32) -> &[u8] {
-        let i = i as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.arena[start..self.ends[i]]
-    }
-
-    fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    fn push(&mut self, id: &[u8]) -> u32 {
-        self.arena.extend_from_slice(id);
-        self.ends.push(self.arena.len());
-        self.seen_as_is.push(false);
-        (self.ends.len() - 1) as u32
-    }
-
-    #[inline]
-    fn intern(&mut self, raw: &[u8]) -> Option<u32> {
-        if self.last.is_some() && raw == self.last_raw.as_slice() {
-            return self.last;
-        }
-        let norm = normalize_id(raw);
-        if norm.is_empty() {
-            return None;
-        }
-        let idx = self.intern_norm(&norm);
-        if norm.len() == raw.len() && *norm == *raw {
-            self.seen_as_is[idx as usize] = true;
-        } else if !self.changed.contains(raw) {
-            self.changed.insert(raw.into());
-        }
-        self.last_raw.clear();
-        self.last_raw.extend_from_slice(raw);
-        self.last = Some(idx);
-        Some(idx)
-    }
-
-    /// The index of an already normalised id, adding it if new.
-    #[inline]
-    fn intern_norm(&mut self, norm: &[u8]) -> u32 {
-        let key = inline_key(norm);
-        let found = match key {
-            Some(k) => self.short.get(&k).copied(),
-            None => self.long.get(norm).copied(),
-        };
-        match found {
-            Some(i) => i,
-            None => {
-                let i = self.push(norm);
-                match key {
-                    Some(k) => self.short.insert(k, i),
-                    None => self.long.insert(norm.into(), i),
-                };
-                i
-            }
-        }
-    }
-
-    /// Adds the ids of `other` (in its order); returns other index → index here.
-    fn absorb(&mut self, other: &Interner) -> Vec<u32> {
-        let map: Vec<u32> = (0..other.len() as u32)
-            .map(|j| {
-                let g = self.intern_norm(other.id(j));
-                if other.seen_as_is[j as usize] {
-                    self.seen_as_is[g as usize] = true;
-                }
-                g
-            })
-            .collect();
-        for raw in &other.changed {
-            if !self.changed.contains(raw) {
-                self.changed.insert(raw.clone());
-            }
-        }
-        self.last = None;
-        map
-    }
-
-    /// All ids, decoded, in index order.
-    fn to_vocab(&self, encoding: Encoding) -> Vocab {
-        let mut v = Vocab::new();
-        for i in 0..self.len() as u32 {
-            v.intern(&text::decode(self.id(i), encoding));
-        }
-        v
-    }
-
-    fn raw_distinct(&self) -> usize {
-        self.seen_as_is.iter().filter(|&&b| b).count() + self.changed.len()
-    }
+    v
 }
 
 /// Parsed rows before cleaning.
@@ -566,11 +406,9 @@ impl Part {
     /// Appends `b` (the part that follows in the file), re-expressing its ids and lines.
     fn append(&mut self, b: Part) {
         let offset = self.lines;
-        let umap = self.users.absorb(&b.users);
-        let imap = self.items.absorb(&b.items);
+        self.users.append(b.users);
+        self.items.append(b.items);
         let r = &mut self.rows;
-        r.user.extend(b.rows.user.iter().map(|&u| umap[u as usize]));
-        r.item.extend(b.rows.item.iter().map(|&i| imap[i as usize]));
         r.rating.extend_from_slice(&b.rows.rating);
         r.timestamp.extend_from_slice(&b.rows.timestamp);
         r.line.extend(b.rows.line.iter().map(|&l| l + offset));
@@ -613,17 +451,15 @@ fn parse_part(
 ) -> Result<Part> {
     let (path, opts, cols, width) = (ctx.path, ctx.opts, ctx.cols, ctx.width);
     let mut part = Part {
-        // Typical ratings files have several ratings per user and per book; reserving a
-        // quarter of the rows for books (a sixteenth for users) avoids most rehashing.
-        users: Interner::with_capacity(capacity / 16),
-        items: Interner::with_capacity(capacity / 4),
+        users: Interner::with_capacity(capacity),
+        items: Interner::with_capacity(capacity),
         bad: BadLines {
             policy: opts.bad_lines,
             ..Default::default()
         },
         rows: RawRows {
-            user: Vec::with_capacity(capacity),
-            item: Vec::with_capacity(capacity),
+            user: Vec::new(),
+            item: Vec::new(),
             rating: Vec::with_capacity(capacity),
             timestamp: Vec::new(),
             line: Vec::with_capacity(capacity),
@@ -689,8 +525,9 @@ fn parse_part(
                     return reject(line, format!("expected {width} fields, found {n}"), &ex);
                 }
                 let field = |j: usize| parser.field(buf, j).unwrap_or_default();
-                let u = users.intern(field(cols.user));
-                let i = items.intern(field(cols.item));
+                let (user_raw, item_raw) = (field(cols.user), field(cols.item));
+                let u = users.key(user_raw);
+                let i = items.key(item_raw);
                 let rt = trim_field(field(cols.rating));
                 let r = if is_missing_rating(rt) {
                     None
@@ -724,8 +561,8 @@ fn parse_part(
                 };
                 match (u, i, r, ts) {
                     (Some(u), Some(i), Some(r), Some(ts)) => {
-                        rows.user.push(u);
-                        rows.item.push(i);
+                        users.push(u, user_raw);
+                        items.push(i, item_raw);
                         rows.rating.push(r);
                         if cols.timestamp.is_some() {
                             rows.timestamp.push(ts);
@@ -905,19 +742,22 @@ fn read_ratings(
     let Part {
         users,
         items,
-        rows,
+        mut rows,
         bad,
         missing,
         rows_read,
         ..
     } = part;
+    let (mut users, mut items) = rayon::join(|| users.resolve(), || items.resolve());
+    rows.user = std::mem::take(&mut users.rows);
+    rows.item = std::mem::take(&mut items.rows);
     // Cleaning and decoding the vocabularies are independent: run them side by side.
     let (cleaned, (user_vocab, item_vocab)) = rayon::join(
         || clean(rows, opts, path),
-        || rayon::join(|| users.to_vocab(encoding), || items.to_vocab(encoding)),
+        || rayon::join(|| to_vocab(&users, encoding), || to_vocab(&items, encoding)),
     );
     let base = (format, cols.used, rows_read, seen.blank_lines, bad, missing);
-    let mut counts = (users.raw_distinct(), items.raw_distinct());
+    let mut counts = (users.raw_distinct, items.raw_distinct);
     let (inter, mut report) = build(
         cleaned?,
         (user_vocab, item_vocab),
@@ -1286,25 +1126,6 @@ fn build(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn interner_merges_spellings() {
-        let mut it = Interner::default();
-        assert_eq!(it.intern(b"042512164x"), Some(0));
-        assert_eq!(it.intern(b"042512164X"), Some(0));
-        assert_eq!(it.intern(b"'7'"), Some(1));
-        assert_eq!(it.intern(b"  "), None);
-        assert_eq!(it.intern(b"7"), Some(1));
-        assert_eq!(it.raw_distinct(), 4);
-        // Long ids (> 15 bytes) take the other map; ids differing only by length don't mix.
-        let long = b"a-very-long-identifier-of-a-book";
-        assert_eq!(it.intern(long), Some(2));
-        assert_eq!(it.intern(b"7\0"), Some(3));
-        assert_eq!(it.intern(long), Some(2));
-        assert_eq!(it.id(2), long);
-        assert_eq!(it.id(1), b"7");
-        assert_ne!(inline_key(b"7"), inline_key(b"7\0"));
-    }
 
     #[test]
     fn ratings_parse() {
