@@ -211,8 +211,9 @@ impl Interner {
 
         // 1. Partition (key, row) by hash, keeping row order within a partition.
         let mut start = vec![0usize; PARTS + 1];
-        for &k in &self.keys {
-            start[part_of(k) + 1] += 1;
+        let parts: Vec<u8> = self.keys.iter().map(|&k| part_of(k) as u8).collect();
+        for &p in &parts {
+            start[p as usize + 1] += 1;
         }
         for p in 0..PARTS {
             start[p + 1] += start[p];
@@ -220,8 +221,8 @@ impl Interner {
         let mut next = start.clone();
         let mut part_keys = vec![0u128; n];
         let mut part_rows = vec![0u32; n];
-        for (row, &k) in self.keys.iter().enumerate() {
-            let p = part_of(k);
+        for (row, (&k, &p)) in self.keys.iter().zip(&parts).enumerate() {
+            let p = p as usize;
             part_keys[next[p]] = k;
             part_rows[next[p]] = row as u32;
             next[p] += 1;
@@ -245,10 +246,15 @@ impl Interner {
             }
         }
         drop(part_keys);
+        drop(parts);
 
-        // 3. Number the distinct ids by their first row.
-        let mut order: Vec<u32> = (0..distinct.len() as u32).collect();
-        order.sort_unstable_by_key(|&s| first_row[s as usize]);
+        // 3. Number the distinct ids by their first row (a scan over rows, not a sort: first
+        // rows are distinct).
+        let mut slot_at_row = vec![u32::MAX; n];
+        for (slot, &row) in first_row.iter().enumerate() {
+            slot_at_row[row as usize] = slot as u32;
+        }
+        let order: Vec<u32> = slot_at_row.into_iter().filter(|&s| s != u32::MAX).collect();
         let mut index_of_slot = vec![0u32; distinct.len()];
         for (i, &s) in order.iter().enumerate() {
             index_of_slot[s as usize] = i as u32;
