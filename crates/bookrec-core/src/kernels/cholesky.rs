@@ -19,7 +19,7 @@ pub fn cholesky_factor(a: &mut [f32], n: usize) -> bool {
                 (row_i[j] - dot(&row_i[..j], &row_j[..j])) / row_j[j]
             };
             if j == i {
-                if !(s > 0.0) || !s.is_finite() {
+                if s.is_nan() || s <= 0.0 || !s.is_finite() {
                     return false;
                 }
                 row_i[i] = s.sqrt();
@@ -188,7 +188,10 @@ mod tests {
         assert!((a[3] - 2f32.sqrt()).abs() < 1e-6);
         let mut b = [2.0f32, 5.0];
         cholesky_solve(&a, 2, &mut b);
-        assert!((b[0] + 0.5).abs() < 1e-6 && (b[1] - 2.0).abs() < 1e-6, "{b:?}");
+        assert!(
+            (b[0] + 0.5).abs() < 1e-6 && (b[1] - 2.0).abs() < 1e-6,
+            "{b:?}"
+        );
         let mut not_pd = [1.0f32, 2.0, 2.0, 1.0];
         assert!(!cholesky_factor(&mut not_pd, 2));
     }
@@ -214,7 +217,10 @@ mod tests {
         // Force the primal path by repeating the rows (doubling Σzzᵀ and Σzt) with 2λ: same x.
         let idx2 = [0u32, 3, 6, 0, 3, 6];
         let t2 = [1.0f32, -2.0, 0.5, 1.0, -2.0, 0.5];
-        let d2 = Design { idx: &idx2, ..design };
+        let d2 = Design {
+            idx: &idx2,
+            ..design
+        };
         let mut primal = vec![0f32; 6];
         assert!(ridge_solve(&d2, &t2, 0.6, &mut s, &mut primal));
         for f in 0..6 {

@@ -55,8 +55,17 @@ pub fn sgd_step(
     e
 }
 
+/// Ratings per prefetch batch in [`sgd_block`].
+const BATCH: usize = 16;
+
 /// One pass of [`sgd_step`] over `ratings` in order. `user_f`/`item_f` hold the block's rows
 /// with row stride `k`; biases are the block's slices. Returns Σe² (before each update).
+///
+/// On sparse data (Book-Crossing: ~2 ratings per book) almost every book row is a cache miss,
+/// and the CPU's window only overlaps about one update's misses. So before each batch of
+/// [`BATCH`] ratings, the next batch's book rows are read (one load per cache line) — a safe
+/// software prefetch: the misses overlap instead of queuing (measured ~3× faster per update
+/// on the Book-Crossing-sized bench). The loads do not change any result.
 #[allow(clippy::too_many_arguments)]
 pub fn sgd_block(
     ratings: &[BlockRating],
@@ -69,13 +78,25 @@ pub fn sgd_block(
     rates: SgdRates,
 ) -> f64 {
     let mut sse = 0f64;
-    for br in ratings {
-        let (u, i) = (br.u as usize, br.i as usize);
-        let p = &mut user_f[u * k..(u + 1) * k];
-        let q = &mut item_f[i * k..(i + 1) * k];
-        let e = sgd_step(br.r, mu, &mut user_bias[u], &mut item_bias[i], p, q, rates);
-        sse += (e * e) as f64;
+    let mut touch = 0f32;
+    for (b, batch) in ratings.chunks(BATCH).enumerate() {
+        if let Some(next) = ratings.get((b + 1) * BATCH..((b + 2) * BATCH).min(ratings.len())) {
+            for br in next {
+                let row = &item_f[br.i as usize * k..(br.i as usize + 1) * k];
+                for line in row.iter().step_by(16) {
+                    touch += *line;
+                }
+            }
+        }
+        for br in batch {
+            let (u, i) = (br.u as usize, br.i as usize);
+            let p = &mut user_f[u * k..(u + 1) * k];
+            let q = &mut item_f[i * k..(i + 1) * k];
+            let e = sgd_step(br.r, mu, &mut user_bias[u], &mut item_bias[i], p, q, rates);
+            sse += (e * e) as f64;
+        }
     }
+    std::hint::black_box(touch);
     sse
 }
 
@@ -108,7 +129,10 @@ mod tests {
 
     #[test]
     fn padding_stays_zero_and_matches_unpadded() {
-        let rates = SgdRates { lr: 0.05, reg: 0.02 };
+        let rates = SgdRates {
+            lr: 0.05,
+            reg: 0.02,
+        };
         let (mut bu, mut bi) = (0.0f32, 0.0f32);
         let mut p: Vec<f32> = (0..3).map(|x| 0.1 * x as f32).collect();
         let mut q: Vec<f32> = (0..3).map(|x| 0.2 - 0.05 * x as f32).collect();

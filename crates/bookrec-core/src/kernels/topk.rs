@@ -90,7 +90,14 @@ mod tests {
     #[test]
     fn keeps_best_with_deterministic_ties() {
         let mut t = TopK::new(3);
-        for (i, s) in [(5, 1.0), (1, 3.0), (2, 2.0), (9, 3.0), (3, f32::NAN), (4, 2.0)] {
+        for (i, s) in [
+            (5, 1.0),
+            (1, 3.0),
+            (2, 2.0),
+            (9, 3.0),
+            (3, f32::NAN),
+            (4, 2.0),
+        ] {
             t.push(i, s);
         }
         assert_eq!(t.into_sorted(), vec![(1, 3.0), (9, 3.0), (2, 2.0)]);

@@ -17,7 +17,6 @@ use crate::data::{Csr, Interactions};
 use crate::kernels::cholesky::{ridge_solve, Design, RidgeScratch};
 use crate::kernels::padded;
 use crate::progress::Progress;
-use crate::rng::Rng;
 use crate::Result;
 
 /// Parameters of `als`.
@@ -93,7 +92,11 @@ pub fn als_half_sweep(
                     return;
                 }
                 targets.clear();
-                targets.extend(idx.iter().zip(vals).map(|(&o, &v)| v - mu - other_bias[o as usize]));
+                targets.extend(
+                    idx.iter()
+                        .zip(vals)
+                        .map(|(&o, &v)| v - mu - other_bias[o as usize]),
+                );
                 let design = Design {
                     idx,
                     mat: other_f,
@@ -115,15 +118,34 @@ pub(crate) fn fit(p: &AlsParams, train: &Interactions, progress: &dyn Progress) 
     let mu = train.global_mean();
     let by_user = train.by_user();
     let by_item = train.by_item();
-    let mut rng = Rng::new(p.seed);
     let mut user_f = vec![0f32; train.n_users() * k];
-    let mut item_f = init_factors(train.n_items(), k, p.factors, 0.0, p.init_std, &mut rng);
+    let mut item_f = init_factors(&train.item_counts(), k, p.factors, 0.0, p.init_std, p.seed);
     let mut user_bias = vec![0f32; train.n_users()];
     let mut item_bias = vec![0f32; train.n_items()];
     progress.start("als iterations", p.iterations as u64);
     for _ in 0..p.iterations {
-        als_half_sweep(&by_user, mu, &item_bias, &item_f, k, p.factors, p.reg, &mut user_bias, &mut user_f);
-        als_half_sweep(&by_item, mu, &user_bias, &user_f, k, p.factors, p.reg, &mut item_bias, &mut item_f);
+        als_half_sweep(
+            &by_user,
+            mu,
+            &item_bias,
+            &item_f,
+            k,
+            p.factors,
+            p.reg,
+            &mut user_bias,
+            &mut user_f,
+        );
+        als_half_sweep(
+            &by_item,
+            mu,
+            &user_bias,
+            &user_f,
+            k,
+            p.factors,
+            p.reg,
+            &mut item_bias,
+            &mut item_f,
+        );
         progress.inc(1);
     }
     progress.finish("done");
@@ -155,14 +177,17 @@ mod tests {
                 t.push((format!("u{u}"), format!("i{i}"), 5.0 + au * ci));
             }
         }
-        let train = Interactions::from_triplets(t.clone(), Some(crate::RatingScale::new(0.0, 10.0)));
+        let train =
+            Interactions::from_triplets(t.clone(), Some(crate::RatingScale::new(0.0, 10.0)));
         let p = AlsParams {
             factors: 2,
             iterations: 30,
             reg: 0.0005,
             ..AlsParams::default()
         };
-        let Scorer::Factors(f) = fit(&p, &train, &NoProgress) else { panic!() };
+        let Scorer::Factors(f) = fit(&p, &train, &NoProgress) else {
+            panic!()
+        };
         let mu = train.global_mean();
         let mut worst = 0f32;
         for (&u, (&i, &r)) in train.user.iter().zip(train.item.iter().zip(&train.rating)) {
@@ -170,7 +195,10 @@ mod tests {
             let pred = mu
                 + f.user_bias[u]
                 + f.item_bias[i]
-                + crate::kernels::dense::dot(&f.user_factors[u * f.k..(u + 1) * f.k], &f.item_factors[i * f.k..(i + 1) * f.k]);
+                + crate::kernels::dense::dot(
+                    &f.user_factors[u * f.k..(u + 1) * f.k],
+                    &f.item_factors[i * f.k..(i + 1) * f.k],
+                );
             worst = worst.max((pred - r).abs());
         }
         assert!(worst < 0.02, "max error {worst}");

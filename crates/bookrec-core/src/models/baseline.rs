@@ -113,12 +113,20 @@ pub(crate) fn als_biases(
     for _ in 0..epochs {
         for (i, b) in bi.iter_mut().enumerate() {
             let (us, rs) = by_item.row(i);
-            let dev: f64 = us.iter().zip(rs).map(|(&u, &r)| r as f64 - mu - bu[u as usize] as f64).sum();
+            let dev: f64 = us
+                .iter()
+                .zip(rs)
+                .map(|(&u, &r)| r as f64 - mu - bu[u as usize] as f64)
+                .sum();
             *b = (dev / (reg_i as f64 + us.len() as f64)) as f32;
         }
         for (u, b) in bu.iter_mut().enumerate() {
             let (is, rs) = by_user.row(u);
-            let dev: f64 = is.iter().zip(rs).map(|(&i, &r)| r as f64 - mu - bi[i as usize] as f64).sum();
+            let dev: f64 = is
+                .iter()
+                .zip(rs)
+                .map(|(&i, &r)| r as f64 - mu - bi[i as usize] as f64)
+                .sum();
             *b = (dev / (reg_u as f64 + is.len() as f64)) as f32;
         }
         progress.inc(1);
@@ -171,13 +179,24 @@ mod tests {
     #[test]
     fn als_biases_by_hand() {
         let train = Interactions::from_triplets(
-            [("u1", "a", 4.0), ("u1", "b", 2.0), ("u2", "a", 5.0), ("u2", "c", 3.0)],
+            [
+                ("u1", "a", 4.0),
+                ("u1", "b", 2.0),
+                ("u2", "a", 5.0),
+                ("u2", "c", 3.0),
+            ],
             None,
         );
         let (bu, bi) = als_biases(&train, 3.5, 1.0, 1.0, 1, &NoProgress);
         let close = |a: f32, b: f64| (a as f64 - b).abs() < 1e-6;
-        assert!(close(bi[0], 2.0 / 3.0) && close(bi[1], -0.75) && close(bi[2], -0.25), "{bi:?}");
-        assert!(close(bu[0], -11.0 / 36.0) && close(bu[1], 7.0 / 36.0), "{bu:?}");
+        assert!(
+            close(bi[0], 2.0 / 3.0) && close(bi[1], -0.75) && close(bi[2], -0.25),
+            "{bi:?}"
+        );
+        assert!(
+            close(bu[0], -11.0 / 36.0) && close(bu[1], 7.0 / 36.0),
+            "{bu:?}"
+        );
     }
 
     #[test]

@@ -84,7 +84,11 @@ impl ParamSet for KnnParams {
         check_at_least_one("k", self.k)?;
         check_at_least_one("max_neighbours", self.max_neighbours)?;
         if self.min_k > self.k {
-            return Err(crate::Error::param("min_k", self.min_k, "must be at most k"));
+            return Err(crate::Error::param(
+                "min_k",
+                self.min_k,
+                "must be at most k",
+            ));
         }
         check_non_negative("shrinkage", self.shrinkage)?;
         check_non_negative("reg_u", self.reg_u)?;
@@ -112,7 +116,14 @@ pub struct KnnScorer {
 impl KnnScorer {
     /// The neighbourhood part of r̂(u,i) for a user with sorted `items` / `ratings` and bias `bu`:
     /// Σ s(r − b_uj)/Σ s over the top-k rated neighbours, or 0 with fewer than min_k.
-    pub fn neighbourhood_term(&self, mu: f32, bu: f32, items: &[u32], ratings: &[f32], item: u32) -> f32 {
+    pub fn neighbourhood_term(
+        &self,
+        mu: f32,
+        bu: f32,
+        items: &[u32],
+        ratings: &[f32],
+        item: u32,
+    ) -> f32 {
         let (num, den, used) = self.fold(mu, bu, items, ratings, item, |_, _| {});
         if used == 0 || used < self.min_k || den <= 0.0 {
             0.0
@@ -155,7 +166,8 @@ impl KnnScorer {
             }
         }
         if matched.len() > self.k {
-            matched.select_nth_unstable_by(self.k - 1, |x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+            matched
+                .select_nth_unstable_by(self.k - 1, |x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
             matched.truncate(self.k);
         }
         let (mut num, mut den) = (0f32, 0f32);
@@ -210,13 +222,21 @@ impl KnnScorer {
 
     /// Per rated book (position in `items`), its additive share of r̂(u, item) − μ − b_i: the
     /// neighbour term s(r − b_uj)/Σs when used, plus its share of the folded-in user bias.
-    pub(crate) fn contributions(&self, mu: f32, items: &[u32], ratings: &[f32], item: u32) -> Vec<f32> {
+    pub(crate) fn contributions(
+        &self,
+        mu: f32,
+        items: &[u32],
+        ratings: &[f32],
+        item: u32,
+    ) -> Vec<f32> {
         let bu = self.fold_in_bias(mu, items, ratings);
         let denom = self.fold_in_reg + items.len() as f32;
         let mut out: Vec<f32> = items
             .iter()
             .zip(ratings)
-            .map(|(&j, &r)| (r - mu - self.item_bias.get(j as usize).copied().unwrap_or(0.0)) / denom)
+            .map(|(&j, &r)| {
+                (r - mu - self.item_bias.get(j as usize).copied().unwrap_or(0.0)) / denom
+            })
             .collect();
         let mut terms = Vec::new();
         let (_, den, used) = self.fold(mu, bu, items, ratings, item, |pos, t| terms.push((pos, t)));
@@ -290,7 +310,7 @@ pub(crate) fn fit(p: &KnnParams, train: &Interactions, progress: &dyn Progress) 
     };
     let mut rows = Vec::with_capacity(total);
     for i in 0..n_items {
-        rows.extend(std::iter::repeat_n(i as u32, neighbours.row_len(i)));
+        rows.extend(std::iter::repeat(i as u32).take(neighbours.row_len(i)));
     }
     let reverse = Csr::from_coo(n_items, &neighbours.indices, &rows, &neighbours.values);
     Scorer::Knn(KnnScorer {
@@ -305,7 +325,13 @@ pub(crate) fn fit(p: &KnnParams, train: &Interactions, progress: &dyn Progress) 
 }
 
 /// The `max_neighbours` most similar books to `i` with s > 0, sorted by book index.
-fn neighbours_of(i: usize, by_user: &Csr, by_item: &Csr, p: &KnnParams, acc: &mut Acc) -> Vec<(u32, f32)> {
+fn neighbours_of(
+    i: usize,
+    by_user: &Csr,
+    by_item: &Csr,
+    p: &KnnParams,
+    acc: &mut Acc,
+) -> Vec<(u32, f32)> {
     let (us, xs) = by_item.row(i);
     for (&u, &xi) in us.iter().zip(xs) {
         let (js, xjs) = by_user.row(u as usize);
@@ -342,7 +368,9 @@ fn neighbours_of(i: usize, by_user: &Csr, by_item: &Csr, p: &KnnParams, acc: &mu
     }
     acc.touched.clear();
     if out.len() > p.max_neighbours {
-        out.select_nth_unstable_by(p.max_neighbours - 1, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        out.select_nth_unstable_by(p.max_neighbours - 1, |a, b| {
+            b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
+        });
         out.truncate(p.max_neighbours);
     }
     out.sort_unstable_by_key(|e| e.0);

@@ -23,7 +23,7 @@ mod serve;
 mod svd;
 mod svdpp;
 
-pub use als::AlsParams;
+pub use als::{als_half_sweep, AlsParams};
 pub use baseline::{BaselineMethod, BaselineParams};
 pub use knn::{KnnParams, KnnScorer, Similarity};
 pub use svd::SvdParams;
@@ -148,7 +148,9 @@ pub(crate) struct ServeCache {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FittedModel {
     pub kind: ModelKind,
-    /// Hyper-parameters exactly as used for fitting (JSON object).
+    /// Hyper-parameters exactly as used for fitting (JSON object). Stored as JSON text inside
+    /// model files, since non-self-describing formats (bincode) cannot hold a `Value`.
+    #[serde(with = "json_text")]
     pub params: serde_json::Value,
     pub users: Arc<Vocab>,
     pub items: Arc<Vocab>,
@@ -162,6 +164,20 @@ pub struct FittedModel {
     pub scorer: Scorer,
     #[serde(skip)]
     pub(crate) cache: ServeCache,
+}
+
+/// Serde adapter: a JSON value as its JSON text.
+mod json_text {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &serde_json::Value, s: S) -> Result<S::Ok, S::Error> {
+        v.to_string().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<serde_json::Value, D::Error> {
+        let text = String::deserialize(d)?;
+        serde_json::from_str(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 /// Options for top-N.
@@ -429,7 +445,10 @@ mod tests {
         let e = ModelSpec::from_params(ModelKind::Svd, &bad).unwrap_err();
         let msg = e.to_string();
         assert!(matches!(e, Error::Param { .. }));
-        assert!(msg.contains("factorz") && msg.contains("factors, epochs"), "{msg}");
+        assert!(
+            msg.contains("factorz") && msg.contains("factors, epochs"),
+            "{msg}"
+        );
 
         let mut wrong = serde_json::Map::new();
         wrong.insert("factors".into(), "many".into());

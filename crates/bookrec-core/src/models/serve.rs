@@ -5,8 +5,8 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 
 use super::{
-    Factors, Fallback, FittedModel, ModelKind, Prediction, RecommendOptions,
-    ScoredItem, Scorer, ServeCache,
+    Factors, Fallback, FittedModel, ModelKind, Prediction, RecommendOptions, ScoredItem, Scorer,
+    ServeCache,
 };
 use crate::data::{AlignedRatings, Interactions};
 use crate::kernels::cholesky::{cholesky_solve, gram_factor, ridge_solve, Design, RidgeScratch};
@@ -16,8 +16,15 @@ use crate::kernels::topk::TopK;
 /// What the scorer needs to know about one user: a known user's stored parameters (borrowed,
 /// never cloned) or a new user's folded-in ones.
 pub(crate) enum UserCtx<'a> {
-    Factors { bias: f32, p: Cow<'a, [f32]> },
-    Knn { bias: f32, items: Cow<'a, [u32]>, ratings: Cow<'a, [f32]> },
+    Factors {
+        bias: f32,
+        p: Cow<'a, [f32]>,
+    },
+    Knn {
+        bias: f32,
+        items: Cow<'a, [u32]>,
+        ratings: Cow<'a, [f32]>,
+    },
 }
 
 /// A user's ratings restricted to books the model knows, sorted by book, one per book.
@@ -57,7 +64,9 @@ impl FittedModel {
 
     /// True if `item` has training ratings.
     pub fn knows_item(&self, item: u32) -> bool {
-        self.item_popularity.get(item as usize).is_some_and(|&c| c > 0)
+        self.item_popularity
+            .get(item as usize)
+            .is_some_and(|&c| c > 0)
     }
 
     fn biases(&self) -> (&[f32], &[f32]) {
@@ -108,13 +117,21 @@ impl FittedModel {
         let base = self.global_mean + self.item_bias(item);
         match (ctx, &self.scorer) {
             (UserCtx::Factors { bias, p }, Scorer::Factors(f)) => {
-                let q = f.item_factors.get(i * f.k..(i + 1) * f.k).unwrap_or_default();
+                let q = f
+                    .item_factors
+                    .get(i * f.k..(i + 1) * f.k)
+                    .unwrap_or_default();
                 let inter = if p.len() == q.len() { dot(p, q) } else { 0.0 };
                 base + bias + inter
             }
-            (UserCtx::Knn { bias, items, ratings }, Scorer::Knn(k)) => {
-                base + bias + k.neighbourhood_term(self.global_mean, *bias, items, ratings, item)
-            }
+            (
+                UserCtx::Knn {
+                    bias,
+                    items,
+                    ratings,
+                },
+                Scorer::Knn(k),
+            ) => base + bias + k.neighbourhood_term(self.global_mean, *bias, items, ratings, item),
             _ => base,
         }
     }
@@ -181,7 +198,13 @@ impl FittedModel {
 
     /// Top-`n` of r̂ over the candidates, skipping the sorted `exclude` list. Scores are
     /// ranked unclipped (clipping would tie everything above the scale) and returned clipped.
-    fn rank(&self, ctx: &UserCtx, exclude: &[u32], n: usize, opts: &RecommendOptions) -> Vec<ScoredItem> {
+    fn rank(
+        &self,
+        ctx: &UserCtx,
+        exclude: &[u32],
+        n: usize,
+        opts: &RecommendOptions,
+    ) -> Vec<ScoredItem> {
         let cands = self.candidates(opts.min_support);
         let mut top = TopK::new(n);
         let mut offer = |i: u32, s: f32| {
@@ -190,9 +213,14 @@ impl FittedModel {
             }
         };
         match (ctx, &self.scorer) {
-            (UserCtx::Knn { bias, items, ratings }, Scorer::Knn(k)) => {
-                k.score_candidates(self.global_mean, *bias, items, ratings, cands, &mut offer)
-            }
+            (
+                UserCtx::Knn {
+                    bias,
+                    items,
+                    ratings,
+                },
+                Scorer::Knn(k),
+            ) => k.score_candidates(self.global_mean, *bias, items, ratings, cands, &mut offer),
             _ => {
                 for &i in cands {
                     offer(i, self.raw_score(ctx, i));
@@ -295,7 +323,13 @@ impl FittedModel {
                 if let Some((design, targets, lambda)) =
                     self.fold_in_problem(f, &clean.items, &clean.ratings)
                 {
-                    if !ridge_solve(&design, &targets, lambda, &mut RidgeScratch::default(), &mut x) {
+                    if !ridge_solve(
+                        &design,
+                        &targets,
+                        lambda,
+                        &mut RidgeScratch::default(),
+                        &mut x,
+                    ) {
                         x.fill(0.0);
                     }
                 }
@@ -356,7 +390,11 @@ impl FittedModel {
             (self.global_mean + b, Fallback::UnknownItem)
         };
         Prediction {
-            value: self.scale.clip(if raw.is_finite() { raw } else { self.global_mean }),
+            value: self.scale.clip(if raw.is_finite() {
+                raw
+            } else {
+                self.global_mean
+            }),
             fallback,
         }
     }
@@ -401,7 +439,11 @@ impl FittedModel {
             Scorer::Knn(k) => {
                 let (js, ss) = k.neighbours.row(item as usize);
                 for (&j, &s) in js.iter().zip(ss) {
-                    if self.item_popularity.get(j as usize).is_some_and(|&c| c >= need) {
+                    if self
+                        .item_popularity
+                        .get(j as usize)
+                        .is_some_and(|&c| c >= need)
+                    {
                         top.push(j, s);
                     }
                 }
@@ -414,12 +456,9 @@ impl FittedModel {
     }
 
     fn item_norms(&self, f: &Factors) -> &[f32] {
-        self.cache.item_norms.get_or_init(|| {
-            f.item_factors
-                .par_chunks(f.k.max(1))
-                .map(norm)
-                .collect()
-        })
+        self.cache
+            .item_norms
+            .get_or_init(|| f.item_factors.par_chunks(f.k.max(1)).map(norm).collect())
     }
 
     /// The `n` most-rated books with at least `opts.min_support` training ratings, scored by
@@ -454,7 +493,12 @@ impl FittedModel {
     /// (A⁻¹z_i)·z_j · t_j — exact for the fold-in estimate, an explanation (not the SGD-trained
     /// vector) for known users. knn: s_ij(r_j − b_j)/Σ|s| over the neighbours used, plus the
     /// user-bias share (r_j − μ − b_j)/(reg_u + n). Mean model: empty.
-    pub fn explain_for_ratings(&self, ratings: &[(u32, f32)], item: u32, n: usize) -> Vec<ScoredItem> {
+    pub fn explain_for_ratings(
+        &self,
+        ratings: &[(u32, f32)],
+        item: u32,
+        n: usize,
+    ) -> Vec<ScoredItem> {
         if !self.knows_item(item) || n == 0 {
             return Vec::new();
         }

@@ -94,18 +94,45 @@ pub(crate) fn auto_blocks(n_ratings: usize) -> usize {
     ((n_ratings as f64 / 2000.0).sqrt() as usize).clamp(1, 32)
 }
 
-/// Fills the first `factors` columns of each row (stride `k`) with N(mean, std²) draws, row by
-/// row; padding columns stay zero.
-pub(crate) fn init_factors(n_rows: usize, k: usize, factors: usize, mean: f32, std: f32, rng: &mut Rng) -> Vec<f32> {
-    let mut m = vec![0f32; n_rows * k];
+/// Factor matrix (`n_rows` rows of stride `k`) whose first `factors` columns are drawn from
+/// N(mean, std²) for the rows with `counts[row] > 0`; other rows (no training ratings, never
+/// used) and padding columns stay zero.
+///
+/// Draws are Irwin–Hall(4) normals, z = √3·(U₁ + U₂ + U₃ + U₄ − 2) from one 64-bit draw (same
+/// mean and variance as N(0, 1), tails cut at ±3.46σ) — ~20× cheaper than Box–Muller, which
+/// otherwise dominated the fit time of `svd` on Book-Crossing. Rows are filled in parallel in
+/// fixed chunks of 1024 rows, each with its own seeded stream, so the result does not depend
+/// on the number of threads.
+pub(crate) fn init_factors(
+    counts: &[u32],
+    k: usize,
+    factors: usize,
+    mean: f32,
+    std: f32,
+    seed: u64,
+) -> Vec<f32> {
+    const CHUNK: usize = 1024;
+    let mut m = vec![0f32; counts.len() * k];
     if k == 0 {
         return m;
     }
-    for row in m.chunks_exact_mut(k) {
-        for x in &mut row[..factors] {
-            *x = mean + std * rng.normal() as f32;
-        }
-    }
+    let scale = std * 3f32.sqrt() / 65536.0;
+    m.par_chunks_mut(CHUNK * k)
+        .enumerate()
+        .for_each(|(c, rows)| {
+            let mut rng = Rng::stream(seed, c as u64);
+            for (r, row) in rows.chunks_exact_mut(k).enumerate() {
+                if counts[c * CHUNK + r] == 0 {
+                    continue;
+                }
+                for x in &mut row[..factors] {
+                    let b = rng.next_u64();
+                    let sum =
+                        (b & 0xFFFF) + ((b >> 16) & 0xFFFF) + ((b >> 32) & 0xFFFF) + (b >> 48);
+                    *x = mean + scale * (sum as f32 - 2.0 * 65535.5);
+                }
+            }
+        });
     m
 }
 
@@ -123,8 +150,8 @@ fn balanced_bounds(counts: &[u32], g: usize) -> Vec<usize> {
             b += 1;
         }
     }
-    for bb in b..=g {
-        bounds[bb] = counts.len();
+    for x in &mut bounds[b..] {
+        *x = counts.len();
     }
     bounds
 }
@@ -159,7 +186,8 @@ impl Grid {
         for (&u, &i) in train.user.iter().zip(&train.item) {
             sizes[ub[u as usize] as usize * g + ib[i as usize] as usize] += 1;
         }
-        let mut blocks: Vec<Vec<BlockRating>> = sizes.iter().map(|&s| Vec::with_capacity(s)).collect();
+        let mut blocks: Vec<Vec<BlockRating>> =
+            sizes.iter().map(|&s| Vec::with_capacity(s)).collect();
         for ((&u, &i), &r) in train.user.iter().zip(&train.item).zip(&train.rating) {
             let (bu, bi) = (ub[u as usize] as usize, ib[i as usize] as usize);
             blocks[bu * g + bi].push(BlockRating {
@@ -168,9 +196,12 @@ impl Grid {
                 r,
             });
         }
-        for (b, block) in blocks.iter_mut().enumerate() {
-            Rng::stream(seed, 1 + b as u64).shuffle(block);
+        // LibMF's "partial random" order: blocks are visited in random order, ratings inside a
+        // block in (user, book) order, so consecutive updates reuse the user's row from cache.
+        for block in blocks.iter_mut() {
+            block.sort_unstable_by_key(|br| (br.u, br.i));
         }
+        let _ = seed;
         Grid {
             g,
             user_bounds,
@@ -181,7 +212,11 @@ impl Grid {
 }
 
 /// Splits `v` (rows of `stride` values) at the row boundaries `bounds` into mutable slices.
-pub(crate) fn split_rows<'a, T>(mut v: &'a mut [T], bounds: &[usize], stride: usize) -> Vec<&'a mut [T]> {
+pub(crate) fn split_rows<'a, T>(
+    mut v: &'a mut [T],
+    bounds: &[usize],
+    stride: usize,
+) -> Vec<&'a mut [T]> {
     let mut out = Vec::with_capacity(bounds.len() - 1);
     for w in bounds.windows(2) {
         let (head, tail) = v.split_at_mut((w[1] - w[0]) * stride);
@@ -201,10 +236,17 @@ pub(crate) struct Model {
 }
 
 /// One FPSGD epoch over the grid; `epoch` seeds the order of the rounds. Returns Σe².
-pub(crate) fn fpsgd_epoch(grid: &Grid, m: &mut Model, mu: f32, rates: SgdRates, seed: u64, epoch: u64) -> f64 {
+pub(crate) fn fpsgd_epoch(
+    grid: &Grid,
+    m: &mut Model,
+    mu: f32,
+    rates: SgdRates,
+    seed: u64,
+    epoch: u64,
+) -> f64 {
     let g = grid.g;
     let mut offsets: Vec<usize> = (0..g).collect();
-    Rng::stream(seed ^ 0x5EED_0F_E90C, epoch).shuffle(&mut offsets);
+    Rng::stream(seed ^ 0x005E_ED0F_E90C, epoch).shuffle(&mut offsets);
     let k = m.k;
     let mut sse = 0f64;
     for &d in &offsets {
@@ -233,9 +275,22 @@ pub(crate) fn fpsgd_epoch(grid: &Grid, m: &mut Model, mu: f32, rates: SgdRates, 
 pub(crate) fn fit(p: &SvdParams, train: &Interactions, progress: &dyn Progress) -> Scorer {
     let k = padded(p.factors);
     let mu = train.global_mean();
-    let mut rng = Rng::new(p.seed);
-    let user_f = init_factors(train.n_users(), k, p.factors, p.init_mean, p.init_std, &mut rng);
-    let item_f = init_factors(train.n_items(), k, p.factors, p.init_mean, p.init_std, &mut rng);
+    let user_f = init_factors(
+        &train.user_counts(),
+        k,
+        p.factors,
+        p.init_mean,
+        p.init_std,
+        p.seed,
+    );
+    let item_f = init_factors(
+        &train.item_counts(),
+        k,
+        p.factors,
+        p.init_mean,
+        p.init_std,
+        p.seed ^ 0x1_7E35,
+    );
     let mut m = Model {
         k,
         user_bias: vec![0.0; train.n_users()],
@@ -243,9 +298,16 @@ pub(crate) fn fit(p: &SvdParams, train: &Interactions, progress: &dyn Progress) 
         user_f,
         item_f,
     };
-    let g = if p.blocks == 0 { auto_blocks(train.len()) } else { p.blocks };
+    let g = if p.blocks == 0 {
+        auto_blocks(train.len())
+    } else {
+        p.blocks
+    };
     let grid = Grid::new(train, g, p.seed);
-    let rates = SgdRates { lr: p.lr, reg: p.reg };
+    let rates = SgdRates {
+        lr: p.lr,
+        reg: p.reg,
+    };
     progress.start("svd epochs", p.epochs as u64);
     let mut rmse = 0.0;
     for epoch in 0..p.epochs {

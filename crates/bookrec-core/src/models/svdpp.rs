@@ -113,15 +113,24 @@ fn implicit_term(n_u: &[u32], y: &[f32], k: usize, z: &mut [f32]) {
     z.iter_mut().for_each(|x| *x *= s);
 }
 
-pub(crate) fn fit(p: &SvdppParams, train: &Interactions, progress: &dyn Progress) -> Result<Scorer> {
+pub(crate) fn fit(
+    p: &SvdppParams,
+    train: &Interactions,
+    progress: &dyn Progress,
+) -> Result<Scorer> {
     if train.implicit_user.len() != train.implicit_item.len() {
-        return Err(Error::Invalid("implicit user and item columns differ in length".into()));
+        return Err(Error::Invalid(
+            "implicit user and item columns differ in length".into(),
+        ));
     }
     if train
         .implicit_user
         .iter()
         .any(|&u| u as usize >= train.n_users())
-        || train.implicit_item.iter().any(|&i| i as usize >= train.n_items())
+        || train
+            .implicit_item
+            .iter()
+            .any(|&i| i as usize >= train.n_items())
     {
         return Err(Error::Invalid(
             "an implicit interaction refers to a user or book outside the vocabulary".into(),
@@ -130,16 +139,44 @@ pub(crate) fn fit(p: &SvdppParams, train: &Interactions, progress: &dyn Progress
     let k = padded(p.factors);
     let mu = train.global_mean();
     let (n_users, n_items) = (train.n_users(), train.n_items());
-    let mut rng = Rng::new(p.seed);
-    let mut pu = init_factors(n_users, k, p.factors, p.init_mean, p.init_std, &mut rng);
-    let mut qi = init_factors(n_items, k, p.factors, p.init_mean, p.init_std, &mut rng);
-    let mut y = init_factors(n_items, k, p.factors, p.init_mean, p.init_std, &mut rng);
-    let mut bu = vec![0f32; n_users];
-    let mut bi = vec![0f32; n_items];
+    let item_counts = train.item_counts();
+    let mut pu = init_factors(
+        &train.user_counts(),
+        k,
+        p.factors,
+        p.init_mean,
+        p.init_std,
+        p.seed,
+    );
+    let mut qi = init_factors(
+        &item_counts,
+        k,
+        p.factors,
+        p.init_mean,
+        p.init_std,
+        p.seed ^ 0x1_7E35,
+    );
     let rated = train.by_user();
     let nset = implicit_sets(train);
+    // y_j matters for every book in some N(u), rated or not.
+    let mut in_n = vec![0u32; n_items];
+    for &j in &nset.indices {
+        in_n[j as usize] = 1;
+    }
+    let mut y = init_factors(
+        &in_n,
+        k,
+        p.factors,
+        p.init_mean,
+        p.init_std,
+        p.seed ^ 0x2_7E35,
+    );
+    let mut bu = vec![0f32; n_users];
+    let mut bi = vec![0f32; n_items];
     let (lr, reg) = (p.lr, p.reg);
-    let mut order: Vec<u32> = (0..n_users as u32).filter(|&u| rated.row_len(u as usize) > 0).collect();
+    let mut order: Vec<u32> = (0..n_users as u32)
+        .filter(|&u| rated.row_len(u as usize) > 0)
+        .collect();
     let (mut z, mut g, mut pz) = (vec![0f32; k], vec![0f32; k], vec![0f32; k]);
     progress.start("svdpp epochs", p.epochs as u64);
     let mut sse = 0f64;
