@@ -38,7 +38,7 @@ impl Default for AlsParams {
         AlsParams {
             factors: 50,
             iterations: 15,
-            reg: 0.5,
+            reg: 0.1,
             init_std: 0.1,
             seed: 42,
         }
