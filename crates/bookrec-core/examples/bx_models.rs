@@ -114,6 +114,26 @@ fn main() {
         ae += d.abs();
     }
     let n = preds.len() as f64;
+    let users: Vec<u32> = (0..train.n_users() as u32)
+        .filter(|&u| model.knows_user(u))
+        .take(2000)
+        .collect();
+    let mut serve = String::new();
+    for min_support in [5u32, 1] {
+        let opts = bookrec_core::models::RecommendOptions {
+            min_support,
+            exclude_seen: true,
+        };
+        let t = Instant::now();
+        let mut n_out = 0;
+        for &u in &users {
+            n_out += model.recommend(u, 10, &opts).len();
+        }
+        let us = t.elapsed().as_secs_f64() * 1e6 / users.len() as f64;
+        serve.push_str(&format!(" recommend_us(min_support={min_support})={us:.0}"));
+        assert!(n_out > 0);
+    }
+    println!("serving:{serve}");
     println!(
         "{} n_train={} n_test={} load_s={load_s:.3} fit_s={fit_s:.3} predict_s={pred_s:.3} rmse={:.4} mae={:.4} params={}",
         kind.name(),

@@ -21,13 +21,10 @@ fn planted(seed: u64) -> (Interactions, Vec<(u32, u32, f32)>) {
     let item_off: Vec<f32> = (0..ITEMS).map(|_| 0.6 * rng.normal() as f32).collect();
     let mut train = Vec::new();
     let mut test = Vec::new();
-    for u in 0..USERS {
-        for i in 0..ITEMS {
+    for (u, uo) in user_off.iter().enumerate() {
+        for (i, io) in item_off.iter().enumerate() {
             let same = (u % 2) == (i % 2);
-            let r = if same { 8.5 } else { 3.5 }
-                + user_off[u]
-                + item_off[i]
-                + 0.3 * rng.normal() as f32;
+            let r = if same { 8.5 } else { 3.5 } + uo + io + 0.3 * rng.normal() as f32;
             let r = r.round().clamp(1.0, 10.0);
             let x = rng.next_f32();
             if x < 0.35 {
@@ -90,7 +87,10 @@ fn rmse(model: &FittedModel, cells: &[(u32, u32, f32)]) -> f64 {
     (se / cells.len() as f64).sqrt()
 }
 
-fn fit_all() -> Vec<(ModelKind, FittedModel, Interactions, Vec<(u32, u32, f32)>)> {
+/// (kind, fitted model, its train set, held-out cells) for every model.
+type Fitted = (ModelKind, FittedModel, Interactions, Vec<(u32, u32, f32)>);
+
+fn fit_all() -> Vec<Fitted> {
     let (train, test) = planted(11);
     ModelKind::ALL
         .into_iter()
