@@ -310,7 +310,7 @@ pub(crate) fn fit(p: &KnnParams, train: &Interactions, progress: &dyn Progress) 
     };
     let mut rows = Vec::with_capacity(total);
     for i in 0..n_items {
-        rows.extend(std::iter::repeat(i as u32).take(neighbours.row_len(i)));
+        rows.extend(std::iter::repeat_n(i as u32, neighbours.row_len(i)));
     }
     let reverse = Csr::from_coo(n_items, &neighbours.indices, &rows, &neighbours.values);
     Scorer::Knn(KnnScorer {
