@@ -79,7 +79,11 @@ fn main() {
     let (mut tr, mut te) = (tr.to_vec(), te.to_vec());
     tr.sort_unstable();
     te.sort_unstable();
-    let train = all.subset(&tr, true);
+    let mut train = all.subset(&tr, true);
+    if std::env::var("BX_NO_IMPLICIT").is_ok() {
+        train.implicit_user.clear();
+        train.implicit_item.clear();
+    }
     let test = all.subset(&te, false);
     if let Ok(dir) = std::env::var("BX_SPLIT_DIR") {
         for (name, set) in [("train.csv", &train), ("test.csv", &test)] {
@@ -119,7 +123,13 @@ fn main() {
         .take(2000)
         .collect();
     let mut serve = String::new();
-    for min_support in [5u32, 1] {
+    // BX_SERVE=1: also time recommend() for 2000 known users.
+    let serve_supports: &[u32] = if std::env::var("BX_SERVE").is_ok() {
+        &[5, 1]
+    } else {
+        &[]
+    };
+    for &min_support in serve_supports {
         let opts = bookrec_core::models::RecommendOptions {
             min_support,
             exclude_seen: true,
@@ -133,7 +143,9 @@ fn main() {
         serve.push_str(&format!(" recommend_us(min_support={min_support})={us:.0}"));
         assert!(n_out > 0);
     }
-    println!("serving:{serve}");
+    if !serve.is_empty() {
+        println!("serving:{serve}");
+    }
     println!(
         "{} n_train={} n_test={} load_s={load_s:.3} fit_s={fit_s:.3} predict_s={pred_s:.3} rmse={:.4} mae={:.4} params={}",
         kind.name(),
