@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::svd::init_factors;
+use super::svd::{init_factors, CompactRatings};
 use super::{check_at_least_one, check_non_negative, Factors, ParamSet, Scorer};
 use crate::data::{Csr, Interactions};
 use crate::kernels::cholesky::{ridge_solve, Design, RidgeScratch};
@@ -116,12 +116,14 @@ pub fn als_half_sweep(
 pub(crate) fn fit(p: &AlsParams, train: &Interactions, progress: &dyn Progress) -> Scorer {
     let k = padded(p.factors);
     let mu = train.global_mean();
-    let by_user = train.by_user();
-    let by_item = train.by_item();
-    let mut user_f = vec![0f32; train.n_users() * k];
-    let mut item_f = init_factors(&train.item_counts(), k, p.factors, 0.0, p.init_std, p.seed);
-    let mut user_bias = vec![0f32; train.n_users()];
-    let mut item_bias = vec![0f32; train.n_items()];
+    let c = CompactRatings::new(train);
+    let (n_u, n_i) = (c.user_counts.len(), c.item_counts.len());
+    let by_user = Csr::from_coo(n_u, &c.u, &c.i, &train.rating);
+    let by_item = Csr::from_coo(n_i, &c.i, &c.u, &train.rating);
+    let mut user_f = vec![0f32; n_u * k];
+    let mut item_f = init_factors(&c.item_counts, k, p.factors, 0.0, p.init_std, p.seed);
+    let mut user_bias = vec![0f32; n_u];
+    let mut item_bias = vec![0f32; n_i];
     progress.start("als iterations", p.iterations as u64);
     for _ in 0..p.iterations {
         als_half_sweep(
@@ -151,12 +153,14 @@ pub(crate) fn fit(p: &AlsParams, train: &Interactions, progress: &dyn Progress) 
     progress.finish("done");
     Scorer::Factors(Factors {
         k,
-        user_bias,
-        item_bias,
+        user_bias: CompactRatings::spread(&c.user_rows, &user_bias),
+        item_bias: CompactRatings::spread(&c.item_rows, &item_bias),
         user_factors: user_f,
         item_factors: item_f,
         fold_in_reg: 0.0,
         fold_in_reg_per_rating: p.reg,
+        user_rows: c.user_rows,
+        item_rows: c.item_rows,
     })
 }
 
@@ -196,8 +200,8 @@ mod tests {
                 + f.user_bias[u]
                 + f.item_bias[i]
                 + crate::kernels::dense::dot(
-                    &f.user_factors[u * f.k..(u + 1) * f.k],
-                    &f.item_factors[i * f.k..(i + 1) * f.k],
+                    f.user_vec(u as u32).unwrap(),
+                    f.item_vec(i as u32).unwrap(),
                 );
             worst = worst.max((pred - r).abs());
         }

@@ -91,6 +91,8 @@ pub(crate) fn fit(p: &BaselineParams, train: &Interactions, progress: &dyn Progr
         item_factors: Vec::new(),
         fold_in_reg,
         fold_in_reg_per_rating: per_rating,
+        user_rows: Vec::new(),
+        item_rows: Vec::new(),
     })
 }
 

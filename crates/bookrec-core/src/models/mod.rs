@@ -121,6 +121,67 @@ pub struct Factors {
     pub fold_in_reg: f32,
     #[serde(default)]
     pub fold_in_reg_per_rating: f32,
+    /// Row of each user's vector in `user_factors` (`u32::MAX` = none); empty = row u is user
+    /// u. Models trained here store rows only for users and books with training ratings: on
+    /// Book-Crossing most ISBNs have only implicit interactions, so this halves the memory.
+    #[serde(default)]
+    pub user_rows: Vec<u32>,
+    /// Row of each book's vector in `item_factors`, as `user_rows`.
+    #[serde(default)]
+    pub item_rows: Vec<u32>,
+}
+
+impl Factors {
+    fn row(rows: &[u32], idx: u32, m: &[f32], k: usize) -> Option<usize> {
+        if k == 0 {
+            return None;
+        }
+        let r = if rows.is_empty() {
+            idx as usize
+        } else {
+            match rows.get(idx as usize) {
+                Some(&r) if r != u32::MAX => r as usize,
+                _ => return None,
+            }
+        };
+        (r < m.len() / k).then_some(r)
+    }
+
+    /// Row of user `u` in `user_factors`, if it has one.
+    pub fn user_row(&self, u: u32) -> Option<usize> {
+        Self::row(&self.user_rows, u, &self.user_factors, self.k)
+    }
+
+    /// Row of book `i` in `item_factors`, if it has one.
+    pub fn item_row(&self, i: u32) -> Option<usize> {
+        Self::row(&self.item_rows, i, &self.item_factors, self.k)
+    }
+
+    /// p_u (length `k`), if the user has a vector.
+    pub fn user_vec(&self, u: u32) -> Option<&[f32]> {
+        let r = self.user_row(u)?;
+        Some(&self.user_factors[r * self.k..(r + 1) * self.k])
+    }
+
+    /// q_i (length `k`), if the book has a vector.
+    pub fn item_vec(&self, i: u32) -> Option<&[f32]> {
+        let r = self.item_row(i)?;
+        Some(&self.item_factors[r * self.k..(r + 1) * self.k])
+    }
+}
+
+/// Compact rows for the indices with `counts > 0`, in index order: (row of each index or
+/// `u32::MAX`, the indices having rows).
+pub(crate) fn compact_rows(counts: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let mut rows = vec![u32::MAX; counts.len()];
+    let mut members = Vec::new();
+    for (idx, &c) in counts.iter().enumerate() {
+        if c > 0 {
+            rows[idx] = members.len() as u32;
+            members.push(idx as u32);
+        }
+    }
+    (rows, members)
 }
 
 /// The learned parameters of a fitted model.

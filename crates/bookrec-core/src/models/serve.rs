@@ -88,17 +88,10 @@ impl FittedModel {
     fn known_ctx(&self, user: u32) -> UserCtx<'_> {
         let bias = self.user_bias(user);
         match &self.scorer {
-            Scorer::Factors(f) => {
-                let u = user as usize;
-                let p = f
-                    .user_factors
-                    .get(u * f.k..(u + 1) * f.k)
-                    .unwrap_or_default();
-                UserCtx::Factors {
-                    bias,
-                    p: Cow::Borrowed(p),
-                }
-            }
+            Scorer::Factors(f) => UserCtx::Factors {
+                bias,
+                p: Cow::Borrowed(f.user_vec(user).unwrap_or_default()),
+            },
             Scorer::Knn(_) => {
                 let (items, ratings) = self.seen.row(user as usize);
                 UserCtx::Knn {
@@ -113,15 +106,13 @@ impl FittedModel {
     /// r̂ before clipping, for a known item.
     #[inline]
     fn raw_score(&self, ctx: &UserCtx, item: u32) -> f32 {
-        let i = item as usize;
         let base = self.global_mean + self.item_bias(item);
         match (ctx, &self.scorer) {
             (UserCtx::Factors { bias, p }, Scorer::Factors(f)) => {
-                let q = f
-                    .item_factors
-                    .get(i * f.k..(i + 1) * f.k)
-                    .unwrap_or_default();
-                let inter = if p.len() == q.len() { dot(p, q) } else { 0.0 };
+                let inter = match f.item_vec(item) {
+                    Some(q) if q.len() == p.len() => dot(p, q),
+                    _ => 0.0,
+                };
                 base + bias + inter
             }
             (
@@ -288,31 +279,40 @@ impl FittedModel {
     }
 
     /// The ridge problem of a new user over the factor model: rows z_j = [1, q_j], targets
-    /// t_j = r_j − μ − b_j, λ = fold_in_reg + fold_in_reg_per_rating·n. `None` when the model has
-    /// no user parameters (mean).
-    fn fold_in_problem<'a>(
+    /// t_j = r_j − μ − b_j, λ = fold_in_reg + fold_in_reg_per_rating·n. Returns the factor rows,
+    /// the targets, λ, and the positions (in `items`) of the books used. `None` when the model
+    /// has no user parameters (mean).
+    #[allow(clippy::type_complexity)]
+    fn fold_in_problem(
         &self,
-        f: &'a Factors,
-        items: &'a [u32],
+        f: &Factors,
+        items: &[u32],
         ratings: &[f32],
-    ) -> Option<(Design<'a>, Vec<f32>, f32)> {
+    ) -> Option<(Vec<u32>, Vec<f32>, f32, Vec<usize>)> {
         if f.user_bias.is_empty() {
             return None;
         }
-        let targets = items
-            .iter()
-            .zip(ratings)
-            .map(|(&i, &r)| r - self.global_mean - self.item_bias(i))
-            .collect();
-        let lambda = f.fold_in_reg + f.fold_in_reg_per_rating * items.len() as f32;
-        let design = Design {
-            idx: items,
+        let (mut rows, mut targets, mut used) = (Vec::new(), Vec::new(), Vec::new());
+        for (pos, (&i, &r)) in items.iter().zip(ratings).enumerate() {
+            let row = if f.k == 0 { Some(0) } else { f.item_row(i) };
+            if let Some(row) = row {
+                rows.push(row as u32);
+                targets.push(r - self.global_mean - self.item_bias(i));
+                used.push(pos);
+            }
+        }
+        let lambda = f.fold_in_reg + f.fold_in_reg_per_rating * rows.len() as f32;
+        Some((rows, targets, lambda, used))
+    }
+
+    fn design<'a>(f: &'a Factors, rows: &'a [u32]) -> Design<'a> {
+        Design {
+            idx: rows,
             mat: &f.item_factors,
             stride: f.k,
             k: f.k,
             with_bias: true,
-        };
-        Some((design, targets, lambda))
+        }
     }
 
     /// Folds a new user's cleaned ratings into the model (no retraining).
@@ -320,9 +320,10 @@ impl FittedModel {
         match &self.scorer {
             Scorer::Factors(f) => {
                 let mut x = vec![0f32; f.k + 1];
-                if let Some((design, targets, lambda)) =
+                if let Some((rows, targets, lambda, _)) =
                     self.fold_in_problem(f, &clean.items, &clean.ratings)
                 {
+                    let design = Self::design(f, &rows);
                     if !ridge_solve(
                         &design,
                         &targets,
@@ -419,20 +420,22 @@ impl FittedModel {
         match &self.scorer {
             Scorer::Factors(f) if f.k > 0 => {
                 let norms = self.item_norms(f);
-                let i = item as usize;
-                let q = &f.item_factors[i * f.k..(i + 1) * f.k];
-                let qn = norms[i];
+                let (Some(r), Some(q)) = (f.item_row(item), f.item_vec(item)) else {
+                    return Vec::new();
+                };
+                let qn = norms[r];
                 if qn <= 0.0 {
                     return Vec::new();
                 }
                 for &j in self.candidates(need) {
-                    let jn = norms[j as usize];
+                    let (Some(jr), Some(qj)) = (f.item_row(j), f.item_vec(j)) else {
+                        continue;
+                    };
+                    let jn = norms[jr];
                     if j == item || jn <= 0.0 {
                         continue;
                     }
-                    let ju = j as usize;
-                    let s = dot(q, &f.item_factors[ju * f.k..(ju + 1) * f.k]) / (qn * jn);
-                    top.push(j, s);
+                    top.push(j, dot(q, qj) / (qn * jn));
                 }
             }
             Scorer::Factors(_) => return Vec::new(),
@@ -508,24 +511,28 @@ impl FittedModel {
         }
         let contributions: Vec<f32> = match &self.scorer {
             Scorer::Factors(f) => {
-                let Some((design, targets, lambda)) =
+                let Some((rows, targets, lambda, used)) =
                     self.fold_in_problem(f, &clean.items, &clean.ratings)
                 else {
                     return Vec::new();
                 };
+                let design = Self::design(f, &rows);
                 let mut a = Vec::new();
                 if !gram_factor(&design, lambda, &mut a) {
                     return Vec::new();
                 }
-                let i = item as usize;
                 let d = design.dim();
                 let mut w = vec![0f32; d];
                 w[0] = 1.0;
-                w[1..].copy_from_slice(&f.item_factors[i * f.k..(i + 1) * f.k]);
+                if let Some(q) = f.item_vec(item) {
+                    w[1..].copy_from_slice(q);
+                }
                 cholesky_solve(&a, d, &mut w);
-                (0..clean.items.len())
-                    .map(|j| (w[0] + dot(&w[1..], design.row(j))) * targets[j])
-                    .collect()
+                let mut c = vec![0f32; clean.items.len()];
+                for (j, &pos) in used.iter().enumerate() {
+                    c[pos] = (w[0] + dot(&w[1..], design.row(j))) * targets[j];
+                }
+                c
             }
             Scorer::Knn(k) => k.contributions(self.global_mean, &clean.items, &clean.ratings, item),
         };

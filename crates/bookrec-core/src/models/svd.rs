@@ -18,7 +18,9 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{check_at_least_one, check_non_negative, check_positive, Factors, ParamSet, Scorer};
+use super::{
+    check_at_least_one, check_non_negative, check_positive, compact_rows, Factors, ParamSet, Scorer,
+};
 use crate::data::Interactions;
 use crate::kernels::padded;
 use crate::kernels::sgd::{sgd_block, BlockRating, SgdRates};
@@ -177,18 +179,18 @@ pub(crate) struct Grid {
 }
 
 impl Grid {
-    pub fn new(train: &Interactions, g: usize, seed: u64) -> Grid {
-        let user_bounds = balanced_bounds(&train.user_counts(), g);
-        let item_bounds = balanced_bounds(&train.item_counts(), g);
-        let ub = block_of(&user_bounds, train.n_users());
-        let ib = block_of(&item_bounds, train.n_items());
+    pub fn new(c: &CompactRatings, ratings: &[f32], g: usize) -> Grid {
+        let user_bounds = balanced_bounds(&c.user_counts, g);
+        let item_bounds = balanced_bounds(&c.item_counts, g);
+        let ub = block_of(&user_bounds, c.user_counts.len());
+        let ib = block_of(&item_bounds, c.item_counts.len());
         let mut sizes = vec![0usize; g * g];
-        for (&u, &i) in train.user.iter().zip(&train.item) {
+        for (&u, &i) in c.u.iter().zip(&c.i) {
             sizes[ub[u as usize] as usize * g + ib[i as usize] as usize] += 1;
         }
         let mut blocks: Vec<Vec<BlockRating>> =
             sizes.iter().map(|&s| Vec::with_capacity(s)).collect();
-        for ((&u, &i), &r) in train.user.iter().zip(&train.item).zip(&train.rating) {
+        for ((&u, &i), &r) in c.u.iter().zip(&c.i).zip(ratings) {
             let (bu, bi) = (ub[u as usize] as usize, ib[i as usize] as usize);
             blocks[bu * g + bi].push(BlockRating {
                 u: (u as usize - user_bounds[bu]) as u32,
@@ -201,13 +203,56 @@ impl Grid {
         for block in blocks.iter_mut() {
             block.sort_unstable_by_key(|br| (br.u, br.i));
         }
-        let _ = seed;
         Grid {
             g,
             user_bounds,
             item_bounds,
             blocks,
         }
+    }
+}
+
+/// The training ratings over compact rows: only users and books with training ratings get a
+/// factor row (in index order), so factor matrices hold no never-used rows.
+pub(crate) struct CompactRatings {
+    /// Vocabulary index → row (`u32::MAX` = none).
+    pub user_rows: Vec<u32>,
+    pub item_rows: Vec<u32>,
+    /// Row of each rating's user and book.
+    pub u: Vec<u32>,
+    pub i: Vec<u32>,
+    /// Ratings per row.
+    pub user_counts: Vec<u32>,
+    pub item_counts: Vec<u32>,
+}
+
+impl CompactRatings {
+    pub fn new(train: &Interactions) -> Self {
+        let (user_rows, users) = compact_rows(&train.user_counts());
+        let (item_rows, items) = compact_rows(&train.item_counts());
+        let u: Vec<u32> = train.user.iter().map(|&x| user_rows[x as usize]).collect();
+        let i: Vec<u32> = train.item.iter().map(|&x| item_rows[x as usize]).collect();
+        let mut user_counts = vec![0u32; users.len()];
+        let mut item_counts = vec![0u32; items.len()];
+        for (&a, &b) in u.iter().zip(&i) {
+            user_counts[a as usize] += 1;
+            item_counts[b as usize] += 1;
+        }
+        CompactRatings {
+            user_rows,
+            item_rows,
+            u,
+            i,
+            user_counts,
+            item_counts,
+        }
+    }
+
+    /// A per-row vector spread back over the vocabulary (0 where there is no row).
+    pub fn spread(rows: &[u32], compact: &[f32]) -> Vec<f32> {
+        rows.iter()
+            .map(|&r| compact.get(r as usize).copied().unwrap_or(0.0))
+            .collect()
     }
 }
 
@@ -275,26 +320,28 @@ pub(crate) fn fpsgd_epoch(
 pub(crate) fn fit(p: &SvdParams, train: &Interactions, progress: &dyn Progress) -> Scorer {
     let k = padded(p.factors);
     let mu = train.global_mean();
+    let c = CompactRatings::new(train);
     let user_f = init_factors(
-        &train.user_counts(),
+        &c.user_counts,
         k,
         p.factors,
         p.init_mean,
         p.init_std,
         p.seed,
     );
+    let seed_i = p.seed ^ 0x1_7E35;
     let item_f = init_factors(
-        &train.item_counts(),
+        &c.item_counts,
         k,
         p.factors,
         p.init_mean,
         p.init_std,
-        p.seed ^ 0x1_7E35,
+        seed_i,
     );
     let mut m = Model {
         k,
-        user_bias: vec![0.0; train.n_users()],
-        item_bias: vec![0.0; train.n_items()],
+        user_bias: vec![0.0; c.user_counts.len()],
+        item_bias: vec![0.0; c.item_counts.len()],
         user_f,
         item_f,
     };
@@ -303,7 +350,7 @@ pub(crate) fn fit(p: &SvdParams, train: &Interactions, progress: &dyn Progress) 
     } else {
         p.blocks
     };
-    let grid = Grid::new(train, g, p.seed);
+    let grid = Grid::new(&c, &train.rating, g);
     let rates = SgdRates {
         lr: p.lr,
         reg: p.reg,
@@ -318,12 +365,14 @@ pub(crate) fn fit(p: &SvdParams, train: &Interactions, progress: &dyn Progress) 
     progress.finish(&format!("train rmse {rmse:.4} (during last epoch)"));
     Scorer::Factors(Factors {
         k,
-        user_bias: m.user_bias,
-        item_bias: m.item_bias,
+        user_bias: CompactRatings::spread(&c.user_rows, &m.user_bias),
+        item_bias: CompactRatings::spread(&c.item_rows, &m.item_bias),
         user_factors: m.user_f,
         item_factors: m.item_f,
         fold_in_reg: 0.0,
         fold_in_reg_per_rating: p.reg,
+        user_rows: c.user_rows,
+        item_rows: c.item_rows,
     })
 }
 

@@ -19,7 +19,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::svd::init_factors;
-use super::{check_at_least_one, check_non_negative, check_positive, Factors, ParamSet, Scorer};
+use super::{
+    check_at_least_one, check_non_negative, check_positive, compact_rows, Factors, ParamSet, Scorer,
+};
 use crate::data::{Csr, Interactions};
 use crate::kernels::dense::{axpy, dot};
 use crate::kernels::padded;
@@ -142,23 +144,14 @@ pub(crate) fn fit(
     let k = padded(p.factors);
     let mu = train.global_mean();
     let (n_users, n_items) = (train.n_users(), train.n_items());
-    let item_counts = train.item_counts();
-    let mut pu = init_factors(
-        &train.user_counts(),
-        k,
-        p.factors,
-        p.init_mean,
-        p.init_std,
-        p.seed,
-    );
-    let mut qi = init_factors(
-        &item_counts,
-        k,
-        p.factors,
-        p.init_mean,
-        p.init_std,
-        p.seed ^ 0x1_7E35,
-    );
+    // p_u and q_i only for users and books with ratings (compact rows, see `Factors`).
+    let (user_rows, users) = compact_rows(&train.user_counts());
+    let (item_rows, items_with_rows) = compact_rows(&train.item_counts());
+    let ones = |n: usize| vec![1u32; n];
+    let init =
+        |n: usize, seed: u64| init_factors(&ones(n), k, p.factors, p.init_mean, p.init_std, seed);
+    let mut pu = init(users.len(), p.seed);
+    let mut qi = init(items_with_rows.len(), p.seed ^ 0x1_7E35);
     let rated = train.by_user();
     let nset = implicit_sets(train);
     // y_j matters for every book in some N(u), rated or not.
@@ -199,8 +192,9 @@ pub(crate) fn fit(
             let (items, ratings) = rated.row(u);
             for (&i, &r) in items.iter().zip(ratings) {
                 let i = i as usize;
-                let p_row = &mut pu[u * k..(u + 1) * k];
-                let q_row = &mut qi[i * k..(i + 1) * k];
+                let (ur, ir) = (user_rows[u] as usize, item_rows[i] as usize);
+                let p_row = &mut pu[ur * k..(ur + 1) * k];
+                let q_row = &mut qi[ir * k..(ir + 1) * k];
                 for f in 0..k {
                     pz[f] = p_row[f] + c * z0[f] + sqrt_n * d[f];
                 }
@@ -232,9 +226,9 @@ pub(crate) fn fit(
         (sse / train.len() as f64).sqrt()
     ));
     // Effective user vectors p_u + z_u, so serving needs no y.
-    for u in 0..n_users {
-        implicit_term(nset.row(u).0, &y, k, &mut z0);
-        axpy(1.0, &z0, &mut pu[u * k..(u + 1) * k]);
+    for (row, &u) in users.iter().enumerate() {
+        implicit_term(nset.row(u as usize).0, &y, k, &mut z0);
+        axpy(1.0, &z0, &mut pu[row * k..(row + 1) * k]);
     }
     Ok(Scorer::Factors(Factors {
         k,
@@ -244,5 +238,7 @@ pub(crate) fn fit(
         item_factors: qi,
         fold_in_reg: 0.0,
         fold_in_reg_per_rating: p.reg,
+        user_rows,
+        item_rows,
     }))
 }
