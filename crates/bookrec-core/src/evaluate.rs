@@ -38,7 +38,7 @@ use crate::{Error, Result};
 
 /// Fixed seed of the ranking-user sample (`max_ranking_users`), so the same model and test set
 /// always give the same ranking figures.
-const RANKING_SAMPLE_SEED: u64 = 0x5EED_0F_5A3F1E;
+const RANKING_SAMPLE_SEED: u64 = 0x5EED_0F5A_3F1E;
 
 /// The default relevance threshold: `min + 0.7 · (max − min)` of the rating scale, i.e. 7.3 on
 /// Book-Crossing's 1–10 scale (ratings 8, 9, 10 are relevant) and 3.8 on a 1–5 scale (4 and 5).
@@ -227,10 +227,9 @@ fn report_for(
         }
     }
 
-    let ranking = match opts.ranking_k {
-        None => None,
-        Some(k) => Some(ranking_for(p, &aligned, k, opts, progress)),
-    };
+    let ranking = opts
+        .ranking_k
+        .map(|k| ranking_for(p, &aligned, k, opts, progress));
 
     Ok(EvalReport {
         model: model.kind.name().to_string(),
