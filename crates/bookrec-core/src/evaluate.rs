@@ -268,7 +268,12 @@ fn known_user(model: &FittedModel, user: Option<u32>) -> bool {
 
 /// The book has at least one explicit training rating.
 fn known_item(model: &FittedModel, item: Option<u32>) -> bool {
-    item.is_some_and(|i| model.item_popularity.get(i as usize).is_some_and(|&c| c > 0))
+    item.is_some_and(|i| {
+        model
+            .item_popularity
+            .get(i as usize)
+            .is_some_and(|&c| c > 0)
+    })
 }
 
 fn ranking_for(
@@ -470,7 +475,10 @@ pub fn cross_validate(
         ));
         reports.push(report);
     }
-    Ok(CvReport::from_folds(spec.kind().name().to_string(), reports))
+    Ok(CvReport::from_folds(
+        spec.kind().name().to_string(),
+        reports,
+    ))
 }
 
 /// `1234567` → `1,234,567`.
@@ -496,7 +504,13 @@ fn params_text(params: &serde_json::Value) -> String {
 
 impl fmt::Display for EvalReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{:<16}{}{}", "model", self.model, params_text(&self.params))?;
+        writeln!(
+            f,
+            "{:<16}{}{}",
+            "model",
+            self.model,
+            params_text(&self.params)
+        )?;
         writeln!(
             f,
             "{:<16}{} train / {} test ratings",
@@ -600,11 +614,7 @@ impl fmt::Display for CvReport {
         if let Some(k) = k {
             for (name, mv, sv) in ranked {
                 if let (Some(mv), Some(sv)) = (mv, sv) {
-                    write!(
-                        f,
-                        "\n{:<16}{mv:.4} ± {sv:.4}",
-                        format!("{name}@{k}")
-                    )?;
+                    write!(f, "\n{:<16}{mv:.4} ± {sv:.4}", format!("{name}@{k}"))?;
                 }
             }
             if let (Some(mv), Some(sv)) = (m.coverage, s.coverage) {
@@ -745,7 +755,10 @@ mod tests {
         // → none, so coverage 0.
         let m = r.ranking.unwrap();
         assert_eq!(m.users_evaluated, 1);
-        assert_eq!((m.precision, m.recall, m.ndcg, m.map, m.hit_rate), (0.5, 1.0, 1.0, 1.0, 1.0));
+        assert_eq!(
+            (m.precision, m.recall, m.ndcg, m.map, m.hit_rate),
+            (0.5, 1.0, 1.0, 1.0, 1.0)
+        );
         assert_eq!(m.coverage, 0.0);
         assert!((m.relevance_threshold - 7.3).abs() < 1e-6);
     }
@@ -813,9 +826,16 @@ mod tests {
         let b = report_for(&double, &test, &opts, &NoProgress).unwrap();
         let m = a.ranking.clone().unwrap();
         assert_eq!(m.users_evaluated, 7);
-        assert_eq!((m.recall, m.ndcg, m.hit_rate, m.precision), (1.0, 1.0, 1.0, 0.5));
+        assert_eq!(
+            (m.recall, m.ndcg, m.hit_rate, m.precision),
+            (1.0, 1.0, 1.0, 0.5)
+        );
         // 6 candidates (all books have >= 10 training ratings); "a" plus 1..=5 p's recommended.
-        assert!(m.coverage > 1.5 / 6.0 && m.coverage <= 1.0, "{}", m.coverage);
+        assert!(
+            m.coverage > 1.5 / 6.0 && m.coverage <= 1.0,
+            "{}",
+            m.coverage
+        );
         assert_eq!(a.ranking, b.ranking);
         let all_users = EvalOptions {
             max_ranking_users: None,

@@ -425,9 +425,8 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 }
 
 fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        model_file_error(path, format!("corrupted: the header does not parse ({e})"))
-    })
+    serde_json::from_slice(bytes)
+        .map_err(|e| model_file_error(path, format!("corrupted: the header does not parse ({e})")))
 }
 
 /// Reads only the header of a model file (cheap: the payload is not read, and so not
@@ -460,7 +459,10 @@ pub fn load_model(path: &Path) -> Result<(FittedModel, ModelMeta)> {
     }
     let model = decoded
         .map_err(|e| {
-            model_file_error(path, format!("corrupted: the payload does not decode ({e})"))
+            model_file_error(
+                path,
+                format!("corrupted: the payload does not decode ({e})"),
+            )
         })?
         .0;
     let header = parse_header(path, &header)?;

@@ -124,7 +124,10 @@ pub fn train_test_split(
             }
         )));
     }
-    Ok((data.subset(&train_rows, true), data.subset(&test_rows, false)))
+    Ok((
+        data.subset(&train_rows, true),
+        data.subset(&test_rows, false),
+    ))
 }
 
 /// Splits `data` into `folds` (train, test) pairs whose test sets are disjoint, of sizes differing
@@ -168,7 +171,10 @@ pub fn k_fold(
         .map(|f| {
             let (test_rows, train_rows): (Vec<usize>, Vec<usize>) =
                 (0..n).partition(|&r| fold_of[r] == f);
-            (data.subset(&train_rows, true), data.subset(&test_rows, false))
+            (
+                data.subset(&train_rows, true),
+                data.subset(&test_rows, false),
+            )
         })
         .collect())
 }
@@ -230,8 +236,14 @@ mod tests {
     fn temporal_holds_out_latest() {
         let mut data = toy();
         data.timestamp = Some(vec![40, 30, 20, 10, 5, 1, 2]);
-        let (train, test) =
-            train_test_split(&data, &Split::Temporal { test_fraction: 0.25 }, 0).unwrap();
+        let (train, test) = train_test_split(
+            &data,
+            &Split::Temporal {
+                test_fraction: 0.25,
+            },
+            0,
+        )
+        .unwrap();
         // u1's latest is row 0 (item a, t=40); u3's latest is row 6 (item c, t=2).
         assert_eq!(test.timestamp.as_deref(), Some(&[40i64, 2][..]));
         assert_eq!(test.item, vec![0, 2]);
@@ -240,8 +252,7 @@ mod tests {
 
     #[test]
     fn temporal_without_timestamps_is_an_error() {
-        let err =
-            train_test_split(&toy(), &Split::Temporal { test_fraction: 0.2 }, 0).unwrap_err();
+        let err = train_test_split(&toy(), &Split::Temporal { test_fraction: 0.2 }, 0).unwrap_err();
         assert!(matches!(err, Error::Invalid(_)), "{err}");
     }
 

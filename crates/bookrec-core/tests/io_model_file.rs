@@ -99,7 +99,20 @@ fn file_layout_matches_the_documented_format() {
     assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 1);
     let h = u64::from_le_bytes(bytes[12..20].try_into().unwrap()) as usize;
     let header: serde_json::Value = serde_json::from_slice(&bytes[20..20 + h]).unwrap();
-    for key in ["format_version", "bookrec_version", "engine", "created_unix", "data_fingerprint", "n_train", "training_metrics", "kind", "params", "scale", "n_users", "n_items"] {
+    for key in [
+        "format_version",
+        "bookrec_version",
+        "engine",
+        "created_unix",
+        "data_fingerprint",
+        "n_train",
+        "training_metrics",
+        "kind",
+        "params",
+        "scale",
+        "n_users",
+        "n_items",
+    ] {
         assert!(header.get(key).is_some(), "header lacks {key}: {header}");
     }
     assert_eq!(header["kind"], "svd");
@@ -145,7 +158,10 @@ fn truncation_anywhere_is_detected() {
         if len == 0 {
             assert!(msg.contains("not a bookrec model file"), "{len}: {msg}");
         } else {
-            assert!(msg.contains("corrupted (checksum mismatch)"), "{len}: {msg}");
+            assert!(
+                msg.contains("corrupted (checksum mismatch)"),
+                "{len}: {msg}"
+            );
         }
         assert!(read_meta(&cut).is_err(), "read_meta accepted {len} bytes");
     }
@@ -173,7 +189,10 @@ fn every_flipped_byte_is_detected() {
             8..=11 => "newer bookrec",
             _ => "corrupted",
         };
-        assert!(msg.contains(expected), "byte {pos} (header length {h}): {msg}");
+        assert!(
+            msg.contains(expected),
+            "byte {pos} (header length {h}): {msg}"
+        );
     }
 }
 
@@ -181,7 +200,11 @@ fn every_flipped_byte_is_detected() {
 fn wrong_magic_future_version_and_not_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("ratings.csv");
-    std::fs::write(&csv, "\"User-ID\";\"ISBN\";\"Book-Rating\"\n\"276725\";\"034545104X\";\"0\"\n").unwrap();
+    std::fs::write(
+        &csv,
+        "\"User-ID\";\"ISBN\";\"Book-Rating\"\n\"276725\";\"034545104X\";\"0\"\n",
+    )
+    .unwrap();
     let msg = model_file_message(load_model(&csv).unwrap_err());
     assert!(msg.contains("not a bookrec model file"), "{msg}");
     assert!(read_meta(&csv).is_err());
@@ -194,13 +217,19 @@ fn wrong_magic_future_version_and_not_a_file() {
     let err = load_model(&future).unwrap_err();
     assert!(err.to_string().contains("future.bookrec"), "{err}");
     let msg = model_file_message(err);
-    assert!(msg.contains("written by a newer bookrec (format 2), this is format 1"), "{msg}");
+    assert!(
+        msg.contains("written by a newer bookrec (format 2), this is format 1"),
+        "{msg}"
+    );
     assert!(model_file_message(read_meta(&future).unwrap_err()).contains("newer bookrec"));
 
     let msg = model_file_message(load_model(dir.path()).unwrap_err());
     assert!(msg.contains("not a file"), "{msg}");
     let missing = dir.path().join("nope.bookrec");
-    assert!(matches!(load_model(&missing).unwrap_err(), Error::Io { .. }));
+    assert!(matches!(
+        load_model(&missing).unwrap_err(),
+        Error::Io { .. }
+    ));
 }
 
 #[test]
@@ -248,7 +277,9 @@ fn fingerprint_depends_on_ids_ratings_and_order_only() {
     // Same ratings, vocabularies interned in another order: same fingerprint.
     let mut b = train();
     let users: Vocab = ["ü-user", "276726", "276725"].into_iter().collect();
-    let remap: Vec<u32> = (0..a.n_users() as u32).map(|u| users.get(a.users.id(u)).unwrap()).collect();
+    let remap: Vec<u32> = (0..a.n_users() as u32)
+        .map(|u| users.get(a.users.id(u)).unwrap())
+        .collect();
     b.user = a.user.iter().map(|&u| remap[u as usize]).collect();
     b.users = Arc::new(users);
     assert_eq!(fingerprint(&a), fingerprint(&b));
