@@ -479,14 +479,7 @@ fn check_consistency(model: &FittedModel, header: &Header) -> std::result::Resul
     {
         return Err("the header does not describe the stored model".to_string());
     }
-    let seen = &model.seen;
-    if seen.indptr.len() != n_users + 1
-        || seen.indptr.first() != Some(&0)
-        || seen.indptr.windows(2).any(|w| w[0] > w[1])
-        || seen.indptr.last() != Some(&seen.indices.len())
-        || seen.values.len() != seen.indices.len()
-        || seen.indices.iter().any(|&i| i as usize >= n_items)
-    {
+    if !csr_fits(&model.seen, n_users, n_items) {
         return Err("the training-ratings matrix does not match the vocabularies".to_string());
     }
     if model.item_popularity.len() != n_items {
@@ -497,8 +490,9 @@ fn check_consistency(model: &FittedModel, header: &Header) -> std::result::Resul
     #[allow(unreachable_patterns, clippy::single_match)]
     match &model.scorer {
         Scorer::Factors(f) => {
-            let ok = f.user_bias.len() == n_users
-                && f.item_bias.len() == n_items
+            // Empty bias vectors are legitimate: the mean model has no per-user or per-book terms.
+            let ok = empty_or(f.user_bias.len(), n_users)
+                && empty_or(f.item_bias.len(), n_items)
                 && Some(f.user_factors.len()) == f.k.checked_mul(n_users)
                 && Some(f.item_factors.len()) == f.k.checked_mul(n_items);
             if !ok {
@@ -508,4 +502,18 @@ fn check_consistency(model: &FittedModel, header: &Header) -> std::result::Resul
         _ => {}
     }
     Ok(())
+}
+
+/// `csr` has `n_rows` rows, monotone row pointers covering all entries, and columns < `n_cols`.
+fn csr_fits(csr: &Csr, n_rows: usize, n_cols: usize) -> bool {
+    csr.indptr.len() == n_rows + 1
+        && csr.indptr.first() == Some(&0)
+        && csr.indptr.windows(2).all(|w| w[0] <= w[1])
+        && csr.indptr.last() == Some(&csr.indices.len())
+        && csr.values.len() == csr.indices.len()
+        && csr.indices.iter().all(|&c| (c as usize) < n_cols)
+}
+
+fn empty_or(len: usize, n: usize) -> bool {
+    len == 0 || len == n
 }
