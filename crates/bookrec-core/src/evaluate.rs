@@ -43,7 +43,8 @@ const RANKING_SAMPLE_SEED: u64 = 0x5EED_0F5A_3F1E;
 /// The default relevance threshold: `min + 0.7 · (max − min)` of the rating scale, i.e. 7.3 on
 /// Book-Crossing's 1–10 scale (ratings 8, 9, 10 are relevant) and 3.8 on a 1–5 scale (4 and 5).
 pub fn default_relevance_threshold(scale: RatingScale) -> f32 {
-    scale.min + 0.7 * (scale.max - scale.min)
+    // In f64, so 1–10 gives the f32 nearest 7.3 (which prints as "7.3"), not 7.2999997.
+    (f64::from(scale.min) + 0.7 * (f64::from(scale.max) - f64::from(scale.min))) as f32
 }
 
 /// What to compute besides RMSE/MAE.
@@ -760,7 +761,11 @@ mod tests {
             (0.5, 1.0, 1.0, 1.0, 1.0)
         );
         assert_eq!(m.coverage, 0.0);
-        assert!((m.relevance_threshold - 7.3).abs() < 1e-6);
+        assert_eq!(m.relevance_threshold, 7.3);
+        assert_eq!(
+            default_relevance_threshold(RatingScale::new(1.0, 5.0)),
+            3.8
+        );
     }
 
     #[test]
