@@ -19,8 +19,9 @@
 //! from the model's vocabulary or present with all its ratings held out).
 //! The model recommends `k` books with [`FittedModel::recommend`] (training books excluded,
 //! the [`RecommendOptions`] support filter applied) and the lists are scored with
-//! [`ranking_metrics`]. Catalogue coverage is relative to the candidate books: those with at
-//! least `min_support` training ratings.
+//! [`ranking_metrics`]. Relevant books that the support filter excludes stay in the recall
+//! denominator: the filter is part of what is evaluated. Catalogue coverage is relative to the
+//! candidate books: those with at least `min_support` training ratings.
 
 use std::fmt;
 use std::time::Instant;
@@ -762,10 +763,7 @@ mod tests {
         );
         assert_eq!(m.coverage, 0.0);
         assert_eq!(m.relevance_threshold, 7.3);
-        assert_eq!(
-            default_relevance_threshold(RatingScale::new(1.0, 5.0)),
-            3.8
-        );
+        assert_eq!(default_relevance_threshold(RatingScale::new(1.0, 5.0)), 3.8);
     }
 
     #[test]

@@ -18,14 +18,27 @@ fn scale() -> Option<RatingScale> {
 fn given_train_and_test_files_with_different_vocabularies() {
     // μ = (8 + 4 + 6 + 6) / 4 = 6.
     let train = Interactions::from_triplets(
-        [("u1", "a", 8.0), ("u1", "b", 4.0), ("u2", "a", 6.0), ("u2", "c", 6.0)],
+        [
+            ("u1", "a", 8.0),
+            ("u1", "b", 4.0),
+            ("u2", "a", 6.0),
+            ("u2", "c", 6.0),
+        ],
         scale(),
     );
     let test = Interactions::from_triplets(
-        [("u2", "b", 9.0), ("u9", "a", 10.0), ("u1", "zz", 6.0), ("u8", "yy", 2.0)],
+        [
+            ("u2", "b", 9.0),
+            ("u9", "a", 10.0),
+            ("u1", "zz", 6.0),
+            ("u8", "yy", 2.0),
+        ],
         scale(),
     );
-    let opts = EvalOptions { ranking_k: None, ..EvalOptions::default() };
+    let opts = EvalOptions {
+        ranking_k: None,
+        ..EvalOptions::default()
+    };
     let (model, r) = evaluate(&ModelSpec::Mean, &train, &test, &opts, &NoProgress).unwrap();
     // Errors 3, 4, 0, -4.
     assert!((r.rmse - (41.0f64 / 4.0).sqrt()).abs() < 1e-6, "{}", r.rmse);
@@ -37,7 +50,10 @@ fn given_train_and_test_files_with_different_vocabularies() {
     assert!(r.ranking.is_none());
     // The same model evaluated again: same figures, no fit time.
     let again = evaluate_fitted(&model, &test, &opts).unwrap();
-    assert_eq!((again.rmse, again.mae, again.fit_seconds), (r.rmse, r.mae, 0.0));
+    assert_eq!(
+        (again.rmse, again.mae, again.fit_seconds),
+        (r.rmse, r.mae, 0.0)
+    );
     let text = r.to_string();
     assert!(text.contains("RMSE") && text.contains("3.2016"), "{text}");
 }
@@ -87,7 +103,10 @@ fn cross_validation_matches_the_folds_by_hand() {
         assert_eq!((a.rmse, &a.ranking), (b.rmse, &b.ranking));
     }
     let text = cv.to_string();
-    assert!(text.contains("mean ± std") && text.contains("4-fold"), "{text}");
+    assert!(
+        text.contains("mean ± std") && text.contains("4-fold"),
+        "{text}"
+    );
     let json = cv.summary_json();
     assert_eq!(json["folds"], 4);
     assert_eq!(json["rmse"], serde_json::json!(cv.mean.rmse));
@@ -110,7 +129,10 @@ fn errors_are_typed() {
         cross_validate(&ModelSpec::Mean, &data, 1, 0, &opts, &NoProgress).unwrap_err(),
         Error::Param { .. }
     ));
-    let bad = EvalOptions { max_ranking_users: Some(0), ..EvalOptions::default() };
+    let bad = EvalOptions {
+        max_ranking_users: Some(0),
+        ..EvalOptions::default()
+    };
     assert!(matches!(
         evaluate(&ModelSpec::Mean, &data, &data, &bad, &NoProgress).unwrap_err(),
         Error::Param { .. }
