@@ -282,18 +282,23 @@ fn write_file(
     model: &FittedModel,
     payload_len: u64,
 ) -> std::io::Result<()> {
-    let file = File::create(tmp)?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
-    w.write_all(&MAGIC)?;
-    w.write_all(&FORMAT_VERSION.to_le_bytes())?;
-    w.write_all(&(header.len() as u64).to_le_bytes())?;
-    w.write_all(header)?;
-    w.write_all(&payload_len.to_le_bytes())?;
-    let mut crc = Crc::new(&mut w);
+    let mut file = File::create(tmp)?;
+    let mut prefix = Vec::with_capacity(PREFIX_LEN as usize + header.len() + 8);
+    prefix.extend_from_slice(&MAGIC);
+    prefix.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    prefix.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    prefix.extend_from_slice(header);
+    prefix.extend_from_slice(&payload_len.to_le_bytes());
+    file.write_all(&prefix)?;
+    // Buffer outside the checksum, so the CRC runs over large blocks rather than the many
+    // few-byte writes of the encoder.
+    let mut crc = Crc::new(&mut file);
     crc.hasher.update(header);
+    let mut w = BufWriter::with_capacity(1 << 20, crc);
     bincode_options()
-        .serialize_into(&mut crc, &PayloadOut(model))
+        .serialize_into(&mut w, &PayloadOut(model))
         .map_err(std::io::Error::other)?;
+    let crc = w.into_inner().map_err(|e| e.into_error())?;
     if crc.bytes != payload_len {
         return Err(std::io::Error::other(format!(
             "model encoded to {} bytes, expected {payload_len}",
@@ -301,8 +306,7 @@ fn write_file(
         )));
     }
     let checksum = crc.hasher.finalize();
-    w.write_all(&checksum.to_le_bytes())?;
-    let file = w.into_inner().map_err(|e| e.into_error())?;
+    file.write_all(&checksum.to_le_bytes())?;
     file.sync_all()
 }
 
@@ -323,7 +327,8 @@ fn sync_parent_dir(path: &Path) {
 
 /// An open model file whose prefix and lengths have been checked against its size.
 struct Opened {
-    reader: BufReader<File>,
+    /// Positioned at the first payload byte.
+    file: File,
     header: Vec<u8>,
     payload_len: u64,
 }
@@ -358,7 +363,9 @@ fn open(path: &Path) -> Result<Opened> {
         return Err(model_file_error(path, "not a file"));
     }
     let size = metadata.len();
-    let mut reader = BufReader::with_capacity(1 << 20, file);
+    // Unbuffered: the prefix is a handful of reads, and the payload reader must start exactly
+    // at the payload.
+    let mut reader = file;
     let io = |e| io_error(path, e);
 
     let mut magic = [0u8; 8];
@@ -404,7 +411,7 @@ fn open(path: &Path) -> Result<Opened> {
         return Err(truncated(path, size, expected));
     }
     Ok(Opened {
-        reader,
+        file: reader,
         header,
         payload_len,
     })
@@ -440,20 +447,23 @@ pub fn read_meta(path: &Path) -> Result<ModelMeta> {
 /// streams through the checksum, so peak memory is the model itself, not model + file.
 pub fn load_model(path: &Path) -> Result<(FittedModel, ModelMeta)> {
     let Opened {
-        reader,
+        file,
         header,
         payload_len,
     } = open(path)?;
-    let mut crc = Crc::new(reader.take(payload_len));
+    let mut crc = Crc::new(file.take(payload_len));
     crc.hasher.update(&header);
+    // Buffer outside the checksum (see `write_file`).
+    let mut reader = BufReader::with_capacity(1 << 20, crc);
     let decoded: std::result::Result<PayloadIn, _> = bincode_options()
         .with_limit(payload_len)
-        .deserialize_from(&mut crc);
+        .deserialize_from(&mut reader);
     // Hash whatever the decoder did not consume, so the checksum covers the whole payload.
-    std::io::copy(&mut crc, &mut std::io::sink()).map_err(|e| io_error(path, e))?;
+    std::io::copy(&mut reader, &mut std::io::sink()).map_err(|e| io_error(path, e))?;
+    let crc = reader.into_inner();
     let computed = crc.hasher.finalize();
-    let mut reader = crc.inner.into_inner();
-    let stored = read_u32(&mut reader).map_err(|e| io_error(path, e))?;
+    let mut file = crc.inner.into_inner();
+    let stored = read_u32(&mut file).map_err(|e| io_error(path, e))?;
     if computed != stored {
         return Err(model_file_error(path, "corrupted (checksum mismatch)"));
     }
