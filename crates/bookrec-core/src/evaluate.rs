@@ -34,7 +34,7 @@ use crate::metrics::{mae, ranking_metrics, rmse, RankingMetrics};
 use crate::models::{Fallback, FittedModel, ModelSpec, Prediction, RecommendOptions, ScoredItem};
 use crate::progress::{NoProgress, Progress};
 use crate::rng::Rng;
-use crate::split::k_fold;
+use crate::split::{fold, fold_assignment};
 use crate::{Error, Result};
 
 /// Fixed seed of the ranking-user sample (`max_ranking_users`), so the same model and test set
@@ -453,7 +453,7 @@ impl CvReport {
     }
 }
 
-/// k-fold cross-validation: [`k_fold`] with `seed`, then [`evaluate`] on each fold in turn.
+/// k-fold cross-validation: the folds of [`crate::split::k_fold`] with `seed`, then [`evaluate`] on each fold in turn.
 pub fn cross_validate(
     spec: &ModelSpec,
     data: &Interactions,
@@ -464,11 +464,13 @@ pub fn cross_validate(
 ) -> Result<CvReport> {
     opts.check()?;
     spec.check()?;
-    let splits = k_fold(data, folds, seed)?;
+    // One fold at a time: holding all k train sets would multiply memory by k.
+    let assignment = fold_assignment(data, folds, seed)?;
     let mut reports = Vec::with_capacity(folds);
-    for (f, (train, test)) in splits.iter().enumerate() {
+    for f in 0..folds {
+        let (train, test) = fold(data, &assignment, f);
         progress.start(&format!("fold {}/{folds}", f + 1), 0);
-        let (_, report) = evaluate(spec, train, test, opts, progress)?;
+        let (_, report) = evaluate(spec, &train, &test, opts, progress)?;
         progress.finish(&format!(
             "fold {}/{folds}: rmse {:.4}, mae {:.4}",
             f + 1,

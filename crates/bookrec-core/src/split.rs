@@ -141,6 +141,13 @@ pub fn k_fold(
     folds: usize,
     seed: u64,
 ) -> Result<Vec<(Interactions, Interactions)>> {
+    let assignment = fold_assignment(data, folds, seed)?;
+    Ok((0..folds).map(|f| fold(data, &assignment, f)).collect())
+}
+
+/// The fold of every row (see [`k_fold`]); lets cross-validation build one fold at a time
+/// instead of holding all k train sets.
+pub(crate) fn fold_assignment(data: &Interactions, folds: usize, seed: u64) -> Result<Vec<usize>> {
     if data.is_empty() {
         return Err(Error::Invalid(
             "cannot split an empty set of ratings".to_string(),
@@ -156,7 +163,7 @@ pub fn k_fold(
     }
     let mut order: Vec<usize> = (0..n).collect();
     Rng::new(seed).shuffle(&mut order);
-    // fold_of[row]: contiguous chunks of the shuffled order, the first n % folds one row longer.
+    // Contiguous chunks of the shuffled order, the first n % folds one row longer.
     let mut fold_of = vec![0usize; n];
     let (base, extra) = (n / folds, n % folds);
     let mut start = 0;
@@ -167,16 +174,21 @@ pub fn k_fold(
         }
         start += len;
     }
-    Ok((0..folds)
-        .map(|f| {
-            let (test_rows, train_rows): (Vec<usize>, Vec<usize>) =
-                (0..n).partition(|&r| fold_of[r] == f);
-            (
-                data.subset(&train_rows, true),
-                data.subset(&test_rows, false),
-            )
-        })
-        .collect())
+    Ok(fold_of)
+}
+
+/// (train, test) of fold `f` under `assignment`.
+pub(crate) fn fold(
+    data: &Interactions,
+    assignment: &[usize],
+    f: usize,
+) -> (Interactions, Interactions) {
+    let (test_rows, train_rows): (Vec<usize>, Vec<usize>) =
+        (0..data.len()).partition(|&r| assignment[r] == f);
+    (
+        data.subset(&train_rows, true),
+        data.subset(&test_rows, false),
+    )
 }
 
 /// `round(frac · n)` clamped to `[1, n - 1]`; `n >= 2`.
