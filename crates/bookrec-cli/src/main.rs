@@ -1,4 +1,50 @@
-//! `bookrec`: the command-line face of bookrec-core.
-fn main() {
-    println!("bookrec {}", env!("CARGO_PKG_VERSION"));
+//! `bookrec`: the command-line face of bookrec-core. Parses arguments, calls the core, prints.
+//! All logic lives in bookrec-core; this crate only wires flags to it.
+
+mod args;
+mod commands;
+mod progress;
+mod table;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Inspect(a) => commands::inspect::run(a),
+        Command::Evaluate(a) => commands::evaluate::run(a),
+        Command::Train(a) => commands::train::run(a),
+        Command::Recommend(a) => commands::recommend::run(a),
+        Command::Similar(a) => commands::recommend::run_similar(a),
+        Command::Synth(a) => commands::synth::run(a),
+        Command::Demo(a) => commands::demo::run(a),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `-v` shows step timings (info), `-vv` debug detail. Logs go to stderr so `--json` output on
+/// stdout stays machine-readable.
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BOOKREC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .compact()
+        .init();
 }

@@ -327,6 +327,7 @@ pub struct AlignedRatings {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -81,6 +81,7 @@ impl<S: AsRef<str>> FromIterator<S> for Vocab {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""bookrec vs Surprise on the same Book-Crossing explicit train/test split, in one run.
+
+What it measures (all on this machine, side by side, so machine load affects both alike):
+  * load: pandas' bare ``read_csv`` of BX-Book-Ratings.csv (no cleaning) vs ``bookrec inspect``
+    (parse + full cleaning report), wall-clock of the whole command;
+  * accuracy and fit time of each model pair on one seeded 80/20 split of the explicit (1-10)
+    ratings: the split is made here, written to two CSV files, and both libraries read the same
+    files;
+  * peak memory (max RSS) of ``bookrec evaluate`` for svd, via /usr/bin/time -v.
+
+Usage:  python3 bench/compare_surprise.py [--data DIR] [--bookrec PATH] [--seed 0] [--svdpp]
+         [--json OUT.json]
+Needs: pandas, numpy, scikit-surprise (pip install scikit-surprise), a release build of bookrec
+(`cargo build --release -p bookrec-cli`).
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import pandas as pd
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+# (bookrec model, bookrec -p overrides, Surprise class name, Surprise kwargs) compared pairwise.
+PAIRS = [
+    ("baseline", [], "BaselineOnly", {}),
+    ("svd", [], "SVD", {"random_state": 0}),
+]
+SVDPP = ("svdpp", [], "SVDpp", {"random_state": 0})
+
+
+def run(cmd, **kw):
+    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if p.returncode != 0:
+        sys.exit(f"command failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr}")
+    return p
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "book-crossing"))
+    ap.add_argument("--bookrec", default=os.path.join(ROOT, "target", "release", "bookrec"))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--svdpp", action="store_true", help="also compare SVD++ (Surprise takes ~1 min)")
+    ap.add_argument("--json", help="write all figures to this JSON file")
+    args = ap.parse_args()
+
+    import surprise  # noqa: imported late so --help works without it
+
+    ratings_csv = os.path.join(args.data, "BX-Book-Ratings.csv")
+    results = {"machine": platform.node(), "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+    # 1. load: pandas bare read vs bookrec parse + clean
+    t = time.perf_counter()
+    df = pd.read_csv(ratings_csv, sep=";", encoding="latin-1")
+    pandas_s = time.perf_counter() - t
+    t = time.perf_counter()
+    run([args.bookrec, "inspect", "--ratings", ratings_csv, "--json"])
+    bookrec_load_s = time.perf_counter() - t
+    results["load"] = {"pandas_read_csv_s": pandas_s, "bookrec_inspect_s": bookrec_load_s}
+    print(f"load  pandas read_csv (no cleaning) {pandas_s:.3f}s   bookrec inspect (parse+clean) {bookrec_load_s:.3f}s")
+
+    # 2. the split: explicit ratings only, one seeded permutation, 80/20
+    df.columns = ["user", "item", "rating"]
+    df = df[df.rating > 0]
+    rng = np.random.default_rng(args.seed)
+    perm = rng.permutation(len(df))
+    n_test = int(round(0.2 * len(df)))
+    test_df, train_df = df.iloc[perm[:n_test]], df.iloc[perm[n_test:]]
+    tmp = tempfile.mkdtemp(prefix="bookrec-vs-surprise-")
+    train_path, test_path = os.path.join(tmp, "train.csv"), os.path.join(tmp, "test.csv")
+    train_df.to_csv(train_path, index=False)
+    test_df.to_csv(test_path, index=False)
+    print(f"split {len(train_df)} train / {len(test_df)} test explicit ratings (seed {args.seed}), files in {tmp}")
+    results["split"] = {"n_train": len(train_df), "n_test": len(test_df), "seed": args.seed}
+
+    reader = surprise.Reader(rating_scale=(1, 10))
+    trainset = surprise.Dataset.load_from_df(train_df[["user", "item", "rating"]], reader).build_full_trainset()
+    testset = list(zip(test_df.user, test_df.item, test_df.rating.astype(float)))
+
+    pairs = PAIRS + ([SVDPP] if args.svdpp else [])
+    rows = []
+    for ours, params, theirs, kwargs in pairs:
+        algo = getattr(surprise, theirs)(**kwargs) if kwargs else getattr(surprise, theirs)()
+        t = time.perf_counter()
+        algo.fit(trainset)
+        s_fit = time.perf_counter() - t
+        preds = algo.test(testset)
+        s_rmse = surprise.accuracy.rmse(preds, verbose=False)
+        s_mae = surprise.accuracy.mae(preds, verbose=False)
+
+        cmd = [args.bookrec, "evaluate", "--train", train_path, "--test", test_path,
+               "--model", ours, "-k", "0", "--json", "--seed", str(args.seed)]
+        for p in params:
+            cmd += ["-p", p]
+        b = json.loads(run(cmd).stdout)
+        row = {
+            "bookrec_model": ours, "surprise_model": theirs,
+            "bookrec_rmse": b["rmse"], "surprise_rmse": s_rmse,
+            "bookrec_mae": b["mae"], "surprise_mae": s_mae,
+            "bookrec_fit_s": b["fit_seconds"], "surprise_fit_s": s_fit,
+            "speedup": s_fit / b["fit_seconds"] if b["fit_seconds"] > 0 else float("inf"),
+        }
+        rows.append(row)
+        print(f"{ours:>9} vs {theirs:<12} rmse {b['rmse']:.4f} vs {s_rmse:.4f}   mae {b['mae']:.4f} vs {s_mae:.4f}   "
+              f"fit {b['fit_seconds']:.3f}s vs {s_fit:.3f}s   speed-up {row['speedup']:.1f}x")
+    results["models"] = rows
+
+    # 3. peak memory of load + train svd (the whole bookrec process)
+    p = subprocess.run(["/usr/bin/time", "-v", args.bookrec, "evaluate", "--ratings", ratings_csv,
+                        "--model", "svd", "-k", "0", "--json"], capture_output=True, text=True)
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
+    if p.returncode == 0 and m:
+        results["bookrec_svd_peak_rss_mb"] = int(m.group(1)) / 1024
+        print(f"peak RSS of `bookrec evaluate --model svd` on the raw BX file: {int(m.group(1)) / 1024:.0f} MB")
+
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,364 @@
+//! Command-line arguments. Flags map one-to-one onto core option structs.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use bookrec_core::data::{
+    parse_separator, BadLinePolicy, ColumnRef, DuplicatePolicy, Encoding, LoadOptions,
+};
+use bookrec_core::models::{ModelKind, ModelSpec, RecommendOptions};
+use bookrec_core::RatingScale;
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bookrec",
+    version,
+    about = "Personalized book recommendations: load and clean ratings, train and evaluate \
+             collaborative-filtering models, recommend.",
+    after_help = "Run `bookrec demo` for an end-to-end tour on embedded data."
+)]
+pub struct Cli {
+    /// Show step timings (-v) or debug detail (-vv) on stderr. BOOKREC_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Read a ratings file (and optionally a catalogue) and print the cleaning report.
+    Inspect(InspectArgs),
+    /// Train on a split and report RMSE, MAE, ranking metrics and timings.
+    Evaluate(EvaluateArgs),
+    /// Train a model on all ratings and write a model file.
+    Train(TrainArgs),
+    /// Top-N unseen books for a user from a model file.
+    Recommend(RecommendArgs),
+    /// Books most similar to a book, from a model file.
+    Similar(SimilarArgs),
+    /// Generate a synthetic ratings CSV with planted low-rank structure.
+    Synth(SynthArgs),
+    /// Run the whole pipeline on the embedded demo data set (no download needed).
+    Demo(DemoArgs),
+}
+
+/// How to read a ratings file. Everything is sniffed unless forced.
+#[derive(Args, Debug, Clone, Default)]
+pub struct LoadArgs {
+    /// Field separator: a character, `\t`/`tab`, or a multi-character separator like `::`.
+    #[arg(long)]
+    pub sep: Option<String>,
+    /// The first line is data, not a header.
+    #[arg(long, conflicts_with = "header")]
+    pub no_header: bool,
+    /// The first line is a header.
+    #[arg(long)]
+    pub header: bool,
+    /// Text encoding: utf-8 or latin-1 (cp1252).
+    #[arg(long)]
+    pub encoding: Option<String>,
+    /// User column: header name or 0-based index.
+    #[arg(long)]
+    pub user_col: Option<String>,
+    /// Book column: header name or 0-based index.
+    #[arg(long)]
+    pub item_col: Option<String>,
+    /// Rating column: header name or 0-based index.
+    #[arg(long)]
+    pub rating_col: Option<String>,
+    /// Timestamp column (seconds since epoch): header name or 0-based index.
+    #[arg(long)]
+    pub timestamp_col: Option<String>,
+    /// Valid explicit ratings, e.g. `1:10`; others are dropped and counted.
+    #[arg(long, value_name = "MIN:MAX")]
+    pub rating_scale: Option<String>,
+    /// Duplicate (user, book) pairs: keep the `last`, take the `mean`, or `error`.
+    #[arg(long, default_value = "last")]
+    pub duplicates: String,
+    /// Malformed lines: `skip` (counted, reported) or `error`.
+    #[arg(long, default_value = "skip")]
+    pub bad_lines: String,
+    /// Rating 0: `auto` (implicit when all other ratings are ≥ 1), `implicit`, or `rating`.
+    #[arg(long, default_value = "auto")]
+    pub zeros: String,
+}
+
+impl LoadArgs {
+    pub fn to_options(&self) -> Result<LoadOptions> {
+        let col = |s: &Option<String>| -> Result<Option<ColumnRef>> {
+            s.as_deref()
+                .map(|v| v.parse::<ColumnRef>().map_err(anyhow::Error::from))
+                .transpose()
+        };
+        Ok(LoadOptions {
+            sep: self.sep.as_deref().map(parse_separator).transpose()?,
+            has_header: match (self.header, self.no_header) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
+            encoding: self
+                .encoding
+                .as_deref()
+                .map(|e| e.parse::<Encoding>())
+                .transpose()?,
+            user_col: col(&self.user_col)?,
+            item_col: col(&self.item_col)?,
+            rating_col: col(&self.rating_col)?,
+            timestamp_col: col(&self.timestamp_col)?,
+            rating_scale: self.rating_scale.as_deref().map(parse_scale).transpose()?,
+            duplicates: self.duplicates.parse::<DuplicatePolicy>()?,
+            bad_lines: self.bad_lines.parse::<BadLinePolicy>()?,
+            implicit_zeros: match self.zeros.as_str() {
+                "auto" => None,
+                "implicit" => Some(true),
+                "rating" => Some(false),
+                other => bail!("--zeros must be auto, implicit or rating, not {other:?}"),
+            },
+        })
+    }
+}
+
+/// Parses `MIN:MAX` (also accepts `MIN-MAX` and `MIN..MAX`).
+pub fn parse_scale(s: &str) -> Result<RatingScale> {
+    let (a, b) = s
+        .split_once(':')
+        .or_else(|| s.split_once(".."))
+        .or_else(|| s.split_once('-').filter(|(a, _)| !a.is_empty()))
+        .with_context(|| format!("--rating-scale must look like 1:10, not {s:?}"))?;
+    let min: f32 = a
+        .trim()
+        .parse()
+        .with_context(|| format!("bad scale minimum {a:?}"))?;
+    let max: f32 = b
+        .trim()
+        .parse()
+        .with_context(|| format!("bad scale maximum {b:?}"))?;
+    if !(min.is_finite() && max.is_finite() && min < max) {
+        bail!("--rating-scale needs finite MIN < MAX, got {s:?}");
+    }
+    Ok(RatingScale::new(min, max))
+}
+
+/// A model name plus `-p key=value` hyper-parameters.
+#[derive(Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// Model: mean, baseline, svd, svdpp, als, knn. `evaluate` accepts a comma-separated list.
+    #[arg(short, long, default_value = "svd")]
+    pub model: String,
+    /// Hyper-parameter override, repeatable: `-p factors=50 -p lr=0.01`. Unknown keys are
+    /// rejected with the list of valid ones; `bookrec train --model svd --show-params` lists them.
+    #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+}
+
+impl ModelArgs {
+    pub fn kinds(&self) -> Result<Vec<ModelKind>> {
+        self.model
+            .split(',')
+            .map(|name| {
+                let name = name.trim();
+                ModelKind::parse(name).with_context(|| {
+                    let all: Vec<&str> = ModelKind::ALL.iter().map(|k| k.name()).collect();
+                    format!("unknown model {name:?}; choose one of {}", all.join(", "))
+                })
+            })
+            .collect()
+    }
+
+    /// The spec for `kind`, with overrides applied. With several models (`lenient`), a key only
+    /// some models know is applied to those that know it. `seed` seeds the model unless
+    /// `-p seed=…` was given.
+    pub fn spec(&self, kind: ModelKind, lenient: bool, seed: Option<u64>) -> Result<ModelSpec> {
+        let mut overrides = serde_json::Map::new();
+        for p in &self.params {
+            let (k, v) = p
+                .split_once('=')
+                .with_context(|| format!("-p expects KEY=VALUE, got {p:?}"))?;
+            overrides.insert(
+                k.trim().to_string(),
+                serde_json::Value::String(v.trim().into()),
+            );
+        }
+        let defaults = ModelSpec::default_for(kind).params_json();
+        let known = defaults.as_object();
+        let knows = |k: &str| known.is_some_and(|m| m.contains_key(k));
+        if lenient {
+            overrides.retain(|k, _| knows(k));
+        }
+        if let Some(seed) = seed {
+            if knows("seed") && !overrides.contains_key("seed") {
+                overrides.insert("seed".into(), serde_json::Value::from(seed));
+            }
+        }
+        Ok(ModelSpec::from_params(kind, &overrides)?)
+    }
+}
+
+/// Which books may be recommended.
+#[derive(Args, Debug, Clone)]
+pub struct RecArgs {
+    /// Only recommend books with at least this many training ratings.
+    #[arg(long, default_value_t = RecommendOptions::default().min_support)]
+    pub min_support: u32,
+}
+
+impl RecArgs {
+    pub fn options(&self) -> RecommendOptions {
+        RecommendOptions {
+            min_support: self.min_support,
+            ..RecommendOptions::default()
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// Ratings CSV (user, book, rating[, timestamp]).
+    #[arg(long)]
+    pub ratings: PathBuf,
+    /// Book catalogue CSV (id, title, author, year, ...), cross-checked against the ratings.
+    #[arg(long)]
+    pub books: Option<PathBuf>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct EvaluateArgs {
+    /// Ratings CSV to split (omit with --train/--test).
+    #[arg(long, required_unless_present = "train")]
+    pub ratings: Option<PathBuf>,
+    /// Given training file (with --test).
+    #[arg(long, requires = "test", conflicts_with = "ratings")]
+    pub train: Option<PathBuf>,
+    /// Given test file (with --train).
+    #[arg(long, requires = "train")]
+    pub test: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Held-out fraction for a holdout split.
+    #[arg(long, default_value_t = 0.2, conflicts_with = "folds")]
+    pub test_fraction: f64,
+    /// k-fold cross-validation instead of a holdout split.
+    #[arg(long)]
+    pub folds: Option<usize>,
+    /// Holdout split: `random`, `user` (each test user keeps ratings in train), `temporal`.
+    #[arg(long, default_value = "random")]
+    pub split: String,
+    /// Seed for the split and the models.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Cut-off k for ranking metrics (0 disables them).
+    #[arg(short = 'k', long, default_value_t = 10)]
+    pub k: usize,
+    /// Ratings at or above this count as relevant for ranking metrics (default: see docs).
+    #[arg(long)]
+    pub relevance_threshold: Option<f32>,
+    #[command(flatten)]
+    pub rec: RecArgs,
+    /// Print JSON (one object for one model, an array for several).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Ratings CSV.
+    #[arg(long, required_unless_present = "show_params")]
+    pub ratings: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Where to write the model file.
+    #[arg(long, short, required_unless_present = "show_params")]
+    pub out: Option<PathBuf>,
+    /// Seed (overrides the model's `seed` parameter).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Print the model's hyper-parameters and defaults, and exit.
+    #[arg(long)]
+    pub show_params: bool,
+    /// Print a JSON summary.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct RecommendArgs {
+    /// Model file written by `bookrec train`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// User id as in the ratings file.
+    #[arg(long)]
+    pub user: String,
+    /// Number of books.
+    #[arg(short, long, default_value_t = 10)]
+    pub n: usize,
+    /// Catalogue CSV for titles and authors.
+    #[arg(long)]
+    pub books: Option<PathBuf>,
+    #[command(flatten)]
+    pub rec: RecArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SimilarArgs {
+    /// Model file written by `bookrec train`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Book id (e.g. ISBN) as in the ratings file.
+    #[arg(long)]
+    pub book: String,
+    #[arg(short, long, default_value_t = 10)]
+    pub n: usize,
+    /// Catalogue CSV for titles and authors.
+    #[arg(long)]
+    pub books: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SynthArgs {
+    #[arg(long)]
+    pub users: usize,
+    #[arg(long)]
+    pub books: usize,
+    /// Number of ratings (distinct user–book pairs).
+    #[arg(long)]
+    pub ratings: usize,
+    /// Planted rank.
+    #[arg(long, default_value_t = 10)]
+    pub rank: usize,
+    /// Standard deviation of the rating noise.
+    #[arg(long, default_value_t = 1.0)]
+    pub noise: f32,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output CSV.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Where to write the demo files and model.
+    #[arg(long, default_value = "bookrec-demo")]
+    pub dir: PathBuf,
+    /// Seed for the generated ratings.
+    #[arg(long, default_value_t = bookrec_core::demo::DEMO_SEED)]
+    pub seed: u64,
+}

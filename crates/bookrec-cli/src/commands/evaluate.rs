@@ -1,0 +1,158 @@
+//! `bookrec evaluate`: holdout, k-fold or given train/test evaluation of one or more models,
+//! printed as a side-by-side table or JSON.
+
+use anyhow::{bail, Result};
+use bookrec_core::evaluate::{cross_validate, evaluate, CvReport, EvalOptions, EvalReport};
+use bookrec_core::split::{train_test_split, Split};
+
+use crate::args::EvaluateArgs;
+use crate::progress::Bars;
+use crate::table;
+
+pub fn run(args: EvaluateArgs) -> Result<()> {
+    let opts = args.load.to_options()?;
+    let kinds = args.model.kinds()?;
+    let lenient = kinds.len() > 1;
+    let eval_opts = EvalOptions {
+        ranking_k: (args.k > 0).then_some(args.k),
+        relevance_threshold: args.relevance_threshold,
+        recommend: args.rec.options(),
+        ..EvalOptions::default()
+    };
+    let bars = Bars::new();
+
+    if let Some(folds) = args.folds {
+        let Some(path) = &args.ratings else {
+            bail!("--folds needs --ratings (a single file to split)");
+        };
+        let (data, _) = super::load(path, &opts)?;
+        let mut reports = Vec::new();
+        for kind in kinds {
+            let spec = args.model.spec(kind, lenient, Some(args.seed))?;
+            reports.push(cross_validate(
+                &spec, &data, folds, args.seed, &eval_opts, &bars,
+            )?);
+        }
+        print_cv(&reports, args.json)?;
+        return Ok(());
+    }
+
+    let (train, test) = match (&args.train, &args.test, &args.ratings) {
+        (Some(train), Some(test), _) => {
+            let (train, _) = super::load(train, &opts)?;
+            let (test, _) = super::load(test, &opts)?;
+            (train, test)
+        }
+        (_, _, Some(path)) => {
+            let (data, _) = super::load(path, &opts)?;
+            let split = match args.split.as_str() {
+                "random" => Split::Random {
+                    test_fraction: args.test_fraction,
+                },
+                "user" | "per-user" => Split::PerUser {
+                    test_fraction: args.test_fraction,
+                },
+                "temporal" | "time" => Split::Temporal {
+                    test_fraction: args.test_fraction,
+                },
+                other => bail!("--split must be random, user or temporal, not {other:?}"),
+            };
+            train_test_split(&data, &split, args.seed)?
+        }
+        _ => bail!("give --ratings FILE, or --train FILE --test FILE"),
+    };
+    let mut reports = Vec::new();
+    for kind in kinds {
+        let spec = args.model.spec(kind, lenient, Some(args.seed))?;
+        let (_, report) = evaluate(&spec, &train, &test, &eval_opts, &bars)?;
+        reports.push(report);
+    }
+    print_holdout(&reports, args.json)
+}
+
+fn print_holdout(reports: &[EvalReport], json: bool) -> Result<()> {
+    if json {
+        let text = if reports.len() == 1 {
+            serde_json::to_string_pretty(&reports[0])?
+        } else {
+            serde_json::to_string_pretty(reports)?
+        };
+        println!("{text}");
+        return Ok(());
+    }
+    let first = &reports[0];
+    println!(
+        "train {} ratings, test {} ratings ({} with unknown user, {} with unknown book: fallback predictions)",
+        first.n_train, first.n_test, first.n_unknown_user, first.n_unknown_item
+    );
+    let k = first.ranking.as_ref().map(|r| r.k);
+    let mut header = vec!["model", "rmse", "mae", "fit s", "predict s"];
+    let ranking_cols = [
+        "precision@k",
+        "recall@k",
+        "ndcg@k",
+        "map@k",
+        "hit rate",
+        "coverage",
+    ];
+    if k.is_some() {
+        header.extend(ranking_cols);
+    }
+    let rows: Vec<Vec<String>> = reports
+        .iter()
+        .map(|r| {
+            let mut row = vec![
+                r.model.clone(),
+                format!("{:.4}", r.rmse),
+                format!("{:.4}", r.mae),
+                format!("{:.3}", r.fit_seconds),
+                format!("{:.3}", r.predict_seconds),
+            ];
+            if let Some(m) = &r.ranking {
+                row.extend(
+                    [m.precision, m.recall, m.ndcg, m.map, m.hit_rate, m.coverage]
+                        .map(|v| format!("{v:.4}")),
+                );
+            }
+            row
+        })
+        .collect();
+    print!("{}", table::render(&header, &rows));
+    if let Some(m) = &first.ranking {
+        println!(
+            "ranking: k = {}, relevant = test ratings >= {}, {} users evaluated",
+            m.k, m.relevance_threshold, m.users_evaluated
+        );
+    }
+    Ok(())
+}
+
+fn print_cv(reports: &[CvReport], json: bool) -> Result<()> {
+    if json {
+        let objs: Vec<serde_json::Value> = reports.iter().map(cv_json).collect::<Result<_>>()?;
+        let text = if objs.len() == 1 {
+            serde_json::to_string_pretty(&objs[0])?
+        } else {
+            serde_json::to_string_pretty(&objs)?
+        };
+        println!("{text}");
+        return Ok(());
+    }
+    for r in reports {
+        println!("{r}\n");
+    }
+    Ok(())
+}
+
+/// The CV report with the fold means lifted to the top level, so `rmse`, `mae`,
+/// `fit_seconds`, `n_train`, `n_test` read the same as for a holdout run.
+fn cv_json(r: &CvReport) -> Result<serde_json::Value> {
+    let mut obj = serde_json::Map::new();
+    obj.insert("model".into(), serde_json::Value::String(r.model.clone()));
+    if let serde_json::Value::Object(mean) = serde_json::to_value(&r.mean)? {
+        obj.extend(mean);
+    }
+    obj.insert("std".into(), serde_json::to_value(&r.std)?);
+    obj.insert("folds".into(), serde_json::to_value(&r.folds)?);
+    Ok(serde_json::Value::Object(obj))
+}
