@@ -7,8 +7,6 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-#[allow(unused_imports)]
-use crate::engine::ExplainStandIn;
 use crate::engine::{Book, RecommendOptions, ScoredItem};
 use crate::error::{AppError, AppResult};
 use crate::state::Loaded;
@@ -260,6 +258,15 @@ impl Loaded {
         }
     }
 
+    /// The model's index of `user_id` if the model has training ratings for them (vocabularies
+    /// may be shared with a larger data set, so being in the vocabulary is not enough).
+    pub fn known_user(&self, user_id: &str) -> Option<u32> {
+        self.model
+            .users
+            .get(user_id)
+            .filter(|&u| self.model.knows_user(u))
+    }
+
     /// View of a model item index.
     fn item_view(&self, item: u32) -> BookView {
         let id = self.model.items.id(item);
@@ -301,7 +308,7 @@ impl Loaded {
         n: usize,
         opts: &RecommendOptions,
     ) -> RecommendationsResponse {
-        let user = self.model.users.get(user_id);
+        let user = self.known_user(user_id);
         let used_stored = stored
             .iter()
             .any(|s| self.model.items.get(&s.book_id).is_some());
@@ -384,7 +391,7 @@ impl Loaded {
     /// All ratings of `user_id` (training + stored), highest first; `None` if the model does
     /// not know the user and nothing is stored for them.
     pub fn user_ratings(&self, user_id: &str, stored: &[StoredRating]) -> Option<RatingsResponse> {
-        let user = self.model.users.get(user_id);
+        let user = self.known_user(user_id);
         if user.is_none() && stored.is_empty() {
             return None;
         }
@@ -424,19 +431,24 @@ impl Loaded {
         })
     }
 
-    /// Up to `n` books similar to `book_id` with at least `min_support` training ratings;
+    /// Up to `n` books similar to `book_id` (positive similarity only) with at least
+    /// `min_support` training ratings;
     /// `None` if the book is unknown to catalogue and model. A catalogue book the model never
     /// saw has no neighbours (empty list).
     pub fn similar(&self, book_id: &str, n: usize, min_support: u32) -> Option<SimilarResponse> {
         self.book_view(book_id)?;
         let items = match self.model.items.get(book_id) {
             Some(item) => {
-                // Over-fetch, then drop rarely rated books: their factors are mostly noise.
-                let want = n.saturating_mul(4).saturating_add(20);
+                // Rarely rated books are left out: their factors are mostly noise.
+                let opts = RecommendOptions {
+                    min_support,
+                    exclude_seen: true,
+                };
                 self.model
-                    .similar(item, want)
+                    .similar_with(item, n.saturating_add(1), &opts)
                     .into_iter()
-                    .filter(|s| s.item != item && self.support(s.item) >= min_support)
+                    // Zero or negative similarity is not "readers also liked".
+                    .filter(|s| s.item != item && s.score > 0.0)
                     .take(n)
                     .map(|s| SimilarBook {
                         book: self.item_view(s.item),

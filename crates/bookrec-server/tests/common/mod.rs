@@ -4,73 +4,76 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::Path;
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use bookrec_core::data::{Csr, RatingScale, Vocab};
+use bookrec_core::data::{Interactions, RatingScale};
 use bookrec_core::models::{Factors, FittedModel, ModelKind, Scorer};
 use bookrec_server::engine::{Book, Catalog};
 use bookrec_server::{AppState, Settings, Store};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-/// Books 0–5 fantasy ("F0".."F5"), 6–11 crime ("C0".."C5"), 12 = "RARE" (fantasy, rated once),
-/// 13 = "NOCAT" (crime, rated in the data but missing from the catalogue).
+/// Books "F0".."F5" are fantasy, "C0".."C5" crime; "RARE" is fantasy and rated once (below
+/// the minimum support); "NOCAT" is crime, rated in the data but missing from the catalogue.
 pub const FANTASY: [&str; 6] = ["F0", "F1", "F2", "F3", "F4", "F5"];
 pub const CRIME: [&str; 6] = ["C0", "C1", "C2", "C3", "C4", "C5"];
 
-pub fn fixture_model() -> FittedModel {
-    let items: Vocab = FANTASY
-        .iter()
-        .chain(CRIME.iter())
-        .chain(["RARE", "NOCAT"].iter())
-        .collect();
-    // Users "1","2","3" like fantasy; "4","5","6" like crime.
-    let users: Vocab = ["1", "2", "3", "4", "5", "6"].iter().collect();
-    let n_items = items.len();
-    let mut item_factors = Vec::new();
-    let mut item_bias = Vec::new();
-    for i in 0..n_items {
-        let fantasy = i < 6 || i == 12;
-        item_factors.extend_from_slice(if fantasy { &[1.0, 0.0] } else { &[0.0, 1.0] });
-        // Small distinct biases make every ranking deterministic; RARE would top the list.
-        item_bias.push(if i == 12 { 0.9 } else { 0.05 * (i % 6) as f32 });
-    }
-    let mut user_factors = Vec::new();
-    for u in 0..users.len() {
-        user_factors.extend_from_slice(if u < 3 { &[1.5, -0.5] } else { &[-0.5, 1.5] });
-    }
-    // Training ratings: each user rated two books of their genre highly and one other low.
-    let (mut rows, mut cols, mut vals) = (Vec::new(), Vec::new(), Vec::new());
-    for u in 0..6u32 {
-        let (own, other) = if u < 3 { (0u32, 6u32) } else { (6, 0) };
-        for (c, v) in [(own + u % 3, 9.0), (own + 3 + u % 3, 8.0), (other + u % 3, 3.0)] {
-            rows.push(u);
-            cols.push(c);
-            vals.push(v);
+/// Training ratings: users "1".."15" like fantasy, "16".."30" crime. User j (0-based) rates
+/// own[j % 6] = 9, own[(j + 3) % 6] = 8 and other[j % 6] = 3 — so user "1" rated F0 = 9,
+/// F3 = 8, C0 = 3. Users "16".."22" also rate NOCAT = 7; user "2" rates RARE = 10.
+pub fn fixture_ratings() -> Vec<(String, String, f32)> {
+    let mut out = Vec::new();
+    for j in 0..30usize {
+        let (own, other) = if j < 15 { (FANTASY, CRIME) } else { (CRIME, FANTASY) };
+        let user = (j + 1).to_string();
+        out.push((user.clone(), own[j % 6].to_string(), 9.0));
+        out.push((user.clone(), own[(j + 3) % 6].to_string(), 8.0));
+        out.push((user.clone(), other[j % 6].to_string(), 3.0));
+        if (15..22).contains(&j) {
+            out.push((user.clone(), "NOCAT".to_string(), 7.0));
+        }
+        if j == 1 {
+            out.push((user, "RARE".to_string(), 10.0));
         }
     }
-    let seen = Csr::from_coo(users.len(), &rows, &cols, &vals);
-    let mut item_popularity = vec![20u32; n_items];
-    item_popularity[12] = 1;
-    FittedModel {
-        kind: ModelKind::Svd,
-        params: serde_json::json!({"factors": 2}),
-        users: Arc::new(users),
-        items: Arc::new(items),
-        scale: RatingScale::new(1.0, 10.0),
-        global_mean: 7.0,
-        seen,
-        item_popularity,
-        scorer: Scorer::Factors(Factors {
-            k: 2,
-            user_bias: vec![0.0; 6],
-            item_bias,
-            user_factors,
-            item_factors,
-        }),
+    out
+}
+
+/// A factor model with planted parameters (not fitted): r̂ = μ + b_i + q_iᵀp_u with
+/// q = (1, 0) for fantasy, (0, 1) for crime, p = (1.5, −0.5) for fantasy readers and
+/// (−0.5, 1.5) for crime readers, b_i = 0.05·(i mod 6) per book so rankings are strict (RARE has
+/// the largest bias: it would top every fantasy list without the minimum-support rule).
+pub fn fixture_model() -> FittedModel {
+    let train = Interactions::from_triplets(
+        fixture_ratings()
+            .iter()
+            .map(|(u, i, r)| (u.as_str(), i.as_str(), *r)),
+        Some(RatingScale::new(1.0, 10.0)),
+    );
+    let (n_users, n_items) = (train.users.len(), train.items.len());
+    let mut item_factors = vec![0f32; 2 * n_items];
+    let mut item_bias = vec![0f32; n_items];
+    for (i, id) in train.items.ids().enumerate() {
+        let fantasy = id.starts_with('F') || id == "RARE";
+        item_factors[2 * i..2 * i + 2].copy_from_slice(if fantasy { &[1.0, 0.0] } else { &[0.0, 1.0] });
+        let n: usize = id[1..].parse().unwrap_or(1);
+        item_bias[i] = if id == "RARE" { 0.9 } else { 0.05 * n as f32 };
     }
+    let mut user_factors = vec![0f32; 2 * n_users];
+    for (u, id) in train.users.ids().enumerate() {
+        let fantasy = id.parse::<usize>().unwrap() <= 15;
+        user_factors[2 * u..2 * u + 2].copy_from_slice(if fantasy { &[1.5, -0.5] } else { &[-0.5, 1.5] });
+    }
+    let scorer = Scorer::Factors(Factors {
+        k: 2,
+        user_bias: vec![0.0; n_users],
+        item_bias,
+        user_factors,
+        item_factors,
+        fold_in_reg: 0.1,
+        fold_in_reg_per_rating: 0.02,
+    });
+    FittedModel::new(ModelKind::Svd, serde_json::json!({"factors": 2}), &train, scorer)
 }
 
 fn book(id: &str, title: &str, author: &str, year: Option<u16>, genre: &str) -> Book {
