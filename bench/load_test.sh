@@ -10,7 +10,8 @@
 # requests/s, errors, and the server's resident memory; stops the server at the end.
 #
 # Environment: PORT (8787), DURATION (15s, must be >= 10s), CONNECTIONS (32), THREADS (2),
-# USERS (2000, must be >= 1000), MIN_SUPPORT (server default), SEED (42).
+# USERS (2000, must be >= 1000), MIN_SUPPORT (server default), SEED (42),
+# EXPLAIN (false: the top-10 alone; true: also "because you rated X highly" per book).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 USERS=${USERS:-2000}
 SEED=${SEED:-42}
+EXPLAIN=${EXPLAIN:-false}
 
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 1; }
 command -v curl >/dev/null || { echo "curl not found: apt-get install curl" >&2; exit 1; }
@@ -57,22 +59,25 @@ RSS_IDLE=$(ps -o rss= -p "$SERVER_PID")
 # stripped), users with at least one non-zero rating, shuffled deterministically.
 awk -F'[;,\t]' 'NR > 1 { u = $1; r = $3; gsub(/"/, "", u); gsub(/"/, "", r); gsub(/\r/, "", r);
                          if (u != "" && r != "0" && !(u in seen)) { seen[u] = 1; print u } }' "$RATINGS" \
-    | shuf --random-source=<(yes "$SEED") | head -n $((USERS * 3)) > "$WORK/candidates.txt"
+    | shuf -n $((USERS * 3)) --random-source=<(yes "$SEED") > "$WORK/candidates.txt"
 # Keep users the model knows (so every request does the personal top-N, not the popular list).
 : > "$WORK/users.txt"
-while read -r u && [ "$(wc -l < "$WORK/users.txt")" -lt "$USERS" ]; do
-    if curl -sf "http://127.0.0.1:$PORT/api/users/$u/recommendations?n=1" | grep -q '"source":"personal"'; then
+kept=0
+while read -r u && [ "$kept" -lt "$USERS" ]; do
+    if curl -sf "http://127.0.0.1:$PORT/api/users/$u/ratings" | grep -q '"known_user":true'; then
         echo "$u" >> "$WORK/users.txt"
+        kept=$((kept + 1))
     fi
 done < "$WORK/candidates.txt"
 N_USERS=$(wc -l < "$WORK/users.txt")
-echo "load test: $N_USERS distinct known users, $DURATION, $CONNECTIONS connections, $THREADS threads" >&2
+echo "load test: $N_USERS distinct known users, $DURATION, $CONNECTIONS connections, $THREADS threads, explain=$EXPLAIN" >&2
 [ "$N_USERS" -ge 1000 ] || { echo "fewer than 1000 known users found" >&2; exit 1; }
 
 cat > "$WORK/spread.lua" <<'LUA'
 -- Each request asks for the top-10 of a random user from USERS_FILE.
 local users = {}
 for line in io.lines(os.getenv("USERS_FILE")) do users[#users + 1] = line end
+local explain = os.getenv("EXPLAIN") or "false"
 local counter = 0
 function setup(thread)
     counter = counter + 1
@@ -83,7 +88,7 @@ function init(args)
 end
 function request()
     local u = users[math.random(#users)]
-    return wrk.format("GET", "/api/users/" .. u .. "/recommendations?n=10")
+    return wrk.format("GET", "/api/users/" .. u .. "/recommendations?n=10&explain=" .. explain)
 end
 function done(summary, latency, requests)
     local e = summary.errors
@@ -95,7 +100,7 @@ function done(summary, latency, requests)
 end
 LUA
 
-USERS_FILE="$WORK/users.txt" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
+EXPLAIN="$EXPLAIN" USERS_FILE="$WORK/users.txt" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
     -s "$WORK/spread.lua" "http://127.0.0.1:$PORT" | tee "$WORK/wrk.txt"
 RSS_LOADED=$(ps -o rss= -p "$SERVER_PID")
 echo "server memory: RSS idle $((RSS_IDLE / 1024)) MiB, after load $((RSS_LOADED / 1024)) MiB"

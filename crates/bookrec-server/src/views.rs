@@ -186,6 +186,19 @@ pub fn parse_n(raw: Option<&str>, default: usize) -> AppResult<usize> {
     Ok(n as usize)
 }
 
+/// Parses a boolean flag (`true`/`false`/`1`/`0`, default `default`).
+pub fn parse_bool(name: &str, raw: Option<&str>, default: bool) -> AppResult<bool> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(default),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some("false" | "0" | "no") => Ok(false),
+        Some(other) => Err(AppError::BadRequest(format!(
+            "{name} must be true or false (got {:?})",
+            bookrec_core::error::excerpt(other, 20)
+        ))),
+    }
+}
+
 /// Checks a search query: non-empty after trimming, at most [`MAX_QUERY_LEN`] characters.
 pub fn check_query(raw: Option<&str>) -> AppResult<&str> {
     let q = raw.map(str::trim).unwrap_or("");
@@ -301,12 +314,19 @@ impl Loaded {
     /// - any stored ratings (known or new user): training + stored ratings folded in
     ///   ([`RecSource::FoldIn`]), so rating more books changes the list on the next load;
     /// - no ratings at all: popular books ([`RecSource::Popular`]) and a message saying so.
+    ///
+    /// With `explain`, each item names up to [`EXPLAIN_N`] of the user's books that contribute
+    /// most to its score and that the user rated highly (at or above both their own mean rating
+    /// and the middle of the scale). This costs one fold-in decomposition per item (see
+    /// `FittedModel::explain_for_ratings`), more than the top-N itself for readers with
+    /// hundreds of ratings.
     pub fn recommendations(
         &self,
         user_id: &str,
         stored: &[StoredRating],
         n: usize,
         opts: &RecommendOptions,
+        explain: bool,
     ) -> RecommendationsResponse {
         let user = self.known_user(user_id);
         let used_stored = stored
@@ -321,9 +341,11 @@ impl Loaded {
             ),
             _ => (RecSource::Popular, self.model.popular(n, opts)),
         };
+        let personal = user.filter(|_| source == RecSource::Personal);
+        let explain_with = explain.then(|| Explainer::new(self, personal, &ratings));
         let items = scored
             .iter()
-            .map(|s| self.recommendation(s, source, user, &ratings))
+            .map(|s| self.recommendation(s, source, explain_with.as_ref()))
             .collect();
         let message = (source == RecSource::Popular).then(|| {
             if user.is_none() {
@@ -349,38 +371,16 @@ impl Loaded {
         &self,
         s: &ScoredItem,
         source: RecSource,
-        user: Option<u32>,
-        ratings: &[(u32, f32)],
+        explainer: Option<&Explainer<'_>>,
     ) -> Recommendation {
-        let (predicted_rating, reasons) = match (source, user) {
-            (RecSource::Personal, Some(u)) => (s.score, self.model.explain(u, s.item, EXPLAIN_N)),
-            (RecSource::FoldIn, _) => (
+        let (predicted_rating, because) = match source {
+            RecSource::Personal | RecSource::FoldIn => (
                 s.score,
-                self.model.explain_for_ratings(ratings, s.item, EXPLAIN_N),
+                explainer.map(|e| e.because(self, s.item)).unwrap_or_default(),
             ),
             // Popular: the score is a count; show the unknown-user prediction μ + b_i instead.
-            _ => (self.model.predict_idx(None, Some(s.item)).value, Vec::new()),
+            RecSource::Popular => (self.model.predict_idx(None, Some(s.item)).value, Vec::new()),
         };
-        let because = reasons
-            .iter()
-            .map(|r| {
-                let id = self.model.items.id(r.item);
-                Because {
-                    book_id: id.to_string(),
-                    title: self
-                        .catalog
-                        .get(id)
-                        .map(|b| b.title.clone())
-                        .unwrap_or_else(|| format!("Book {id}")),
-                    rating: ratings
-                        .iter()
-                        .find(|(i, _)| *i == r.item)
-                        .map(|(_, v)| *v)
-                        .unwrap_or(f32::NAN),
-                }
-            })
-            .filter(|b| b.rating.is_finite())
-            .collect();
         Recommendation {
             book: self.item_view(s.item),
             predicted_rating,
@@ -485,6 +485,64 @@ impl Loaded {
             query: query.to_string(),
             items,
         }
+    }
+}
+
+/// "Because you rated X highly" for one user's recommendations.
+struct Explainer<'a> {
+    /// The known user whose trained score is decomposed; `None` = decompose the fold-in
+    /// estimate from `ratings`.
+    user: Option<u32>,
+    ratings: &'a [(u32, f32)],
+    /// Ratings below this are not "rated highly", whatever their contribution.
+    high: f32,
+}
+
+impl<'a> Explainer<'a> {
+    fn new(loaded: &Loaded, user: Option<u32>, ratings: &'a [(u32, f32)]) -> Self {
+        let mean = if ratings.is_empty() {
+            0.0
+        } else {
+            ratings.iter().map(|r| r.1).sum::<f32>() / ratings.len() as f32
+        };
+        let scale = loaded.model.scale;
+        Explainer {
+            user,
+            ratings,
+            high: mean.max((scale.min + scale.max) / 2.0),
+        }
+    }
+
+    fn rating_of(&self, item: u32) -> Option<f32> {
+        self.ratings.iter().find(|(i, _)| *i == item).map(|r| r.1)
+    }
+
+    fn because(&self, loaded: &Loaded, item: u32) -> Vec<Because> {
+        let model = &loaded.model;
+        // Ask for a few more than shown: some top contributors may not be "rated highly".
+        let want = EXPLAIN_N + 3;
+        let reasons = match self.user {
+            Some(u) => model.explain(u, item, want),
+            None => model.explain_for_ratings(self.ratings, item, want),
+        };
+        reasons
+            .iter()
+            .filter_map(|r| {
+                let rating = self.rating_of(r.item).filter(|&v| v >= self.high)?;
+                let id = model.items.id(r.item);
+                let title = loaded
+                    .catalog
+                    .get(id)
+                    .map(|b| b.title.clone())
+                    .unwrap_or_else(|| format!("Book {id}"));
+                Some(Because {
+                    book_id: id.to_string(),
+                    title,
+                    rating,
+                })
+            })
+            .take(EXPLAIN_N)
+            .collect()
     }
 }
 

@@ -179,6 +179,11 @@ async fn recommendations_for_a_known_user() {
     assert_eq!(nocat["book"]["in_catalog"], false);
     assert_eq!(nocat["book"]["title"], "Book NOCAT");
 
+    // Without explanations: the same list, no reasons.
+    let plain = get(&state, "/api/users/1/recommendations?explain=false").await.json();
+    assert_eq!(ids(&plain["items"]), got);
+    assert!(plain["items"].as_array().unwrap().iter().all(|r| r["because"].as_array().unwrap().is_empty()));
+
     let a = get(&state, "/api/users/16/recommendations?n=3").await;
     let got = ids(&a.json()["items"]);
     assert_eq!(got.len(), 3);
@@ -236,6 +241,7 @@ async fn bad_user_ids_and_n_are_clear_4xx() {
         ("/api/users/1/recommendations?n=101".into(), StatusCode::UNPROCESSABLE_ENTITY, "between 1 and 100"),
         ("/api/users/1/recommendations?n=99999999999999999999999".into(), StatusCode::BAD_REQUEST, "whole number"),
         (format!("/api/users/{long}/ratings"), StatusCode::BAD_REQUEST, "too long"),
+        ("/api/users/1/recommendations?explain=maybe".into(), StatusCode::BAD_REQUEST, "true or false"),
     ] {
         let a = get(&state, &uri).await;
         assert_json_error(&a, status, needle);

@@ -11,7 +11,7 @@ use super::{blocking, ApiJson, ApiPath, ApiQuery};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::state::AppState;
 use crate::views::{
-    check_id, check_query, check_rating, parse_n, BookView, NewRating, RatingAck,
+    check_id, check_query, check_rating, parse_bool, parse_n, BookView, NewRating, RatingAck,
     RatingsResponse, RecommendationsResponse, SearchResponse, SimilarResponse,
 };
 
@@ -21,6 +21,18 @@ pub struct NParam {
     /// How many books (1–100, default 10).
     #[param(value_type = Option<u32>)]
     pub n: Option<String>,
+}
+
+/// `?n=&explain=` for recommendations.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct RecParams {
+    /// How many books (1–100, default 10).
+    #[param(value_type = Option<u32>)]
+    pub n: Option<String>,
+    /// Include "because you rated X highly" for each book (default true). Costs one fold-in
+    /// decomposition per book; `false` returns the top-N alone.
+    #[param(value_type = Option<bool>)]
+    pub explain: Option<String>,
 }
 
 /// `?q=&n=` for search.
@@ -38,13 +50,14 @@ pub async fn recommendations_for(
     state: &AppState,
     user_id: String,
     n: usize,
+    explain: bool,
 ) -> AppResult<RecommendationsResponse> {
     let loaded = state.loaded();
     let store = state.store();
     let opts = state.recommend_options();
     blocking(move || {
         let stored = store.ratings_for(&user_id)?;
-        Ok(loaded.recommendations(&user_id, &stored, n, &opts))
+        Ok(loaded.recommendations(&user_id, &stored, n, &opts, explain))
     })
     .await
 }
@@ -90,7 +103,7 @@ pub async fn store_rating(
 /// on this server, training + stored ratings are folded into the model. A user with no ratings
 /// at all gets popular books (`source: "popular"`, with a `message`).
 #[utoipa::path(get, path = "/api/users/{id}/recommendations", tag = "users",
-    params(("id" = String, Path, description = "User id, e.g. 276847"), NParam),
+    params(("id" = String, Path, description = "User id, e.g. 276847"), RecParams),
     responses(
         (status = 200, description = "Recommendations, best first", body = RecommendationsResponse),
         (status = 400, description = "Malformed id or n", body = ErrorBody),
@@ -99,11 +112,12 @@ pub async fn store_rating(
 pub async fn recommendations(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-    ApiQuery(params): ApiQuery<NParam>,
+    ApiQuery(params): ApiQuery<RecParams>,
 ) -> AppResult<Json<RecommendationsResponse>> {
     let user_id = check_id("user", &id)?.to_string();
     let n = parse_n(params.n.as_deref(), 10)?;
-    Ok(Json(recommendations_for(&state, user_id, n).await?))
+    let explain = parse_bool("explain", params.explain.as_deref(), true)?;
+    Ok(Json(recommendations_for(&state, user_id, n, explain).await?))
 }
 
 /// A user's ratings: training ratings plus ratings stored on this server, highest first.

@@ -97,7 +97,7 @@ pub async fn home(
     let result: AppResult<Value> = async {
         let user_id = check_id("reader", &input)?.to_string();
         let n = parse_n(q.as_ref().and_then(|q| q.n.as_deref()), 10)?;
-        let recs = recommendations_for(&state, user_id.clone(), n).await?;
+        let recs = recommendations_for(&state, user_id.clone(), n, true).await?;
         let rated = ratings_for(&state, user_id.clone()).await?;
         Ok(context! { user_id, recs, rated })
     }
@@ -203,7 +203,7 @@ pub async fn start(State(state): State<AppState>) -> Response {
     let loaded = state.loaded();
     let opts = state.recommend_options();
     let l = loaded.clone();
-    let popular = match blocking(move || Ok(l.recommendations("", &[], 12, &opts))).await {
+    let popular = match blocking(move || Ok(l.recommendations("", &[], 12, &opts, false))).await {
         Ok(p) => p,
         Err(e) => return error_page(&state, e),
     };
