@@ -100,8 +100,19 @@ function done(summary, latency, requests)
 end
 LUA
 
+# Server CPU time (user + system, clock ticks) around the run: CPU per request does not depend
+# on what else the machine is doing, unlike throughput on a shared 2-core box.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
+CPU_BEFORE=$(cpu_ticks)
 EXPLAIN="$EXPLAIN" USERS_FILE="$WORK/users.txt" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
     -s "$WORK/spread.lua" "http://127.0.0.1:$PORT" | tee "$WORK/wrk.txt"
+CPU_AFTER=$(cpu_ticks)
 RSS_LOADED=$(ps -o rss= -p "$SERVER_PID")
+REQUESTS=$(sed -n 's/^RESULT requests=\([0-9]*\).*/\1/p' "$WORK/wrk.txt")
+awk -v t=$((CPU_AFTER - CPU_BEFORE)) -v hz="$(getconf CLK_TCK)" -v n="$REQUESTS" -v cores="$(nproc)" 'BEGIN {
+    ms = t / hz * 1000 / n
+    printf "server CPU: %.3f ms per request (user+sys) -> at most %.0f requests/s on %d cores\n", ms, cores * 1000 / ms, cores
+}'
+echo "machine load during the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "server memory: RSS idle $((RSS_IDLE / 1024)) MiB, after load $((RSS_LOADED / 1024)) MiB"
 grep -q 'errors=0 ' "$WORK/wrk.txt" || { echo "load test had errors" >&2; exit 1; }

@@ -9,6 +9,7 @@
 
 pub mod engine;
 pub mod error;
+pub mod fast;
 pub mod openapi;
 pub mod routes;
 pub mod search;

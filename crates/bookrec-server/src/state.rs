@@ -11,6 +11,7 @@ use arc_swap::ArcSwap;
 use bookrec_core::progress::NoProgress;
 
 use crate::engine::{load_catalog, load_model, Catalog, FittedModel, RecommendOptions};
+use crate::fast::CandidateScorer;
 use crate::search::SearchIndex;
 use crate::store::Store;
 use crate::templates::Templates;
@@ -18,6 +19,8 @@ use crate::templates::Templates;
 /// Everything a request reads, swapped as one unit.
 pub struct Loaded {
     pub model: FittedModel,
+    /// Contiguous candidate factors for known users' top-N (factor models only).
+    pub fast: Option<CandidateScorer>,
     pub catalog: Arc<Catalog>,
     pub search: Arc<SearchIndex>,
     /// When this model was loaded (for /readyz and the admin answer).
@@ -62,6 +65,7 @@ impl AppState {
     pub fn new(model: FittedModel, catalog: Catalog, store: Store, settings: Settings) -> Self {
         let search = Arc::new(build_search(&catalog));
         let loaded = Loaded {
+            fast: CandidateScorer::build(&model, settings.min_support),
             model,
             catalog: Arc::new(catalog),
             search,
@@ -143,13 +147,20 @@ impl AppState {
             .ok_or(ReloadError::NoModelFile)?;
         let _guard = self.inner.reload_lock.lock().await;
         let read_path = path.clone();
-        let (model, _meta) = tokio::task::spawn_blocking(move || load_model(&read_path))
-            .await
-            .map_err(|e| ReloadError::Rejected(format!("loader task failed: {e}")))?
-            .map_err(|e| ReloadError::Rejected(e.to_string()))?;
+        let min_support = self.inner.settings.min_support;
+        let (model, fast) = tokio::task::spawn_blocking(move || {
+            load_model(&read_path).map(|(model, _meta)| {
+                let fast = CandidateScorer::build(&model, min_support);
+                (model, fast)
+            })
+        })
+        .await
+        .map_err(|e| ReloadError::Rejected(format!("loader task failed: {e}")))?
+        .map_err(|e| ReloadError::Rejected(e.to_string()))?;
         let old = self.loaded();
         let fresh = Arc::new(Loaded {
             model,
+            fast,
             catalog: Arc::clone(&old.catalog),
             search: Arc::clone(&old.search),
             loaded_at: SystemTime::now(),

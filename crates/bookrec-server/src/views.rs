@@ -280,6 +280,15 @@ impl Loaded {
             .filter(|&u| self.model.knows_user(u))
     }
 
+    /// The engine's top-N for a known user, through the contiguous candidate block when there
+    /// is one (identical results, see [`crate::fast`]).
+    pub fn recommend_known(&self, user: u32, n: usize, opts: &RecommendOptions) -> Vec<ScoredItem> {
+        self.fast
+            .as_ref()
+            .and_then(|f| f.recommend(&self.model, user, n, opts))
+            .unwrap_or_else(|| self.model.recommend(user, n, opts))
+    }
+
     /// View of a model item index.
     fn item_view(&self, item: u32) -> BookView {
         let id = self.model.items.id(item);
@@ -334,7 +343,7 @@ impl Loaded {
             .any(|s| self.model.items.get(&s.book_id).is_some());
         let ratings = self.model_ratings(user, stored);
         let (source, scored) = match user {
-            Some(u) if !used_stored => (RecSource::Personal, self.model.recommend(u, n, opts)),
+            Some(u) if !used_stored => (RecSource::Personal, self.recommend_known(u, n, opts)),
             _ if !ratings.is_empty() => (
                 RecSource::FoldIn,
                 self.model.recommend_for_ratings(&ratings, n, opts),
