@@ -72,6 +72,7 @@ pub fn fixture_model() -> FittedModel {
         item_factors,
         fold_in_reg: 0.1,
         fold_in_reg_per_rating: 0.02,
+        ..Default::default()
     });
     FittedModel::new(ModelKind::Svd, serde_json::json!({"factors": 2}), &train, scorer)
 }
