@@ -39,17 +39,21 @@ pub fn fixture_ratings() -> Vec<(String, String, f32)> {
     out
 }
 
+pub fn fixture_train() -> Interactions {
+    Interactions::from_triplets(
+        fixture_ratings()
+            .iter()
+            .map(|(u, i, r)| (u.as_str(), i.as_str(), *r)),
+        Some(RatingScale::new(1.0, 10.0)),
+    )
+}
+
 /// A factor model with planted parameters (not fitted): r̂ = μ + b_i + q_iᵀp_u with
 /// q = (1, 0) for fantasy, (0, 1) for crime, p = (1.5, −0.5) for fantasy readers and
 /// (−0.5, 1.5) for crime readers, b_i = 0.05·(i mod 6) per book so rankings are strict (RARE has
 /// the largest bias: it would top every fantasy list without the minimum-support rule).
 pub fn fixture_model() -> FittedModel {
-    let train = Interactions::from_triplets(
-        fixture_ratings()
-            .iter()
-            .map(|(u, i, r)| (u.as_str(), i.as_str(), *r)),
-        Some(RatingScale::new(1.0, 10.0)),
-    );
+    let train = fixture_train();
     let (n_users, n_items) = (train.users.len(), train.items.len());
     let mut item_factors = vec![0f32; 2 * n_items];
     let mut item_bias = vec![0f32; n_items];

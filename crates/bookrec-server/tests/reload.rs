@@ -1,0 +1,72 @@
+//! Hot reload from a model file: a corrupted or truncated file is rejected and the old model
+//! keeps serving; a valid new file is swapped in atomically.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode};
+use bookrec_core::io::{save_model, ModelMeta};
+use bookrec_core::models::Scorer;
+use bookrec_server::AppState;
+use common::*;
+
+fn reload_request() -> Request<Body> {
+    let mut req = Request::post("/admin/reload").body(Body::empty()).unwrap();
+    req.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 50000))));
+    req
+}
+
+async fn top(state: &AppState, user: &str) -> String {
+    let a = get(state, &format!("/api/users/{user}/recommendations?n=1")).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    a.json()["items"][0]["book"]["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn reload_rejects_bad_files_and_swaps_good_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let model_path = dir.path().join("model.bkr");
+    let meta = ModelMeta::new("test", &fixture_train(), serde_json::json!({}));
+    save_model(&fixture_model(), &meta, &model_path).unwrap();
+    let state = AppState::load(&model_path, None, &dir.path().join("r.sqlite"), 5).unwrap();
+    assert_eq!(top(&state, "1").await, "F5"); // a fantasy reader
+    // Without a catalogue, books show by id.
+    let j = get(&state, "/api/books/F5").await.json();
+    assert_eq!(j["title"], "Book F5");
+    assert_eq!(j["in_catalog"], false);
+
+    let good = std::fs::read(&model_path).unwrap();
+    let mut flipped = good.clone();
+    flipped[good.len() / 2] ^= 0xff;
+    for (what, bytes) in [
+        ("corrupted", flipped),
+        ("truncated", good[..good.len() / 3].to_vec()),
+        ("empty", Vec::new()),
+        ("not a model", b"hello, I am a CSV file\n1,2,3\n".to_vec()),
+    ] {
+        std::fs::write(&model_path, bytes).unwrap();
+        let a = send(&state, reload_request()).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{what}: {}", a.body);
+        assert!(a.json()["error"].as_str().unwrap().contains("still serving"), "{what}");
+        assert_eq!(top(&state, "1").await, "F5", "{what}: old model must keep serving");
+    }
+    std::fs::remove_file(&model_path).unwrap();
+    assert_eq!(send(&state, reload_request()).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A valid new model where reader 1 turned to crime.
+    let mut model = fixture_model();
+    let Scorer::Factors(f) = &mut model.scorer else { panic!() };
+    let row = f.user_row(model.users.get("1").unwrap()).unwrap();
+    f.user_factors[2 * row..2 * row + 2].copy_from_slice(&[-0.5, 1.5]);
+    save_model(&model, &meta, &model_path).unwrap();
+    let a = send(&state, reload_request()).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.json()["status"], "reloaded");
+    let now = top(&state, "1").await;
+    assert!(now.starts_with('C') || now == "NOCAT", "{now}");
+}
