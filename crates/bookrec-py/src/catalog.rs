@@ -64,7 +64,10 @@ impl Books {
         let d = PyDict::new(py);
         d.set_item("book_id", books.iter().map(|b| &b.id).collect::<Vec<_>>())?;
         d.set_item("title", books.iter().map(|b| &b.title).collect::<Vec<_>>())?;
-        d.set_item("author", books.iter().map(|b| &b.author).collect::<Vec<_>>())?;
+        d.set_item(
+            "author",
+            books.iter().map(|b| &b.author).collect::<Vec<_>>(),
+        )?;
         d.set_item("year", books.iter().map(|b| b.year).collect::<Vec<_>>())?;
         d.set_item(
             "publisher",
@@ -90,9 +93,7 @@ impl Books {
 /// Reads a catalogue CSV (BX-Books.csv, or `book_id,title,author,year,genre`).
 #[pyfunction]
 pub fn read_books(py: Python<'_>, path: PathBuf) -> PyResult<Books> {
-    let (catalog, report) = py
-        .detach(|| load_catalog(&path, &NoProgress))
-        .py_err()?;
+    let (catalog, report) = py.detach(|| load_catalog(&path, &NoProgress)).py_err()?;
     Ok(Books {
         inner: Arc::new(catalog),
         report: serde_json::to_string(&report).ok(),

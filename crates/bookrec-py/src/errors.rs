@@ -6,9 +6,9 @@
 //! the structured parts (file, line, offending value, parameter name) are attributes.
 
 use bookrec_core::Error;
+use pyo3::call::PyCallArgs;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3::call::PyCallArgs;
 
 /// Converts a core error into the matching `bookrec` exception.
 pub fn to_py(err: Error) -> PyErr {

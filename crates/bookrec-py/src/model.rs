@@ -41,8 +41,9 @@ fn kind_of(name: &str) -> PyResult<ModelKind> {
 /// The spec for `kind` with `params_json` (a JSON object of overrides) applied and checked.
 fn spec_of(kind: &str, params_json: &str) -> PyResult<ModelSpec> {
     let kind = kind_of(kind)?;
-    let overrides: serde_json::Map<String, serde_json::Value> = serde_json::from_str(params_json)
-        .map_err(|e| param("params", params_json, &format!("not a JSON object: {e}")))?;
+    let overrides: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(params_json)
+            .map_err(|e| param("params", params_json, &format!("not a JSON object: {e}")))?;
     ModelSpec::from_params(kind, &overrides).py_err()
 }
 
@@ -146,9 +147,7 @@ impl Model {
     fn fit(py: Python<'_>, kind: &str, params_json: &str, train: &Ratings) -> PyResult<Model> {
         let spec = spec_of(kind, params_json)?;
         let data = train.inner.clone();
-        let (model, meta) = py
-            .detach(move || fit_and_describe(&spec, &data))
-            .py_err()?;
+        let (model, meta) = py.detach(move || fit_and_describe(&spec, &data)).py_err()?;
         Ok(Model {
             model: Arc::new(model),
             meta,
@@ -370,7 +369,12 @@ impl Model {
         let mut ignored = Vec::new();
         for (b, &r) in books.iter().zip(&ratings) {
             let id = normalize_id_str(b);
-            match self.model.items.get(&id).filter(|&i| self.model.knows_item(i)) {
+            match self
+                .model
+                .items
+                .get(&id)
+                .filter(|&i| self.model.knows_item(i))
+            {
                 Some(i) => known.push((i, r)),
                 None => ignored.push(id.into_owned()),
             }

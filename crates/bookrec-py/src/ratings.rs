@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bookrec_core::data::{
-    load_ratings, normalize_id_str, parse_rating_scale, parse_separator, BadLinePolicy,
-    ColumnRef, DuplicatePolicy, Encoding, LoadOptions,
+    load_ratings, normalize_id_str, parse_rating_scale, parse_separator, BadLinePolicy, ColumnRef,
+    DuplicatePolicy, Encoding, LoadOptions,
 };
 use bookrec_core::progress::NoProgress;
 use bookrec_core::split::{k_fold, train_test_split, Split};
@@ -381,5 +381,7 @@ pub fn kfold(
 /// Normalises ids the way the loader does (trim, strip stray quotes, ISBN `x` → `X`).
 #[pyfunction]
 pub fn normalize_ids(ids: Vec<String>) -> Vec<String> {
-    ids.iter().map(|s| normalize_id_str(s).into_owned()).collect()
+    ids.iter()
+        .map(|s| normalize_id_str(s).into_owned())
+        .collect()
 }
