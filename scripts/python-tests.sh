@@ -18,7 +18,7 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    "maturin>=1.7,<2" "pytest>=7" pandas numpy
+    "maturin>=1.7,<2" "pytest>=7" pandas numpy mypy pandas-stubs
 
 echo "python-tests: building the bookrec CLI (for the parity tests)" >&2
 cargo build --quiet -p bookrec-cli
@@ -28,5 +28,9 @@ export BOOKREC_CLI=$target_dir/debug/bookrec
 
 echo "python-tests: building and installing the package (maturin develop)" >&2
 VIRTUAL_ENV=$venv "$venv/bin/maturin" develop --quiet
+
+echo "python-tests: type checks (mypy --strict; the .pyi stub against the built module)" >&2
+"$venv/bin/python" -m mypy --strict --no-incremental python/bookrec
+"$venv/bin/python" -m mypy.stubtest bookrec._bookrec
 
 "$venv/bin/python" -m pytest -q -p no:cacheprovider python/tests "$@"

@@ -1,15 +1,34 @@
 # Type stubs of the Rust extension module (crates/bookrec-py). The public API is the
 # pure-Python layer (bookrec/__init__.py), which is annotated inline.
 from os import PathLike
-from typing import Any
+from typing import Any, final
 
 import numpy as np
 import numpy.typing as npt
+
+__all__ = [
+    "Books",
+    "DEMO_SEED",
+    "FORMAT_VERSION",
+    "Model",
+    "Ratings",
+    "__version__",
+    "cross_validate",
+    "default_params",
+    "kfold",
+    "model_names",
+    "normalize_ids",
+    "read_books",
+    "read_ratings",
+    "split",
+    "write_demo_files",
+]
 
 __version__: str
 FORMAT_VERSION: int
 DEMO_SEED: int
 
+@final
 class Ratings:
     def __len__(self) -> int: ...
     @property
@@ -46,14 +65,16 @@ class Ratings:
         scale: tuple[float, float] | None = None,
     ) -> Ratings: ...
 
+@final
 class Books:
     def __len__(self) -> int: ...
-    def __contains__(self, id: str) -> bool: ...
+    def __contains__(self, key: str, /) -> bool: ...
     def get(self, id: str) -> dict[str, Any] | None: ...
     def lookup(self, ids: list[str]) -> tuple[list[str | None], list[str | None]]: ...
     def columns(self) -> dict[str, list[Any]]: ...
     def report_json(self) -> str | None: ...
 
+@final
 class Model:
     @staticmethod
     def fit(kind: str, params_json: str, train: Ratings) -> Model: ...

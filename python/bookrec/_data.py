@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence, cast
 
 import numpy as np
+import pandas as pd
 
 from . import _bookrec
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = [
     "Ratings",
@@ -25,12 +23,6 @@ __all__ = [
     "kfold",
     "demo_data",
 ]
-
-def _pandas() -> Any:
-    import pandas as pd
-
-    return pd
-
 
 class Ratings:
     """Explicit ratings (and implicit interactions) over user and book vocabularies.
@@ -53,7 +45,7 @@ class Ratings:
     @classmethod
     def from_pandas(
         cls,
-        df: "pd.DataFrame",
+        df: pd.DataFrame,
         user: str = "user",
         item: str = "item",
         rating: str = "rating",
@@ -80,19 +72,18 @@ class Ratings:
         ratings = np.ascontiguousarray(df[rating].to_numpy(dtype=np.float32, na_value=np.nan))
         ts = None
         if timestamp:
-            col = df[timestamp]
-            if np.issubdtype(col.dtype, np.datetime64):
-                ts = col.to_numpy(dtype="datetime64[s]").astype(np.int64)
+            times = df[timestamp]
+            if pd.api.types.is_datetime64_any_dtype(times):
+                ts = times.to_numpy(dtype="datetime64[s]").astype(np.int64)
             else:
-                ts = col.to_numpy(dtype=np.int64)
+                ts = times.to_numpy(dtype=np.int64)
             ts = np.ascontiguousarray(ts)
         scale = None if rating_scale is None else (float(rating_scale[0]), float(rating_scale[1]))
         return cls(_bookrec.Ratings.from_columns(users, items, ratings, ts, scale))
 
-    def to_pandas(self) -> "pd.DataFrame":
+    def to_pandas(self) -> pd.DataFrame:
         """The explicit ratings as a DataFrame ``user, item, rating[, timestamp]`` (ids as
         strings, ratings float32, in file order)."""
-        pd = _pandas()
         user_vocab, item_vocab, u, i, r, t = self._inner.columns()
         cols: dict[str, Any] = {
             "user": np.asarray(user_vocab, dtype=object)[u],
@@ -103,9 +94,8 @@ class Ratings:
             cols["timestamp"] = t
         return pd.DataFrame(cols)
 
-    def implicit_to_pandas(self) -> "pd.DataFrame":
+    def implicit_to_pandas(self) -> pd.DataFrame:
         """The implicit interactions (e.g. Book-Crossing's rating 0) as ``user, item``."""
-        pd = _pandas()
         users, items = self._inner.implicit_columns()
         return pd.DataFrame({"user": users, "item": items})
 
@@ -114,7 +104,7 @@ class Ratings:
         duplicates, implicit zeros, out-of-scale ratings, histogram, ...), or None for
         ratings not read from a file."""
         text = self._inner.cleaning_report_json()
-        return None if text is None else json.loads(text)
+        return None if text is None else cast(dict[str, Any], json.loads(text))
 
     def __len__(self) -> int:
         return len(self._inner)
@@ -188,13 +178,13 @@ class Books:
         """(titles, authors) of ``book_ids``, None where a book is not in the catalogue."""
         return self._inner.lookup([str(b) for b in book_ids])
 
-    def to_pandas(self) -> "pd.DataFrame":
-        return _pandas().DataFrame(self._inner.columns())
+    def to_pandas(self) -> pd.DataFrame:
+        return pd.DataFrame(self._inner.columns())
 
     def report(self) -> dict[str, Any] | None:
         """The catalogue loader's report (text repairs, impossible years, bad lines, ...)."""
         text = self._inner.report_json()
-        return None if text is None else json.loads(text)
+        return None if text is None else cast(dict[str, Any], json.loads(text))
 
     def __repr__(self) -> str:
         return repr(self._inner)
@@ -240,7 +230,10 @@ def read_ratings(
     else:
         lo, hi = rating_scale
         scale = f"{float(lo)!r}:{float(hi)!r}"
-    col = lambda c: None if c is None else str(c)  # noqa: E731
+
+    def col(c: str | int | None) -> str | None:
+        return None if c is None else str(c)
+
     return Ratings(
         _bookrec.read_ratings(
             os.fspath(path),

@@ -6,16 +6,14 @@ import inspect
 import json
 import os
 import warnings
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Iterable, Mapping, Sequence, cast
 
 import numpy as np
+import pandas as pd
 
 from . import _bookrec
 from ._data import Books, Ratings
 from .errors import NotFittedError, ParamError, UnknownUserWarning
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 __all__ = [
     "GlobalMean",
@@ -36,16 +34,9 @@ FALLBACKS = np.array(["none", "unknown_user", "unknown_book", "unknown_both"], d
 DEFAULT_MIN_SUPPORT = 5
 
 
-def _pandas() -> Any:
-    import pandas as pd
-
-    return pd
-
-
 def _as_ratings(data: Any) -> Ratings:
     if isinstance(data, Ratings):
         return data
-    pd = _pandas()
     if isinstance(data, pd.DataFrame):
         return Ratings.from_pandas(data)
     raise TypeError(
@@ -112,14 +103,14 @@ class _Model:
 
     # -- fitting and model files ---------------------------------------------------------------
 
-    def fit(self, train: Ratings | "pd.DataFrame", y: None = None) -> "_Model":
+    def fit(self, train: Ratings | pd.DataFrame, y: None = None) -> "_Model":
         """Fits on ``train`` (the GIL is released while the engine trains). Returns self."""
         data = _as_ratings(train)
         self._fitted = _bookrec.Model.fit(self._kind, self._params_json(), data._inner)
         return self
 
     def _model(self) -> _bookrec.Model:
-        fitted = getattr(self, "_fitted", None)
+        fitted: _bookrec.Model | None = getattr(self, "_fitted", None)
         if fitted is None:
             raise NotFittedError(
                 f"this {type(self).__name__} is not fitted yet; call fit(train) first"
@@ -135,7 +126,7 @@ class _Model:
     def meta_(self) -> dict[str, Any]:
         """Model-file metadata: format and bookrec version, data fingerprint, number of
         training ratings, training metrics (fit seconds, training RMSE/MAE)."""
-        return json.loads(self._model().meta_json)
+        return cast(dict[str, Any], json.loads(self._model().meta_json))
 
     # -- catalogue ----------------------------------------------------------------------------
 
@@ -148,8 +139,7 @@ class _Model:
 
     def _table(
         self, ids: list[str], scores: Sequence[float], books: Books | None, score: str = "score"
-    ) -> "pd.DataFrame":
-        pd = _pandas()
+    ) -> pd.DataFrame:
         books = books if books is not None else getattr(self, "_books", None)
         cols: dict[str, Any] = {"book_id": ids}
         if books is not None:
@@ -162,7 +152,7 @@ class _Model:
     # -- learned parameters (read-only numpy views into the engine's memory) -------------------
 
     def _array(self, name: str, attr: str, what: str) -> np.ndarray:
-        arr = getattr(self._model(), name)()
+        arr: np.ndarray | None = getattr(self._model(), name)()
         if arr is None:
             raise AttributeError(f"{type(self).__name__} has no {what} (attribute {attr})")
         return arr
@@ -240,7 +230,7 @@ class _Model:
         exclude_seen: bool = True,
         min_support: int = DEFAULT_MIN_SUPPORT,
         books: Books | None = None,
-    ) -> "pd.DataFrame":
+    ) -> pd.DataFrame:
         """Top-``n`` books for ``user``: ``book_id`` (``title``, ``author`` with a
         catalogue), ``score`` = predicted rating, best first.
 
@@ -270,7 +260,7 @@ class _Model:
         n: int = 10,
         min_support: int = DEFAULT_MIN_SUPPORT,
         books: Books | None = None,
-    ) -> "pd.DataFrame":
+    ) -> pd.DataFrame:
         """The ``n`` books most similar to ``book`` (cosine of book factors, or the kNN
         neighbour similarity), as ``book_id[, title, author], score``. Empty for models
         without a notion of similarity (GlobalMean, Baseline). An unknown book raises
@@ -284,7 +274,7 @@ class _Model:
         n: int = 10,
         min_support: int = DEFAULT_MIN_SUPPORT,
         books: Books | None = None,
-    ) -> "pd.DataFrame":
+    ) -> pd.DataFrame:
         """Top-``n`` books for a new reader given only their ratings (``{book: rating}`` or
         ``[(book, rating), ...]``), without retraining: the reader's factors are solved
         against the fixed book factors. Rated books are excluded; books the model does not
@@ -299,7 +289,7 @@ class _Model:
 
     def popular(
         self, n: int = 10, min_support: int = DEFAULT_MIN_SUPPORT, books: Books | None = None
-    ) -> "pd.DataFrame":
+    ) -> pd.DataFrame:
         """The ``n`` most-rated books (score = number of training ratings)."""
         ids, scores = self._model().popular(int(n), int(min_support))
         return self._table(ids, scores, books)
@@ -511,7 +501,7 @@ def evaluate(
     text = model._model().evaluate(
         _as_ratings(test)._inner, *_eval_args(k, relevance_threshold, min_support, max_ranking_users)
     )
-    return json.loads(text)
+    return cast(dict[str, Any], json.loads(text))
 
 
 def cross_validate(
@@ -523,7 +513,7 @@ def cross_validate(
     relevance_threshold: float | None = None,
     min_support: int = DEFAULT_MIN_SUPPORT,
     max_ranking_users: int | None = 5000,
-) -> "pd.DataFrame":
+) -> pd.DataFrame:
     """k-fold cross-validation of ``model``'s hyper-parameters (the model itself is not
     fitted): one row per fold (index ``fold``, 1-based) with ``rmse, mae, fit_seconds,
     predict_seconds, n_train, n_test`` and, with ``k``, the ranking metrics. The engine's mean
@@ -547,7 +537,6 @@ def cross_validate(
             if key in ranking:
                 row[key] = ranking[key]
         rows.append(row)
-    pd = _pandas()
     df = pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1, name="fold"))
     df.attrs["model"] = report["model"]
     df.attrs["mean"] = report["mean"]
