@@ -1,8 +1,39 @@
 //! Data: reading ratings and catalogue files as users hand them over, cleaning them with a
 //! report, and encoding them into [`Interactions`] (vocabularies + sparse matrix).
+//!
+//! * [`load_ratings`] / [`parse_ratings`]: sniff the format ([`LoadOptions`] forces any part
+//!   of it), parse in one streaming pass, clean (implicit zeros, rating scale, duplicates, bad
+//!   lines, missing values) and report ([`CleaningReport`]).
+//! * [`load_catalog`] / [`parse_catalog`]: the book catalogue ([`Catalog`] of [`Book`]s), with
+//!   mojibake repair ([`text`]) and a [`CatalogReport`].
+//! * Ids (users and books, in both kinds of file) are normalised by one documented rule:
+//!   [`normalize_id`] (see [`ids`]).
 
+mod catalog;
+mod csv;
+pub mod ids;
 mod interactions;
+mod intern;
+mod options;
+mod ratings;
+mod report;
+mod sniff;
+pub mod text;
 mod vocab;
 
+pub use catalog::{
+    load_catalog, missing_from_catalog, parse_catalog, Book, Catalog, CatalogReport, MissingBooks,
+};
+pub use csv::{MAX_FIELDS, MAX_RECORD};
+pub use ids::{normalize_id, normalize_id_str};
 pub use interactions::{AlignedRatings, Csr, Interactions, RatingScale};
+pub use options::{
+    parse_rating_scale, parse_separator, BadLinePolicy, ColumnRef, DuplicatePolicy, Encoding,
+    LoadOptions,
+};
+pub use ratings::{load_ratings, parse_ratings};
+pub use report::{
+    BadLine, BadLines, CleaningReport, ColumnsUsed, DetectedFormat, Duplicates, HistogramBin,
+    IdCounts, MissingValues, OutOfScale, OutOfScaleValue,
+};
 pub use vocab::Vocab;
