@@ -34,6 +34,28 @@ FALLBACKS = np.array(["none", "unknown_user", "unknown_book", "unknown_both"], d
 DEFAULT_MIN_SUPPORT = 5
 
 
+def engine_params(params_json: str) -> dict[str, Any]:
+    """Hyper-parameters from the engine's JSON. The engine keeps float parameters as f32;
+    they are shown as typed (0.005, not 0.004999999888)."""
+    params = json.loads(params_json)
+    params.pop("model", None)
+    return {k: float(str(np.float32(v))) if isinstance(v, float) else v for k, v in params.items()}
+
+
+def _defaults(kind: str) -> dict[str, Any]:
+    return engine_params(_bookrec.default_params(kind))
+
+
+# The signatures below take their default values from the engine, so there is one source of
+# truth (e.g. SVD's are Surprise's); the parameter names are listed so that `help()`, IDEs and
+# `get_params` see them.
+_BASELINE = _defaults("baseline")
+_SVD = _defaults("svd")
+_SVDPP = _defaults("svdpp")
+_ALS = _defaults("als")
+_KNN = _defaults("knn")
+
+
 def _as_ratings(data: Any) -> Ratings:
     if isinstance(data, Ratings):
         return data
@@ -159,23 +181,44 @@ class _Model:
 
     @property
     def user_factors_(self) -> np.ndarray:
-        """p_u: float32 (n_users, factors), row ``k`` for ``user_ids_[k]``. A read-only view
-        of the model's memory (no copy)."""
+        """p_u: float32 (users with training ratings, factors); row ``r`` belongs to
+        ``user_factor_ids_[r]``. A read-only view of the model's memory (no copy)."""
         return self._array("user_factors", "user_factors_", "user factors")
 
     @property
     def item_factors_(self) -> np.ndarray:
-        """q_i: float32 (n_books, factors), row ``k`` for ``book_ids_[k]``. Read-only view."""
+        """q_i: float32 (books with training ratings, factors); row ``r`` belongs to
+        ``book_factor_ids_[r]``. A read-only view of the model's memory (no copy)."""
         return self._array("item_factors", "item_factors_", "book factors")
+
+    def _factor_ids(self, rows_method: str, ids: list[str], attr: str) -> np.ndarray:
+        rows: np.ndarray | None = getattr(self._model(), rows_method)()
+        if rows is None:
+            raise AttributeError(f"{type(self).__name__} has no factors (attribute {attr})")
+        out = np.empty(int(rows.max(initial=-1)) + 1, dtype=object)
+        has = rows >= 0
+        out[rows[has]] = np.asarray(ids, dtype=object)[has]
+        return out
+
+    @property
+    def user_factor_ids_(self) -> np.ndarray:
+        """Raw user ids of the rows of ``user_factors_``."""
+        return self._factor_ids("user_factor_rows", self._model().user_ids(), "user_factor_ids_")
+
+    @property
+    def book_factor_ids_(self) -> np.ndarray:
+        """Raw book ids of the rows of ``item_factors_``."""
+        return self._factor_ids("item_factor_rows", self._model().item_ids(), "book_factor_ids_")
 
     @property
     def user_bias_(self) -> np.ndarray:
-        """b_u: float32 (n_users,). Read-only view."""
+        """b_u: float32, one per user of ``user_ids_`` (0 for users without training
+        ratings). A read-only view."""
         return self._array("user_bias", "user_bias_", "user biases")
 
     @property
     def item_bias_(self) -> np.ndarray:
-        """b_i: float32 (n_books,). Read-only view."""
+        """b_i: float32, one per book of ``book_ids_``. A read-only view."""
         return self._array("item_bias", "item_bias_", "book biases")
 
     @property
@@ -185,12 +228,13 @@ class _Model:
 
     @property
     def user_ids_(self) -> np.ndarray:
-        """Raw user ids, in the order of ``user_factors_`` rows."""
+        """Raw user ids of the model's vocabulary (the order of ``user_bias_``)."""
         return np.asarray(self._model().user_ids(), dtype=object)
 
     @property
     def book_ids_(self) -> np.ndarray:
-        """Raw book ids, in the order of ``item_factors_`` rows."""
+        """Raw book ids of the model's vocabulary (the order of ``item_bias_`` and
+        ``item_popularity_``)."""
         return np.asarray(self._model().item_ids(), dtype=object)
 
     @property
@@ -317,12 +361,12 @@ class Baseline(_Model):
 
     def __init__(
         self,
-        method: str = "als",
-        epochs: int | None = None,
-        reg_u: float = 15.0,
-        reg_i: float = 10.0,
-        lr: float = 0.005,
-        reg: float = 0.02,
+        method: str = _BASELINE["method"],
+        epochs: int | None = _BASELINE["epochs"],
+        reg_u: float = _BASELINE["reg_u"],
+        reg_i: float = _BASELINE["reg_i"],
+        lr: float = _BASELINE["lr"],
+        reg: float = _BASELINE["reg"],
     ) -> None:
         self.method = method
         self.epochs = epochs
@@ -343,14 +387,14 @@ class SVD(_Model):
 
     def __init__(
         self,
-        factors: int = 100,
-        epochs: int = 20,
-        lr: float = 0.005,
-        reg: float = 0.02,
-        init_mean: float = 0.0,
-        init_std: float = 0.1,
-        blocks: int = 0,
-        seed: int = 42,
+        factors: int = _SVD["factors"],
+        epochs: int = _SVD["epochs"],
+        lr: float = _SVD["lr"],
+        reg: float = _SVD["reg"],
+        init_mean: float = _SVD["init_mean"],
+        init_std: float = _SVD["init_std"],
+        blocks: int = _SVD["blocks"],
+        seed: int = _SVD["seed"],
     ) -> None:
         self.factors = factors
         self.epochs = epochs
@@ -372,13 +416,13 @@ class SVDpp(_Model):
 
     def __init__(
         self,
-        factors: int = 20,
-        epochs: int = 20,
-        lr: float = 0.007,
-        reg: float = 0.02,
-        init_mean: float = 0.0,
-        init_std: float = 0.1,
-        seed: int = 42,
+        factors: int = _SVDPP["factors"],
+        epochs: int = _SVDPP["epochs"],
+        lr: float = _SVDPP["lr"],
+        reg: float = _SVDPP["reg"],
+        init_mean: float = _SVDPP["init_mean"],
+        init_std: float = _SVDPP["init_std"],
+        seed: int = _SVDPP["seed"],
     ) -> None:
         self.factors = factors
         self.epochs = epochs
@@ -399,11 +443,11 @@ class ALS(_Model):
 
     def __init__(
         self,
-        factors: int = 50,
-        iterations: int = 15,
-        reg: float = 0.5,
-        init_std: float = 0.1,
-        seed: int = 42,
+        factors: int = _ALS["factors"],
+        iterations: int = _ALS["iterations"],
+        reg: float = _ALS["reg"],
+        init_std: float = _ALS["init_std"],
+        seed: int = _ALS["seed"],
     ) -> None:
         self.factors = factors
         self.iterations = iterations
@@ -422,14 +466,14 @@ class ItemKNN(_Model):
 
     def __init__(
         self,
-        k: int = 40,
-        min_k: int = 1,
-        max_neighbours: int = 100,
-        similarity: str = "pearson_baseline",
-        shrinkage: float = 100.0,
-        reg_u: float = 15.0,
-        reg_i: float = 10.0,
-        baseline_epochs: int = 10,
+        k: int = _KNN["k"],
+        min_k: int = _KNN["min_k"],
+        max_neighbours: int = _KNN["max_neighbours"],
+        similarity: str = _KNN["similarity"],
+        shrinkage: float = _KNN["shrinkage"],
+        reg_u: float = _KNN["reg_u"],
+        reg_i: float = _KNN["reg_i"],
+        baseline_epochs: int = _KNN["baseline_epochs"],
     ) -> None:
         self.k = k
         self.min_k = min_k
@@ -447,14 +491,6 @@ class ItemKNN(_Model):
 MODEL_CLASSES: dict[str, type[_Model]] = {
     cls._kind: cls for cls in (GlobalMean, Baseline, SVD, SVDpp, ALS, ItemKNN)
 }
-
-
-def engine_params(params_json: str) -> dict[str, Any]:
-    """Hyper-parameters from the engine's JSON. The engine keeps float parameters as f32;
-    they are shown as typed (0.005, not 0.004999999888)."""
-    params = json.loads(params_json)
-    params.pop("model", None)
-    return {k: float(str(np.float32(v))) if isinstance(v, float) else v for k, v in params.items()}
 
 
 def load(path: "str | os.PathLike[str]", books: Books | None = None) -> _Model:

@@ -206,24 +206,50 @@ impl Model {
         self.model.items.ids().collect()
     }
 
-    /// p_u, shape (users, factors), a read-only view into the model; None without factors.
+    /// p_u, shape (users with factors, factors): a read-only view into the model. Row `r`
+    /// belongs to the user whose entry in `user_factor_rows()` is `r`. None without factors.
     fn user_factors<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyArray2<f32>>>> {
         let this = slf.get();
         let (Some((stride, cols)), Scorer::Factors(f)) = (this.factor_shape(), &this.model.scorer)
         else {
             return Ok(None);
         };
-        borrowed_2d(slf, &f.user_factors, this.model.users.len(), cols, stride).map(Some)
+        borrowed_2d(slf, &f.user_factors, f.user_factors.len() / stride, cols, stride).map(Some)
     }
 
-    /// q_i, shape (books, factors), a read-only view into the model; None without factors.
+    /// q_i, shape (books with factors, factors), as `user_factors`.
     fn item_factors<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyArray2<f32>>>> {
         let this = slf.get();
         let (Some((stride, cols)), Scorer::Factors(f)) = (this.factor_shape(), &this.model.scorer)
         else {
             return Ok(None);
         };
-        borrowed_2d(slf, &f.item_factors, this.model.items.len(), cols, stride).map(Some)
+        borrowed_2d(slf, &f.item_factors, f.item_factors.len() / stride, cols, stride).map(Some)
+    }
+
+    /// For each user of the vocabulary, its row in `user_factors` (-1 = no vector: no
+    /// training ratings). None without factors.
+    fn user_factor_rows<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray1<i64>>> {
+        let Scorer::Factors(f) = &self.model.scorer else {
+            return None;
+        };
+        self.factor_shape()?;
+        let rows: Vec<i64> = (0..self.model.users.len() as u32)
+            .map(|u| f.user_row(u).map_or(-1, |r| r as i64))
+            .collect();
+        Some(rows.into_pyarray(py))
+    }
+
+    /// For each book of the vocabulary, its row in `item_factors` (-1 = none).
+    fn item_factor_rows<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray1<i64>>> {
+        let Scorer::Factors(f) = &self.model.scorer else {
+            return None;
+        };
+        self.factor_shape()?;
+        let rows: Vec<i64> = (0..self.model.items.len() as u32)
+            .map(|i| f.item_row(i).map_or(-1, |r| r as i64))
+            .collect();
+        Some(rows.into_pyarray(py))
     }
 
     /// b_u (one per user), a read-only view; None if the model has no user biases.
