@@ -8,7 +8,7 @@ use bookrec_core::data::{normalize_id_str, AlignedRatings};
 use bookrec_core::evaluate::{cross_validate as core_cv, evaluate_fitted, EvalOptions};
 use bookrec_core::io::{load_model, save_model, ModelMeta};
 use bookrec_core::models::{
-    Fallback, FittedModel, ModelKind, ModelSpec, RecommendOptions, ScoredItem, Scorer,
+    Factors, Fallback, FittedModel, ModelKind, ModelSpec, RecommendOptions, ScoredItem, Scorer,
 };
 use bookrec_core::progress::NoProgress;
 use bookrec_core::{Error, Interactions};
@@ -18,6 +18,20 @@ use pyo3::prelude::*;
 use crate::arrays::{borrowed_1d, borrowed_2d};
 use crate::errors::{param, to_py, IntoPyResult};
 use crate::ratings::Ratings;
+
+/// A numpy view of one factor matrix of `slf`'s model (None for models without factors).
+fn factor_view<'py>(
+    slf: &Bound<'py, Model>,
+    matrix: fn(&Factors) -> &Vec<f32>,
+) -> PyResult<Option<Bound<'py, PyArray2<f32>>>> {
+    let this = slf.get();
+    let (Some((stride, cols)), Scorer::Factors(f)) = (this.factor_shape(), &this.model.scorer)
+    else {
+        return Ok(None);
+    };
+    let data = matrix(f);
+    borrowed_2d(slf, data, data.len() / stride, cols, stride).map(Some)
+}
 
 /// A fitted model. Frozen: its parameters never change, so numpy views of them stay valid for
 /// as long as any view (or this object) is alive.
@@ -131,6 +145,19 @@ impl Model {
         }
     }
 
+    /// Row of each of `n` indices in a factor matrix (-1 = none); None without factors.
+    fn factor_rows(&self, n: usize, row: fn(&Factors, u32) -> Option<usize>) -> Option<Vec<i64>> {
+        let Scorer::Factors(f) = &self.model.scorer else {
+            return None;
+        };
+        self.factor_shape()?;
+        Some(
+            (0..n as u32)
+                .map(|i| row(f, i).map_or(-1, |r| r as i64))
+                .collect(),
+        )
+    }
+
     fn biases(&self) -> (&[f32], &[f32]) {
         match &self.model.scorer {
             Scorer::Factors(f) => (&f.user_bias, &f.item_bias),
@@ -209,47 +236,25 @@ impl Model {
     /// p_u, shape (users with factors, factors): a read-only view into the model. Row `r`
     /// belongs to the user whose entry in `user_factor_rows()` is `r`. None without factors.
     fn user_factors<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyArray2<f32>>>> {
-        let this = slf.get();
-        let (Some((stride, cols)), Scorer::Factors(f)) = (this.factor_shape(), &this.model.scorer)
-        else {
-            return Ok(None);
-        };
-        borrowed_2d(slf, &f.user_factors, f.user_factors.len() / stride, cols, stride).map(Some)
+        factor_view(slf, |f| &f.user_factors)
     }
 
     /// q_i, shape (books with factors, factors), as `user_factors`.
     fn item_factors<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyArray2<f32>>>> {
-        let this = slf.get();
-        let (Some((stride, cols)), Scorer::Factors(f)) = (this.factor_shape(), &this.model.scorer)
-        else {
-            return Ok(None);
-        };
-        borrowed_2d(slf, &f.item_factors, f.item_factors.len() / stride, cols, stride).map(Some)
+        factor_view(slf, |f| &f.item_factors)
     }
 
     /// For each user of the vocabulary, its row in `user_factors` (-1 = no vector: no
     /// training ratings). None without factors.
     fn user_factor_rows<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray1<i64>>> {
-        let Scorer::Factors(f) = &self.model.scorer else {
-            return None;
-        };
-        self.factor_shape()?;
-        let rows: Vec<i64> = (0..self.model.users.len() as u32)
-            .map(|u| f.user_row(u).map_or(-1, |r| r as i64))
-            .collect();
-        Some(rows.into_pyarray(py))
+        self.factor_rows(self.model.users.len(), Factors::user_row)
+            .map(|rows| rows.into_pyarray(py))
     }
 
     /// For each book of the vocabulary, its row in `item_factors` (-1 = none).
     fn item_factor_rows<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray1<i64>>> {
-        let Scorer::Factors(f) = &self.model.scorer else {
-            return None;
-        };
-        self.factor_shape()?;
-        let rows: Vec<i64> = (0..self.model.items.len() as u32)
-            .map(|i| f.item_row(i).map_or(-1, |r| r as i64))
-            .collect();
-        Some(rows.into_pyarray(py))
+        self.factor_rows(self.model.items.len(), Factors::item_row)
+            .map(|rows| rows.into_pyarray(py))
     }
 
     /// b_u (one per user), a read-only view; None if the model has no user biases.
