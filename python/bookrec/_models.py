@@ -291,8 +291,11 @@ class _Model:
         df.attrs["known_user"] = known
         df.attrs["strategy"] = "personalised" if known else "popular (unknown user)"
         if not known:
+            # One text for every user, so the default warning filter reports it once per call
+            # site instead of once per user in a loop.
             warnings.warn(
-                f"user {str(user)!r} has no training ratings; showing the {len(ids)} most popular books",
+                "the user has no training ratings; recommending the most popular books "
+                "instead (df.attrs['known_user'] is False)",
                 UnknownUserWarning,
                 stacklevel=2,
             )

@@ -207,7 +207,7 @@ def test_recommend(svd: bookrec.SVD, split: Split, demo: bookrec.DemoData) -> No
 
 
 def test_recommend_unknown_user_gets_popular_books(svd: bookrec.SVD) -> None:
-    with pytest.warns(bookrec.UnknownUserWarning, match="nobody"):
+    with pytest.warns(bookrec.UnknownUserWarning, match="most popular"):
         recs = svd.recommend("nobody", n=5)
     assert recs.attrs["known_user"] is False
     pd.testing.assert_frame_equal(recs, svd.popular(n=5), check_like=True)
@@ -298,6 +298,20 @@ def test_evaluate_report(svd: bookrec.SVD, split: Split) -> None:
     for key in ("precision", "recall", "ndcg", "map", "hit_rate", "coverage"):
         assert 0 <= r[key] <= 1
     assert bookrec.evaluate(svd, split[1], k=None)["ranking"] is None
+
+
+def test_evaluate_aligns_test_sets_by_raw_id(svd: bookrec.SVD, split: Split, tmp_path: Path) -> None:
+    """A test set with its own vocabularies (from pandas, or a model read from a file) is
+    matched to the model by raw ids, not by index."""
+    test = split[1]
+    expected = bookrec.evaluate(svd, test, k=None)
+    shuffled = test.to_pandas().sample(frac=1.0, random_state=0)
+    from_df = bookrec.evaluate(svd, bookrec.Ratings.from_pandas(shuffled), k=None)
+    assert from_df["rmse"] == pytest.approx(expected["rmse"], rel=1e-9)
+    assert from_df["n_test"] == expected["n_test"]
+    svd.save(tmp_path / "m.bkr")
+    loaded = bookrec.evaluate(bookrec.load(tmp_path / "m.bkr"), test, k=None)
+    assert loaded["rmse"] == expected["rmse"]
 
 
 def test_cross_validate(demo: bookrec.DemoData) -> None:
