@@ -693,23 +693,17 @@ mod tests {
     }
 
     fn fitted(train: &Interactions) -> FittedModel {
-        FittedModel {
-            kind: ModelKind::Mean,
-            params: serde_json::json!({}),
-            users: train.users.clone(),
-            items: train.items.clone(),
-            scale: train.scale,
-            global_mean: train.global_mean(),
-            seen: train.by_user(),
-            item_popularity: train.item_counts(),
-            scorer: Scorer::Factors(Factors {
+        FittedModel::new(
+            ModelKind::Mean,
+            serde_json::json!({}),
+            train,
+            Scorer::Factors(Factors {
                 k: 0,
                 user_bias: vec![0.0; train.n_users()],
                 item_bias: vec![0.0; train.n_items()],
-                user_factors: Vec::new(),
-                item_factors: Vec::new(),
+                ..Factors::default()
             }),
-        }
+        )
     }
 
     fn scale() -> Option<RatingScale> {

@@ -26,13 +26,12 @@
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bincode::Options;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::data::{Csr, Interactions, RatingScale, Vocab};
+use crate::data::{Csr, Interactions, RatingScale};
 use crate::models::{FittedModel, ModelKind, Scorer};
 use crate::{Error, Result};
 
@@ -135,41 +134,11 @@ fn bincode_options() -> impl Options {
     bincode::DefaultOptions::new()
 }
 
-/// `FittedModel` as stored in the payload: identical fields, but `params` (free-form JSON,
-/// which bincode cannot decode) travels as a JSON string.
-#[derive(Serialize, Deserialize)]
-#[serde(remote = "FittedModel")]
-struct Payload {
-    kind: ModelKind,
-    #[serde(with = "json_text")]
-    params: serde_json::Value,
-    users: Arc<Vocab>,
-    items: Arc<Vocab>,
-    scale: RatingScale,
-    global_mean: f32,
-    seen: Csr,
-    item_popularity: Vec<u32>,
-    scorer: Scorer,
-}
-
-mod json_text {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(v: &serde_json::Value, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&v.to_string())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<serde_json::Value, D::Error> {
-        let text = String::deserialize(d)?;
-        serde_json::from_str(&text).map_err(serde::de::Error::custom)
-    }
-}
-
 struct PayloadOut<'a>(&'a FittedModel);
 
 impl Serialize for PayloadOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        Payload::serialize(self.0, s)
+        self.0.serialize(s)
     }
 }
 
@@ -177,7 +146,7 @@ struct PayloadIn(FittedModel);
 
 impl<'de> Deserialize<'de> for PayloadIn {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Payload::deserialize(d).map(PayloadIn)
+        FittedModel::deserialize(d).map(PayloadIn)
     }
 }
 

@@ -23,23 +23,19 @@ fn train() -> Interactions {
 /// A k = 2 factor model built by hand from `train()`.
 fn model(train: &Interactions) -> FittedModel {
     let (nu, ni) = (train.n_users(), train.n_items());
-    FittedModel {
-        kind: ModelKind::Svd,
-        params: serde_json::json!({"factors": 2, "epochs": 20, "lr": 0.005, "nested": {"a": [1, null]}}),
-        users: train.users.clone(),
-        items: train.items.clone(),
-        scale: train.scale,
-        global_mean: train.global_mean(),
-        seen: train.by_user(),
-        item_popularity: train.item_counts(),
-        scorer: Scorer::Factors(Factors {
+    FittedModel::new(
+        ModelKind::Svd,
+        serde_json::json!({"factors": 2, "epochs": 20, "lr": 0.005, "nested": {"a": [1, null]}}),
+        train,
+        Scorer::Factors(Factors {
             k: 2,
             user_bias: (0..nu).map(|u| u as f32 * 0.25 - 0.1).collect(),
             item_bias: (0..ni).map(|i| -(i as f32) * 0.5).collect(),
             user_factors: (0..2 * nu).map(|x| (x as f32).sin()).collect(),
             item_factors: (0..2 * ni).map(|x| (x as f32).cos()).collect(),
+            ..Factors::default()
         }),
-    }
+    )
 }
 
 fn meta(train: &Interactions) -> ModelMeta {
@@ -255,6 +251,7 @@ fn inconsistent_model_is_refused_on_load() {
         item_bias: vec![0.0; ni],
         user_factors: vec![0.0; 2 * nu],
         item_factors: vec![0.0; 2 * ni - 1],
+        ..Factors::default()
     });
     let path = dir.path().join("bad.bookrec");
     save_model(&m, &meta(&t), &path).unwrap();

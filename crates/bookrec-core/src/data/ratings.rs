@@ -1028,7 +1028,7 @@ fn build(
                 ts.push(c.rows.timestamp[k]);
             }
             let r = c.rows.rating[k];
-            if r >= 0.0 && r < 256.0 && r.fract() == 0.0 {
+            if (0.0..256.0).contains(&r) && r.fract() == 0.0 {
                 small[r as usize] += 1;
             } else {
                 *hist.entry(r.to_bits()).or_default() += 1;
