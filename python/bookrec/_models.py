@@ -13,7 +13,7 @@ import pandas as pd
 
 from . import _bookrec
 from ._data import Books, Ratings
-from .errors import NotFittedError, ParamError, UnknownUserWarning
+from .errors import NotFittedError, ParamError, UnknownUserError, UnknownUserWarning
 
 __all__ = [
     "GlobalMean",
@@ -274,6 +274,7 @@ class _Model:
         exclude_seen: bool = True,
         min_support: int = DEFAULT_MIN_SUPPORT,
         books: Books | None = None,
+        on_unknown: str = "popular",
     ) -> pd.DataFrame:
         """Top-``n`` books for ``user``: ``book_id`` (``title``, ``author`` with a
         catalogue), ``score`` = predicted rating, best first.
@@ -281,8 +282,15 @@ class _Model:
         A user without training ratings gets the ``n`` most popular books instead (score =
         number of ratings), as ``bookrec recommend`` does: an
         :class:`bookrec.UnknownUserWarning` is issued and ``df.attrs["known_user"]`` is
-        False (``df.attrs["strategy"]`` says which list it is).
+        False (``df.attrs["strategy"]`` says which list it is). With
+        ``on_unknown="raise"`` such a user raises :class:`bookrec.UnknownUserError` instead.
         """
+        if on_unknown not in ("popular", "raise"):
+            raise ParamError(f"on_unknown must be 'popular' or 'raise', not {on_unknown!r}")
+        if on_unknown == "raise" and not self._model().knows_user(str(user)):
+            err = UnknownUserError(f"user {str(user)!r} has no training ratings")
+            err.id = str(user)
+            raise err
         ids, scores, known = self._model().recommend(
             str(user), int(n), bool(exclude_seen), int(min_support)
         )

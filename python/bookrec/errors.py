@@ -58,12 +58,16 @@ class NotFittedError(BookrecError, AttributeError):
 class UnknownUserError(BookrecError, KeyError):
     """A user id the model or data does not know (``id``)."""
 
+    id: str | None = None
+
     def __str__(self) -> str:  # KeyError would print the message with quotes
         return str(self.args[0]) if self.args else ""
 
 
 class UnknownBookError(BookrecError, KeyError):
     """A book id the model or data does not know (``id``)."""
+
+    id: str | None = None
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""

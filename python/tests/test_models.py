@@ -213,6 +213,12 @@ def test_recommend_unknown_user_gets_popular_books(svd: bookrec.SVD) -> None:
     pd.testing.assert_frame_equal(recs, svd.popular(n=5), check_like=True)
     pop = svd.item_popularity_
     assert recs["score"].iloc[0] == pop.max()
+    with pytest.raises(bookrec.UnknownUserError, match="nobody") as info:
+        svd.recommend("nobody", on_unknown="raise")
+    assert isinstance(info.value, KeyError) and info.value.id == "nobody"
+    assert svd.recommend("7", n=3, on_unknown="raise").attrs["known_user"] is True
+    with pytest.raises(bookrec.ParamError):
+        svd.recommend("7", on_unknown="ignore")
 
 
 def test_similar(svd: bookrec.SVD, split: Split) -> None:
