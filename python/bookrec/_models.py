@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import tempfile
 import warnings
 from typing import Any, ClassVar, Iterable, Mapping, Sequence, cast
 
@@ -149,6 +150,33 @@ class _Model:
         """Model-file metadata: format and bookrec version, data fingerprint, number of
         training ratings, training metrics (fit seconds, training RMSE/MAE)."""
         return cast(dict[str, Any], json.loads(self._model().meta_json))
+
+    # -- pickling (joblib, multiprocessing): a fitted model travels as its model file ---------
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        fitted = state.pop("_fitted", None)
+        state["_fitted_file"] = None
+        if fitted is not None:
+            with tempfile.TemporaryDirectory(prefix="bookrec-") as tmp:
+                path = os.path.join(tmp, "model.bkr")
+                fitted.save(path)
+                with open(path, "rb") as f:
+                    state["_fitted_file"] = f.read()
+        state.pop("_books", None)  # a catalogue is large and reattached cheaply
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        data = state.pop("_fitted_file", None)
+        self.__dict__.update(state)
+        self._books = None
+        self._fitted = None
+        if data is not None:
+            with tempfile.TemporaryDirectory(prefix="bookrec-") as tmp:
+                path = os.path.join(tmp, "model.bkr")
+                with open(path, "wb") as f:
+                    f.write(data)
+                self._fitted = _bookrec.Model.load(path)
 
     # -- catalogue ----------------------------------------------------------------------------
 

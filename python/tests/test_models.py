@@ -276,6 +276,20 @@ def test_save_load_round_trip(cls: type, split: Split, tmp_path: Path) -> None:
     assert meta["training_metrics"]["train_rmse"] == pytest.approx(saved["training_metrics"]["train_rmse"])
 
 
+def test_pickle_round_trip(svd: bookrec.SVD, split: Split) -> None:
+    """joblib / multiprocessing can ship models: a fitted one travels as its model file."""
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(svd))
+    assert copy.get_params() == svd.get_params()
+    df = split[1].to_pandas()
+    np.testing.assert_array_equal(copy.predict(df["user"], df["item"]), svd.predict(df["user"], df["item"]))
+    unfitted = pickle.loads(pickle.dumps(bookrec.ALS(factors=7)))
+    assert unfitted.factors == 7
+    with pytest.raises(bookrec.NotFittedError):
+        unfitted.predict("7", "DB0001")
+
+
 def test_corrupted_and_missing_model_files(svd: bookrec.SVD, tmp_path: Path) -> None:
     path = tmp_path / "m.bkr"
     svd.save(path)
