@@ -74,5 +74,10 @@ def test_same_fit_as_the_cli(cli: Path, demo: bookrec.DemoData, tmp_path: Path) 
     )
     from_cli = bookrec.load(path)
     from_py = bookrec.SVD(factors=16, epochs=5).fit(demo.ratings)
-    assert from_cli.meta_["data_fingerprint"] == from_py.meta_["data_fingerprint"]
+    cli_meta, py_meta = from_cli.meta_, from_py.meta_
+    assert cli_meta["data_fingerprint"] == py_meta["data_fingerprint"]
+    for key in ("format_version", "bookrec_version", "engine", "n_train"):
+        assert cli_meta[key] == py_meta[key]
+    assert cli_meta["training_metrics"].keys() == py_meta["training_metrics"].keys()
+    assert cli_meta["training_metrics"]["train_rmse"] == pytest.approx(py_meta["training_metrics"]["train_rmse"])
     np.testing.assert_array_equal(from_cli.item_factors_, from_py.item_factors_)
