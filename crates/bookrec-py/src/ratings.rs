@@ -200,7 +200,7 @@ fn build_from_columns(
 ) -> bookrec_core::Result<Interactions> {
     if let Some(k) = ratings.iter().position(|r| !r.is_finite()) {
         return Err(Error::Invalid(format!(
-            "rating in row {k} (user {:?}, book {:?}) is {}; drop or fill missing ratings first",
+            "rating in row {k} (0-based; user {:?}, book {:?}) is {}; drop or fill missing ratings first",
             users[k], items[k], ratings[k]
         )));
     }
