@@ -18,7 +18,7 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    "maturin>=1.7,<2" "pytest>=7" pandas numpy mypy pandas-stubs
+    "maturin>=1.7,<2" "pytest>=7" pandas numpy scipy mypy pandas-stubs
 
 echo "python-tests: building the bookrec CLI (for the parity tests)" >&2
 cargo build --quiet -p bookrec-cli

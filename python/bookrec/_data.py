@@ -99,6 +99,30 @@ class Ratings:
         users, items = self._inner.implicit_columns()
         return pd.DataFrame({"user": users, "item": items})
 
+    def to_scipy(self) -> Any:
+        """The user × book matrix of explicit ratings as a ``scipy.sparse.csr_matrix``
+        (float32; row ``k`` is ``user_ids[k]``, column ``j`` is ``book_ids[j]``; absent =
+        not rated, never 0). Needs scipy."""
+        try:
+            from scipy.sparse import csr_matrix
+        except ImportError as e:  # pragma: no cover - depends on the environment
+            raise ImportError("Ratings.to_scipy needs scipy: pip install scipy") from e
+        indptr, indices, values = self._inner.csr()
+        return csr_matrix(
+            (values, indices.astype(np.int64), indptr.astype(np.int64)),
+            shape=(self.n_users, self.n_books),
+        )
+
+    @property
+    def user_ids(self) -> np.ndarray:
+        """Raw user ids of the vocabulary (shared with the set this one was split from)."""
+        return np.asarray(self._inner.user_ids(), dtype=object)
+
+    @property
+    def book_ids(self) -> np.ndarray:
+        """Raw book ids of the vocabulary."""
+        return np.asarray(self._inner.item_ids(), dtype=object)
+
     def cleaning_report(self) -> dict[str, Any] | None:
         """The loader's cleaning report (rows read and kept, bad lines with line numbers,
         duplicates, implicit zeros, out-of-scale ratings, histogram, ...), or None for

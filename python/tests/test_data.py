@@ -55,6 +55,18 @@ def test_to_pandas_round_trip(demo: bookrec.DemoData) -> None:
     assert len(imp) == demo.ratings.n_implicit
 
 
+def test_user_book_matrix(split: tuple[bookrec.Ratings, bookrec.Ratings]) -> None:
+    pytest.importorskip("scipy")
+    train = split[0]
+    m = train.to_scipy()
+    assert m.shape == (train.n_users, train.n_books) and m.nnz == len(train)
+    df = train.to_pandas().head(200)
+    users = {u: k for k, u in enumerate(train.user_ids)}
+    books = {b: k for k, b in enumerate(train.book_ids)}
+    got = np.asarray(m[[users[u] for u in df["user"]], [books[b] for b in df["item"]]]).ravel()
+    np.testing.assert_array_equal(got, df["rating"].to_numpy())
+
+
 def test_from_pandas_normalises_and_deduplicates() -> None:
     df = pd.DataFrame(
         {

@@ -117,6 +117,35 @@ impl Ratings {
         ))
     }
 
+    /// The explicit ratings as a CSR matrix (indptr, indices, values): row = user index,
+    /// column = book index, in the vocabularies' order.
+    #[allow(clippy::type_complexity)]
+    fn csr<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> (
+        Bound<'py, PyArray1<u64>>,
+        Bound<'py, PyArray1<u32>>,
+        Bound<'py, PyArray1<f32>>,
+    ) {
+        let data = self.inner.clone();
+        let csr = py.detach(move || data.by_user());
+        let indptr: Vec<u64> = csr.indptr.iter().map(|&p| p as u64).collect();
+        (
+            indptr.into_pyarray(py),
+            csr.indices.into_pyarray(py),
+            csr.values.into_pyarray(py),
+        )
+    }
+
+    fn user_ids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        vocab_list(py, &self.inner.users)
+    }
+
+    fn item_ids<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        vocab_list(py, &self.inner.items)
+    }
+
     /// The implicit interactions as (user ids, book ids).
     fn implicit_columns(&self) -> (Vec<String>, Vec<String>) {
         let d = &self.inner;
