@@ -7,7 +7,7 @@ import json
 import os
 import tempfile
 import warnings
-from typing import Any, ClassVar, Iterable, Mapping, Sequence, cast
+from typing import Any, ClassVar, Iterable, Mapping, Sequence, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -73,6 +73,9 @@ def _ids(values: Any) -> list[str]:
     return [str(v) for v in values]
 
 
+M = TypeVar("M", bound="_Model")
+
+
 class _Model:
     """Shared behaviour of every model. Subclasses only declare ``_kind`` and an ``__init__``
     listing their hyper-parameters (the engine checks names and ranges at ``fit``)."""
@@ -96,15 +99,17 @@ class _Model:
         """Hyper-parameters, as given to ``__init__``."""
         return {name: getattr(self, name) for name in self._get_param_names()}
 
-    def set_params(self, **params: Any) -> "_Model":
+    def set_params(self: M, **params: Any) -> M:
         """Sets hyper-parameters (takes effect at the next ``fit``). Unknown names raise
         :class:`bookrec.ParamError`."""
         valid = self._get_param_names()
         for name, value in params.items():
             if name not in valid:
-                raise ParamError(
+                err = ParamError(
                     f"invalid parameter `{name}` for {type(self).__name__}; valid: {', '.join(valid)}"
                 )
+                err.name = name
+                raise err
             setattr(self, name, value)
         return self
 
@@ -126,7 +131,7 @@ class _Model:
 
     # -- fitting and model files ---------------------------------------------------------------
 
-    def fit(self, train: Ratings | pd.DataFrame, y: None = None) -> "_Model":
+    def fit(self: M, train: Ratings | pd.DataFrame, y: None = None) -> M:
         """Fits on ``train`` (the GIL is released while the engine trains). Returns self."""
         data = _as_ratings(train)
         self._fitted = _bookrec.Model.fit(self._kind, self._params_json(), data._inner)
@@ -180,7 +185,7 @@ class _Model:
 
     # -- catalogue ----------------------------------------------------------------------------
 
-    def attach_catalog(self, books: Books | None) -> "_Model":
+    def attach_catalog(self: M, books: Books | None) -> M:
         """Attaches a catalogue, so recommendation tables carry titles and authors."""
         if books is not None and not isinstance(books, Books):
             raise TypeError("attach_catalog expects bookrec.Books (see bookrec.read_books)")

@@ -68,8 +68,9 @@ def test_sklearn_conventions() -> None:
     clone = type(m)(**m.get_params())  # what sklearn.base.clone does
     assert clone.get_params() == m.get_params()
     assert repr(m) == "SVD(factors=30, epochs=5, lr=0.01)"
-    with pytest.raises(bookrec.ParamError, match="valid: factors"):
+    with pytest.raises(bookrec.ParamError, match="valid: factors") as info:
         m.set_params(n_factors=3)
+    assert info.value.name == "n_factors"
     with pytest.raises(TypeError):
         bookrec.SVD(n_factors=3)  # type: ignore[call-arg]
 
