@@ -59,6 +59,14 @@ def test_fit_predict_every_model(cls: type, split: Split) -> None:
         assert report["rmse"] < mean_rmse
     rmse = float(np.sqrt(np.mean((pred - df["rating"].to_numpy()) ** 2)))
     assert rmse == pytest.approx(report["rmse"], rel=1e-5)
+    # Serving works for every model.
+    recs = model.recommend("7", n=5)
+    assert len(recs) == 5 and recs.attrs["known_user"]
+    folded = model.fold_in({"DB0001": 9, "DB0002": 8}, n=5)
+    assert len(folded) == 5 and not {"DB0001", "DB0002"} & set(folded["book_id"])
+    similar = model.similar("DB0001", n=3)
+    has_similarity = cls in (bookrec.SVD, bookrec.SVDpp, bookrec.ALS, bookrec.ItemKNN)
+    assert len(similar) == (3 if has_similarity else 0)
 
 
 def test_sklearn_conventions() -> None:
