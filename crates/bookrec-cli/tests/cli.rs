@@ -44,7 +44,14 @@ fn s(p: &Path) -> &str {
 fn inspect_json_reports_counts() {
     let dir = tempfile::tempdir().unwrap();
     let (ratings, books) = demo_files(dir.path());
-    let out = ok(&["inspect", "--ratings", s(&ratings), "--books", s(&books), "--json"]);
+    let out = ok(&[
+        "inspect",
+        "--ratings",
+        s(&ratings),
+        "--books",
+        s(&books),
+        "--json",
+    ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let text = v.to_string();
     assert!(v["ratings"].is_object(), "{text}");
@@ -58,7 +65,14 @@ fn evaluate_json_has_the_documented_keys() {
     let dir = tempfile::tempdir().unwrap();
     let (ratings, _) = demo_files(dir.path());
     let out = ok(&[
-        "evaluate", "--ratings", s(&ratings), "--model", "baseline", "--json", "--seed", "3",
+        "evaluate",
+        "--ratings",
+        s(&ratings),
+        "--model",
+        "baseline",
+        "--json",
+        "--seed",
+        "3",
     ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     for key in ["model", "rmse", "mae", "fit_seconds", "n_train", "n_test"] {
@@ -68,7 +82,14 @@ fn evaluate_json_has_the_documented_keys() {
     assert!(rmse > 0.5 && rmse < 2.5, "{rmse}");
     // Same seed, same split, same numbers.
     let again: serde_json::Value = serde_json::from_str(&ok(&[
-        "evaluate", "--ratings", s(&ratings), "--model", "baseline", "--json", "--seed", "3",
+        "evaluate",
+        "--ratings",
+        s(&ratings),
+        "--model",
+        "baseline",
+        "--json",
+        "--seed",
+        "3",
     ]))
     .unwrap();
     assert_eq!(v["rmse"], again["rmse"]);
@@ -79,8 +100,16 @@ fn kfold_json_lifts_means_and_keeps_folds() {
     let dir = tempfile::tempdir().unwrap();
     let (ratings, _) = demo_files(dir.path());
     let out = ok(&[
-        "evaluate", "--ratings", s(&ratings), "--model", "mean,baseline", "--folds", "3", "--json",
-        "-k", "0",
+        "evaluate",
+        "--ratings",
+        s(&ratings),
+        "--model",
+        "mean,baseline",
+        "--folds",
+        "3",
+        "--json",
+        "-k",
+        "0",
     ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let arr = v.as_array().unwrap();
@@ -98,10 +127,22 @@ fn given_train_and_test_files() {
     let dir = tempfile::tempdir().unwrap();
     let train = dir.path().join("train.csv");
     let test = dir.path().join("test.csv");
-    std::fs::write(&train, "user,book,rating\n1,a,5\n1,b,3\n2,a,4\n2,c,2\n3,b,1\n").unwrap();
+    std::fs::write(
+        &train,
+        "user,book,rating\n1,a,5\n1,b,3\n2,a,4\n2,c,2\n3,b,1\n",
+    )
+    .unwrap();
     std::fs::write(&test, "user,book,rating\n1,c,2\n9,a,4\n").unwrap();
     let out = ok(&[
-        "evaluate", "--train", s(&train), "--test", s(&test), "--model", "baseline", "--json", "-k",
+        "evaluate",
+        "--train",
+        s(&train),
+        "--test",
+        s(&test),
+        "--model",
+        "baseline",
+        "--json",
+        "-k",
         "0",
     ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -115,24 +156,63 @@ fn train_recommend_similar_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let (ratings, books) = demo_files(dir.path());
     let model = dir.path().join("m.bkr");
-    ok(&["train", "--ratings", s(&ratings), "--model", "svd", "-p", "factors=16", "--out", s(&model)]);
-    let out = ok(&["recommend", "--model", s(&model), "--user", "1", "-n", "5", "--books", s(&books), "--json"]);
+    ok(&[
+        "train",
+        "--ratings",
+        s(&ratings),
+        "--model",
+        "svd",
+        "-p",
+        "factors=16",
+        "--out",
+        s(&model),
+    ]);
+    let out = ok(&[
+        "recommend",
+        "--model",
+        s(&model),
+        "--user",
+        "1",
+        "-n",
+        "5",
+        "--books",
+        s(&books),
+        "--json",
+    ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["known_user"], true);
     let recs = v["recommendations"].as_array().unwrap();
     assert_eq!(recs.len(), 5);
-    assert!(recs.iter().all(|r| !r["title"].as_str().unwrap().is_empty()));
+    assert!(recs
+        .iter()
+        .all(|r| !r["title"].as_str().unwrap().is_empty()));
     // Scores are sorted best first.
     let scores: Vec<f64> = recs.iter().map(|r| r["score"].as_f64().unwrap()).collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
 
-    let unknown = ok(&["recommend", "--model", s(&model), "--user", "no-such-reader", "--json"]);
+    let unknown = ok(&[
+        "recommend",
+        "--model",
+        s(&model),
+        "--user",
+        "no-such-reader",
+        "--json",
+    ]);
     let v: serde_json::Value = serde_json::from_str(&unknown).unwrap();
     assert_eq!(v["known_user"], false);
     assert_eq!(v["recommendations"].as_array().unwrap().len(), 10);
 
     let book = recs[0]["book_id"].as_str().unwrap();
-    let sim = ok(&["similar", "--model", s(&model), "--book", book, "-n", "3", "--json"]);
+    let sim = ok(&[
+        "similar",
+        "--model",
+        s(&model),
+        "--book",
+        book,
+        "-n",
+        "3",
+        "--json",
+    ]);
     let v: serde_json::Value = serde_json::from_str(&sim).unwrap();
     assert_eq!(v["similar"].as_array().unwrap().len(), 3);
 }
@@ -147,7 +227,11 @@ fn malformed_input_gives_one_clear_error() {
 
     let err = fails(&["inspect", "--ratings", "/no/such/file.csv"]);
     assert!(err.contains("/no/such/file.csv"), "{err}");
-    assert_eq!(err.matches("No such file").count(), 1, "cause repeated: {err}");
+    assert_eq!(
+        err.matches("No such file").count(),
+        1,
+        "cause repeated: {err}"
+    );
 
     let empty = dir.path().join("empty.csv");
     std::fs::write(&empty, "").unwrap();
@@ -158,7 +242,15 @@ fn malformed_input_gives_one_clear_error() {
     let err = fails(&["inspect", "--ratings", s(&bad), "--sep", ""]);
     assert!(err.contains("separator"), "{err}");
 
-    let err = fails(&["evaluate", "--ratings", s(&bad), "--model", "svd", "-p", "factors=0"]);
+    let err = fails(&[
+        "evaluate",
+        "--ratings",
+        s(&bad),
+        "--model",
+        "svd",
+        "-p",
+        "factors=0",
+    ]);
     assert!(err.contains("factors"), "{err}");
     let err = fails(&["evaluate", "--ratings", s(&bad), "--model", "nope"]);
     assert!(err.contains("unknown model"), "{err}");
@@ -172,25 +264,48 @@ fn synth_writes_the_requested_ratings() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("synth.csv");
     let summary = ok(&[
-        "synth", "--users", "300", "--books", "200", "--ratings", "5000", "--out", s(&out), "--json",
+        "synth",
+        "--users",
+        "300",
+        "--books",
+        "200",
+        "--ratings",
+        "5000",
+        "--out",
+        s(&out),
+        "--json",
     ]);
     let v: serde_json::Value = serde_json::from_str(&summary).unwrap();
     assert_eq!(v["ratings"], 5000);
     let lines = std::fs::read_to_string(&out).unwrap().lines().count();
     assert_eq!(lines, 5001);
-    assert!(fails(&["synth", "--users", "2", "--books", "2", "--ratings", "10", "--out", s(&out)])
-        .contains("ratings"));
+    assert!(fails(&[
+        "synth",
+        "--users",
+        "2",
+        "--books",
+        "2",
+        "--ratings",
+        "10",
+        "--out",
+        s(&out)
+    ])
+    .contains("ratings"));
 }
 
 /// The raw Book-Crossing file loads through the CLI with no flags and the published counts.
 #[test]
 fn book_crossing_loads_with_no_flags() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/book-crossing/BX-Book-Ratings.csv");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/book-crossing/BX-Book-Ratings.csv"
+    );
     if !Path::new(path).exists() {
         eprintln!("skipping: {path} not present");
         return;
     }
-    let v: serde_json::Value = serde_json::from_str(&ok(&["inspect", "--ratings", path, "--json"])).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&["inspect", "--ratings", path, "--json"])).unwrap();
     let text = v.to_string();
     assert!(text.contains("1149780"), "{text}");
     assert!(text.contains("433671"), "{text}");

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
 
 use bookrec_core::data::{normalize_id_str, AlignedRatings};
 use bookrec_core::evaluate::{cross_validate as core_cv, evaluate_fitted, EvalOptions};
@@ -11,7 +10,7 @@ use bookrec_core::models::{
     Factors, Fallback, FittedModel, ModelKind, ModelSpec, RecommendOptions, ScoredItem, Scorer,
 };
 use bookrec_core::progress::NoProgress;
-use bookrec_core::{Error, Interactions};
+use bookrec_core::Error;
 use numpy::{IntoPyArray, PyArray1, PyArray2};
 use pyo3::prelude::*;
 
@@ -59,36 +58,6 @@ fn spec_of(kind: &str, params_json: &str) -> PyResult<ModelSpec> {
         serde_json::from_str(params_json)
             .map_err(|e| param("params", params_json, &format!("not a JSON object: {e}")))?;
     ModelSpec::from_params(kind, &overrides).py_err()
-}
-
-/// Fits `spec` on `data` and describes the fit for the model file, with the same fields as the
-/// CLI's `bookrec train` (fit seconds, training RMSE/MAE, parameters).
-fn fit_and_describe(
-    spec: &ModelSpec,
-    data: &Interactions,
-) -> bookrec_core::Result<(FittedModel, ModelMeta)> {
-    let started = Instant::now();
-    let model = spec.fit(data, &NoProgress)?;
-    let fit_seconds = started.elapsed().as_secs_f64();
-    let on_train = evaluate_fitted(
-        &model,
-        data,
-        &EvalOptions {
-            ranking_k: None,
-            ..EvalOptions::default()
-        },
-    )?;
-    let meta = ModelMeta::new(
-        "native",
-        data,
-        serde_json::json!({
-            "fit_seconds": fit_seconds,
-            "train_rmse": on_train.rmse,
-            "train_mae": on_train.mae,
-            "params": spec.params_json(),
-        }),
-    );
-    Ok((model, meta))
 }
 
 fn rec_options(min_support: u32, exclude_seen: bool) -> RecommendOptions {
@@ -174,7 +143,9 @@ impl Model {
     fn fit(py: Python<'_>, kind: &str, params_json: &str, train: &Ratings) -> PyResult<Model> {
         let spec = spec_of(kind, params_json)?;
         let data = train.inner.clone();
-        let (model, meta) = py.detach(move || fit_and_describe(&spec, &data)).py_err()?;
+        let (model, meta) = py
+            .detach(move || bookrec_core::evaluate::fit_and_describe(&spec, &data, &NoProgress))
+            .py_err()?;
         Ok(Model {
             model: Arc::new(model),
             meta,
