@@ -748,7 +748,9 @@ fn read_ratings(
         rows_read,
         ..
     } = part;
-    let (mut users, mut items) = rayon::join(|| users.resolve(), || items.resolve());
+    // One after the other: each needs ~40 bytes a row of scratch, which bounds peak memory.
+    let mut users = users.resolve();
+    let mut items = items.resolve();
     rows.user = std::mem::take(&mut users.rows);
     rows.item = std::mem::take(&mut items.rows);
     // Cleaning and decoding the vocabularies are independent: run them side by side.
@@ -1028,7 +1030,7 @@ fn build(
                 ts.push(c.rows.timestamp[k]);
             }
             let r = c.rows.rating[k];
-            if r >= 0.0 && r < 256.0 && r.fract() == 0.0 {
+            if (0.0..256.0).contains(&r) && r.fract() == 0.0 {
                 small[r as usize] += 1;
             } else {
                 *hist.entry(r.to_bits()).or_default() += 1;
