@@ -1,5 +1,9 @@
-//! Loading a ratings file: sniff → parse (one streaming pass, ids interned as bytes) →
-//! clean (implicit zeros, scale, duplicates) → [`Interactions`] + [`CleaningReport`].
+//! Loading a ratings file: sniff → parse (streaming; files over 8 MiB as two halves in
+//! parallel), staging normalised ids → resolve ids ([`intern`](super::intern)) → clean
+//! (implicit zeros, scale, duplicates) → [`Interactions`] + [`CleaningReport`].
+//!
+//! Indices follow the order in which ids first appear in the file (among rows with valid
+//! values), so a given file always gives the same indices, whatever the number of threads.
 
 use std::fs::File;
 use std::io::Read;
