@@ -1162,6 +1162,16 @@ mod tests {
         assert_eq!(parse_timestamp(b"2000-03-01X"), None);
     }
 
+    proptest::proptest! {
+        /// Value parsers never panic, whatever the text (multi-byte characters included).
+        #[test]
+        fn value_parsers_total(s in "\\PC{0,24}", digits in "[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]?\\PC{0,8}") {
+            let _ = parse_timestamp(s.as_bytes());
+            let _ = parse_timestamp(digits.as_bytes());
+            let _ = parse_rating(s.as_bytes(), true);
+        }
+    }
+
     #[test]
     fn scale_inference() {
         let s = |v: &[f32], z| infer_scale(v, z);
