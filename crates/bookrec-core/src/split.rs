@@ -1,1 +1,295 @@
-//! (to be written)
+//! Train/test splits: random holdout, per-user holdout, temporal (per-user leave-latest-out) and
+//! k-fold.
+//!
+//! Every split is a partition of the explicit ratings: each row lands in exactly one of train or
+//! test (for k-fold: in exactly one test fold). Train and test share the input's vocabularies
+//! (`Arc`), so indices agree without re-mapping. Train sets keep the implicit interactions
+//! (Book-Crossing's zeros: feedback SVD++ may read, never a prediction target); test sets never
+//! carry them. Rows inside each returned set keep their input (file) order. All randomness comes
+//! from [`Rng::new`]`(seed)`, so a seed fixes the split on every platform.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::Interactions;
+use crate::rng::Rng;
+use crate::{Error, Result};
+
+/// How to hold out test ratings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Split {
+    /// A uniformly random `round(test_fraction · n)` of all ratings (at least 1, never all).
+    /// Users and books seen only in test are unknown to the model and get fallback
+    /// predictions.
+    Random { test_fraction: f64 },
+    /// For each user with at least 2 ratings, a random `round(test_fraction · n_u)` of their
+    /// ratings, at least 1 and never all, so every test user keeps ratings in train. Users with
+    /// a single rating stay entirely in train.
+    PerUser { test_fraction: f64 },
+    /// Per-user leave-latest-out: for each user with at least 2 ratings, their
+    /// `round(test_fraction · n_u)` most recent ratings by timestamp (at least 1, never all;
+    /// ties broken by file order, later rows counting as more recent). Chosen over a single
+    /// global cut-off date because a global cut leaves most test users with no training
+    /// history at all, which measures the fallback rather than the model. Needs a timestamp
+    /// column.
+    Temporal { test_fraction: f64 },
+}
+
+impl Split {
+    pub fn test_fraction(&self) -> f64 {
+        match *self {
+            Split::Random { test_fraction }
+            | Split::PerUser { test_fraction }
+            | Split::Temporal { test_fraction } => test_fraction,
+        }
+    }
+}
+
+/// Splits `data` into (train, test) as `split` says, deterministically for `seed`.
+///
+/// Errors: [`Error::Param`] if `test_fraction` is not strictly between 0 and 1;
+/// [`Error::Invalid`] if `data` is empty, too small to put a rating on each side, or (temporal)
+/// has no timestamps.
+pub fn train_test_split(
+    data: &Interactions,
+    split: &Split,
+    seed: u64,
+) -> Result<(Interactions, Interactions)> {
+    let frac = split.test_fraction();
+    if !(frac > 0.0 && frac < 1.0) {
+        return Err(Error::param(
+            "test_fraction",
+            frac,
+            "must be strictly between 0 and 1",
+        ));
+    }
+    if data.is_empty() {
+        return Err(Error::Invalid(
+            "cannot split an empty set of ratings".to_string(),
+        ));
+    }
+    let n = data.len();
+    let mut rng = Rng::new(seed);
+    let mut is_test = vec![false; n];
+    match split {
+        Split::Random { .. } => {
+            if n < 2 {
+                return Err(Error::Invalid(format!(
+                    "cannot split {n} rating into train and test: need at least 2"
+                )));
+            }
+            let mut rows: Vec<usize> = (0..n).collect();
+            rng.shuffle(&mut rows);
+            for &r in &rows[..holdout_count(n, frac)] {
+                is_test[r] = true;
+            }
+        }
+        Split::PerUser { .. } => {
+            for mut rows in rows_by_user(data) {
+                if rows.len() >= 2 {
+                    rng.shuffle(&mut rows);
+                    for &r in &rows[..holdout_count(rows.len(), frac)] {
+                        is_test[r] = true;
+                    }
+                }
+            }
+        }
+        Split::Temporal { .. } => {
+            let ts = data.timestamp.as_deref().ok_or_else(|| {
+                Error::Invalid(
+                    "a temporal split needs a timestamp column, and these ratings have none \
+                     (use a random or per-user split)"
+                        .to_string(),
+                )
+            })?;
+            for mut rows in rows_by_user(data) {
+                if rows.len() >= 2 {
+                    // Stable sort: equal timestamps keep file order, so later rows are "newer".
+                    rows.sort_by_key(|&r| ts[r]);
+                    let h = holdout_count(rows.len(), frac);
+                    for &r in &rows[rows.len() - h..] {
+                        is_test[r] = true;
+                    }
+                }
+            }
+        }
+    }
+    let (train_rows, test_rows): (Vec<usize>, Vec<usize>) = (0..n).partition(|&r| !is_test[r]);
+    if test_rows.is_empty() {
+        return Err(Error::Invalid(format!(
+            "no user has 2 or more ratings, so a {} split leaves the test set empty",
+            match split {
+                Split::Temporal { .. } => "temporal",
+                _ => "per-user",
+            }
+        )));
+    }
+    Ok((
+        data.subset(&train_rows, true),
+        data.subset(&test_rows, false),
+    ))
+}
+
+/// Splits `data` into `folds` (train, test) pairs whose test sets are disjoint, of sizes differing
+/// by at most one, and together cover every rating exactly once; each train set is the
+/// complement of its test set.
+///
+/// Errors: [`Error::Param`] if `folds < 2` or `folds` exceeds the number of ratings;
+/// [`Error::Invalid`] if `data` is empty.
+pub fn k_fold(
+    data: &Interactions,
+    folds: usize,
+    seed: u64,
+) -> Result<Vec<(Interactions, Interactions)>> {
+    let assignment = fold_assignment(data, folds, seed)?;
+    Ok((0..folds).map(|f| fold(data, &assignment, f)).collect())
+}
+
+/// The fold of every row (see [`k_fold`]); lets cross-validation build one fold at a time
+/// instead of holding all k train sets.
+pub(crate) fn fold_assignment(data: &Interactions, folds: usize, seed: u64) -> Result<Vec<usize>> {
+    if data.is_empty() {
+        return Err(Error::Invalid(
+            "cannot split an empty set of ratings".to_string(),
+        ));
+    }
+    let n = data.len();
+    if folds < 2 || folds > n {
+        return Err(Error::param(
+            "folds",
+            folds,
+            format!("must be between 2 and the number of ratings ({n})"),
+        ));
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    Rng::new(seed).shuffle(&mut order);
+    // Contiguous chunks of the shuffled order, the first n % folds one row longer.
+    let mut fold_of = vec![0usize; n];
+    let (base, extra) = (n / folds, n % folds);
+    let mut start = 0;
+    for f in 0..folds {
+        let len = base + usize::from(f < extra);
+        for &r in &order[start..start + len] {
+            fold_of[r] = f;
+        }
+        start += len;
+    }
+    Ok(fold_of)
+}
+
+/// (train, test) of fold `f` under `assignment`.
+pub(crate) fn fold(
+    data: &Interactions,
+    assignment: &[usize],
+    f: usize,
+) -> (Interactions, Interactions) {
+    let (test_rows, train_rows): (Vec<usize>, Vec<usize>) =
+        (0..data.len()).partition(|&r| assignment[r] == f);
+    (
+        data.subset(&train_rows, true),
+        data.subset(&test_rows, false),
+    )
+}
+
+/// `round(frac · n)` clamped to `[1, n - 1]`; `n >= 2`.
+fn holdout_count(n: usize, frac: f64) -> usize {
+    ((frac * n as f64).round() as usize).clamp(1, n - 1)
+}
+
+/// Row numbers of each user's ratings, in file order.
+fn rows_by_user(data: &Interactions) -> Vec<Vec<usize>> {
+    let mut by_user: Vec<Vec<usize>> = vec![Vec::new(); data.n_users()];
+    for (r, &u) in data.user.iter().enumerate() {
+        by_user[u as usize].push(r);
+    }
+    by_user
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn toy() -> Interactions {
+        Interactions::from_triplets(
+            [
+                ("u1", "a", 1.0),
+                ("u1", "b", 2.0),
+                ("u1", "c", 3.0),
+                ("u1", "d", 4.0),
+                ("u2", "a", 5.0),
+                ("u3", "b", 4.0),
+                ("u3", "c", 3.0),
+            ],
+            None,
+        )
+    }
+
+    #[test]
+    fn holdout_count_bounds() {
+        assert_eq!(holdout_count(2, 0.01), 1);
+        assert_eq!(holdout_count(2, 0.99), 1);
+        assert_eq!(holdout_count(10, 0.2), 2);
+        assert_eq!(holdout_count(4, 0.5), 2);
+    }
+
+    #[test]
+    fn per_user_keeps_single_rating_users_in_train() {
+        let data = toy();
+        let (train, test) =
+            train_test_split(&data, &Split::PerUser { test_fraction: 0.5 }, 1).unwrap();
+        // u1: 2 of 4 held out, u2 (1 rating) none, u3: 1 of 2.
+        assert_eq!(test.len(), 3);
+        assert_eq!(train.len(), 4);
+        assert!(!test.user.contains(&1));
+    }
+
+    #[test]
+    fn temporal_holds_out_latest() {
+        let mut data = toy();
+        data.timestamp = Some(vec![40, 30, 20, 10, 5, 1, 2]);
+        let (train, test) = train_test_split(
+            &data,
+            &Split::Temporal {
+                test_fraction: 0.25,
+            },
+            0,
+        )
+        .unwrap();
+        // u1's latest is row 0 (item a, t=40); u3's latest is row 6 (item c, t=2).
+        assert_eq!(test.timestamp.as_deref(), Some(&[40i64, 2][..]));
+        assert_eq!(test.item, vec![0, 2]);
+        assert_eq!(train.len(), 5);
+    }
+
+    #[test]
+    fn temporal_without_timestamps_is_an_error() {
+        let err = train_test_split(&toy(), &Split::Temporal { test_fraction: 0.2 }, 0).unwrap_err();
+        assert!(matches!(err, Error::Invalid(_)), "{err}");
+    }
+
+    #[test]
+    fn bad_parameters() {
+        for f in [0.0, 1.0, -0.5, f64::NAN, 2.0] {
+            let err = train_test_split(&toy(), &Split::Random { test_fraction: f }, 0).unwrap_err();
+            assert!(matches!(err, Error::Param { .. }), "{err}");
+        }
+        assert!(matches!(
+            k_fold(&toy(), 1, 0).unwrap_err(),
+            Error::Param { .. }
+        ));
+        assert!(matches!(
+            k_fold(&toy(), 8, 0).unwrap_err(),
+            Error::Param { .. }
+        ));
+        let empty = Interactions::from_triplets(Vec::<(&str, &str, f32)>::new(), None);
+        assert!(matches!(
+            k_fold(&empty, 2, 0).unwrap_err(),
+            Error::Invalid(_)
+        ));
+        assert!(matches!(
+            train_test_split(&empty, &Split::Random { test_fraction: 0.2 }, 0).unwrap_err(),
+            Error::Invalid(_)
+        ));
+    }
+}

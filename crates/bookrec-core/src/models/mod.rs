@@ -6,13 +6,28 @@
 //! parameters. Prediction, top-N, similar items, fold-in of a new user and the unknown-user /
 //! unknown-book fallback are written once here, not per model.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{AlignedRatings, Csr, Interactions, RatingScale, Vocab};
+use crate::data::{Csr, Interactions, RatingScale, Vocab};
 use crate::progress::Progress;
-use crate::Result;
+use crate::{Error, Result};
+
+mod als;
+mod baseline;
+mod knn;
+mod mean;
+mod serve;
+mod svd;
+mod svdpp;
+
+pub use als::{als_half_sweep, AlsParams};
+pub use baseline::{BaselineMethod, BaselineParams};
+pub use knn::{KnnParams, KnnScorer, Similarity};
+pub use svd::SvdParams;
+pub use svdpp::SvdppParams;
 
 /// Model names as used on the command line and in model files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -83,8 +98,18 @@ pub struct ScoredItem {
 }
 
 /// Latent-factor parameters shared by mean, baseline, svd, svdpp and als:
-/// r̂(u,i) = μ + b_u + b_i + q_iᵀp_u, with `k` = 0 for the bias-only models.
-/// Factors are row-major, `k` f32 per user/item.
+/// r̂(u,i) = μ + b_u + b_i + q_iᵀp_u.
+///
+/// Factors are row-major with row stride `k`. Models trained here pad the stride to a multiple
+/// of [`crate::kernels::LANES`] with zero columns (e.g. 100 factors → k = 104); zero columns
+/// never change a dot product, so `k` may also be the exact factor count (imported models).
+/// `k` = 0 for the bias-only models; the mean model also has empty bias vectors (no per-user
+/// or per-item parameters at all).
+///
+/// Fold-in of a new user (see [`FittedModel::recommend_for_ratings`]) solves the ridge
+/// regression of `r − μ − b_i` on `[1, q_i]` with λ = `fold_in_reg` + `fold_in_reg_per_rating`·n
+/// (n = number of ratings), i.e. the same objective the model was trained with: per-rating
+/// L2 for SGD and weighted-λ ALS, an absolute λ for Surprise-style ALS baselines.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Factors {
     pub k: usize,
@@ -92,31 +117,128 @@ pub struct Factors {
     pub item_bias: Vec<f32>,
     pub user_factors: Vec<f32>,
     pub item_factors: Vec<f32>,
+    #[serde(default)]
+    pub fold_in_reg: f32,
+    #[serde(default)]
+    pub fold_in_reg_per_rating: f32,
+    /// Row of each user's vector in `user_factors` (`u32::MAX` = none); empty = row u is user
+    /// u. Models trained here store rows only for users and books with training ratings: on
+    /// Book-Crossing most ISBNs have only implicit interactions, so this halves the memory.
+    #[serde(default)]
+    pub user_rows: Vec<u32>,
+    /// Row of each book's vector in `item_factors`, as `user_rows`.
+    #[serde(default)]
+    pub item_rows: Vec<u32>,
+}
+
+impl Factors {
+    fn row(rows: &[u32], idx: u32, m: &[f32], k: usize) -> Option<usize> {
+        if k == 0 {
+            return None;
+        }
+        let r = if rows.is_empty() {
+            idx as usize
+        } else {
+            match rows.get(idx as usize) {
+                Some(&r) if r != u32::MAX => r as usize,
+                _ => return None,
+            }
+        };
+        (r < m.len() / k).then_some(r)
+    }
+
+    /// Row of user `u` in `user_factors`, if it has one.
+    pub fn user_row(&self, u: u32) -> Option<usize> {
+        Self::row(&self.user_rows, u, &self.user_factors, self.k)
+    }
+
+    /// Row of book `i` in `item_factors`, if it has one.
+    pub fn item_row(&self, i: u32) -> Option<usize> {
+        Self::row(&self.item_rows, i, &self.item_factors, self.k)
+    }
+
+    /// p_u (length `k`), if the user has a vector.
+    pub fn user_vec(&self, u: u32) -> Option<&[f32]> {
+        let r = self.user_row(u)?;
+        Some(&self.user_factors[r * self.k..(r + 1) * self.k])
+    }
+
+    /// q_i (length `k`), if the book has a vector.
+    pub fn item_vec(&self, i: u32) -> Option<&[f32]> {
+        let r = self.item_row(i)?;
+        Some(&self.item_factors[r * self.k..(r + 1) * self.k])
+    }
+}
+
+/// Compact rows for the indices with `counts > 0`, in index order: (row of each index or
+/// `u32::MAX`, the indices having rows).
+pub(crate) fn compact_rows(counts: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let mut rows = vec![u32::MAX; counts.len()];
+    let mut members = Vec::new();
+    for (idx, &c) in counts.iter().enumerate() {
+        if c > 0 {
+            rows[idx] = members.len() as u32;
+            members.push(idx as u32);
+        }
+    }
+    (rows, members)
 }
 
 /// The learned parameters of a fitted model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Scorer {
+    /// Bias / latent-factor models (mean, baseline, svd, svdpp, als).
     Factors(Factors),
+    /// Item-based k nearest neighbours.
+    Knn(KnnScorer),
+}
+
+/// Serving caches derived from the model on first use (not saved in model files).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ServeCache {
+    /// Items with at least one training rating, most popular first (ties: lower index), so the
+    /// candidates passing any `min_support` are a prefix.
+    by_popularity: OnceLock<Vec<u32>>,
+    /// ‖q_i‖ for `similar` on factor models.
+    item_norms: OnceLock<Vec<f32>>,
 }
 
 /// A fitted model: everything needed to predict and recommend, and to be saved to a file
 /// (serde-serialisable; [`crate::io`] writes it in a versioned, checksummed container).
+/// Build one with [`FittedModel::new`] (or [`ModelSpec::fit`]).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FittedModel {
     pub kind: ModelKind,
-    /// Hyper-parameters exactly as used for fitting (JSON object).
+    /// Hyper-parameters exactly as used for fitting (JSON object). Stored as JSON text inside
+    /// model files, since non-self-describing formats (bincode) cannot hold a `Value`.
+    #[serde(with = "json_text")]
     pub params: serde_json::Value,
     pub users: Arc<Vocab>,
     pub items: Arc<Vocab>,
     pub scale: RatingScale,
     /// μ, mean training rating.
     pub global_mean: f32,
-    /// Training ratings by user (row = user index).
+    /// Training ratings by user (row = user index). A user with an empty row is "unknown".
     pub seen: Csr,
-    /// Number of training ratings per item.
+    /// Number of training ratings per item (0 = unknown book).
     pub item_popularity: Vec<u32>,
     pub scorer: Scorer,
+    #[serde(skip)]
+    pub(crate) cache: ServeCache,
+}
+
+/// Serde adapter: a JSON value as its JSON text.
+mod json_text {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &serde_json::Value, s: S) -> Result<S::Ok, S::Error> {
+        v.to_string().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<serde_json::Value, D::Error> {
+        let text = String::deserialize(d)?;
+        serde_json::from_str(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 /// Options for top-N.
@@ -139,71 +261,268 @@ impl Default for RecommendOptions {
 }
 
 /// A model name plus its hyper-parameters: validated (`check`) and fitted (`fit`).
+/// JSON form: `{"model": "svd", "factors": 100, ...}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "model", rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum ModelSpec {
     Mean,
+    Baseline(BaselineParams),
+    Svd(SvdParams),
+    Svdpp(SvdppParams),
+    Als(AlsParams),
+    Knn(KnnParams),
+}
+
+/// A hyper-parameter struct: defaults, its JSON keys, and range checks.
+pub(crate) trait ParamSet: Default + Serialize + DeserializeOwned {
+    /// The serde field names, in declaration order (checked against serde in tests).
+    const KEYS: &'static [&'static str];
+    fn check(&self) -> Result<()>;
+}
+
+/// `value` must be finite and > 0.
+pub(crate) fn check_positive(name: &'static str, value: f32) -> Result<()> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::param(name, value, "must be a finite number > 0"))
+    }
+}
+
+/// `value` must be finite and ≥ 0.
+pub(crate) fn check_non_negative(name: &'static str, value: f32) -> Result<()> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::param(name, value, "must be a finite number >= 0"))
+    }
+}
+
+/// `value` must be ≥ 1.
+pub(crate) fn check_at_least_one(name: &'static str, value: usize) -> Result<()> {
+    if value >= 1 {
+        Ok(())
+    } else {
+        Err(Error::param(name, value, "must be at least 1"))
+    }
+}
+
+/// Applies `overrides` to the defaults of `P`. A string value is parsed as JSON when the
+/// parameter is not itself a string (so CLI `-p factors=50` works); unknown keys and values of
+/// the wrong type are reported by key, with the valid keys listed.
+fn params_with<P: ParamSet>(
+    kind: ModelKind,
+    overrides: &serde_json::Map<String, serde_json::Value>,
+) -> Result<P> {
+    let serde_json::Value::Object(mut obj) = serde_json::to_value(P::default())
+        .map_err(|e| Error::Invalid(format!("cannot encode default parameters: {e}")))?
+    else {
+        return Err(Error::Invalid("parameters must encode as an object".into()));
+    };
+    let valid = || P::KEYS.join(", ");
+    for (key, value) in overrides {
+        let Some(&name) = P::KEYS.iter().find(|k| **k == key.as_str()) else {
+            return Err(Error::param(
+                "key",
+                crate::error::excerpt(key, 60),
+                format!("unknown parameter for {}; valid: {}", kind.name(), valid()),
+            ));
+        };
+        let wants_string = matches!(obj.get(name), Some(serde_json::Value::String(_)));
+        let value = match value {
+            serde_json::Value::String(s) if !wants_string => {
+                serde_json::from_str(s.trim()).unwrap_or_else(|_| value.clone())
+            }
+            _ => value.clone(),
+        };
+        obj.insert(name.to_string(), value.clone());
+        if let Err(e) = serde_json::from_value::<P>(serde_json::Value::Object(obj.clone())) {
+            return Err(Error::param(
+                name,
+                crate::error::excerpt(&value.to_string(), 60),
+                format!("wrong type: {e}"),
+            ));
+        }
+    }
+    serde_json::from_value(serde_json::Value::Object(obj))
+        .map_err(|e| Error::Invalid(format!("invalid parameters for {}: {e}", kind.name())))
 }
 
 impl ModelSpec {
     pub fn kind(&self) -> ModelKind {
         match self {
             ModelSpec::Mean => ModelKind::Mean,
+            ModelSpec::Baseline(_) => ModelKind::Baseline,
+            ModelSpec::Svd(_) => ModelKind::Svd,
+            ModelSpec::Svdpp(_) => ModelKind::Svdpp,
+            ModelSpec::Als(_) => ModelKind::Als,
+            ModelSpec::Knn(_) => ModelKind::Knn,
         }
+    }
+
+    /// The model with all defaults (Surprise's defaults where Surprise has the model).
+    pub fn default_for(kind: ModelKind) -> ModelSpec {
+        match kind {
+            ModelKind::Mean => ModelSpec::Mean,
+            ModelKind::Baseline => ModelSpec::Baseline(BaselineParams::default()),
+            ModelKind::Svd => ModelSpec::Svd(SvdParams::default()),
+            ModelKind::Svdpp => ModelSpec::Svdpp(SvdppParams::default()),
+            ModelKind::Als => ModelSpec::Als(AlsParams::default()),
+            ModelKind::Knn => ModelSpec::Knn(KnnParams::default()),
+        }
+    }
+
+    /// Builds from a kind plus user overrides, e.g. `{"factors": 50, "lr": 0.01}` (values may
+    /// be JSON strings such as `"50"`, as they arrive from the CLI). Unknown keys or wrong types
+    /// give [`Error::Param`] naming the key and listing the valid keys. Ranges are checked too.
+    pub fn from_params(
+        kind: ModelKind,
+        overrides: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<ModelSpec> {
+        let spec = match kind {
+            ModelKind::Mean => {
+                if let Some(key) = overrides.keys().next() {
+                    return Err(Error::param(
+                        "key",
+                        crate::error::excerpt(key, 60),
+                        "unknown parameter for mean; it has no parameters",
+                    ));
+                }
+                ModelSpec::Mean
+            }
+            ModelKind::Baseline => ModelSpec::Baseline(params_with(kind, overrides)?),
+            ModelKind::Svd => ModelSpec::Svd(params_with(kind, overrides)?),
+            ModelKind::Svdpp => ModelSpec::Svdpp(params_with(kind, overrides)?),
+            ModelKind::Als => ModelSpec::Als(params_with(kind, overrides)?),
+            ModelKind::Knn => ModelSpec::Knn(params_with(kind, overrides)?),
+        };
+        spec.check()?;
+        Ok(spec)
+    }
+
+    /// The full parameter set including `"model"`, for model files and reports.
+    pub fn params_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 
     /// Validates hyper-parameters (typed [`crate::Error::Param`] on failure).
     pub fn check(&self) -> Result<()> {
-        todo!("models helper")
+        match self {
+            ModelSpec::Mean => Ok(()),
+            ModelSpec::Baseline(p) => p.check(),
+            ModelSpec::Svd(p) => p.check(),
+            ModelSpec::Svdpp(p) => p.check(),
+            ModelSpec::Als(p) => p.check(),
+            ModelSpec::Knn(p) => p.check(),
+        }
     }
 
-    /// Fits the model on `train`.
-    pub fn fit(&self, _train: &Interactions, _progress: &dyn Progress) -> Result<FittedModel> {
-        todo!("models helper")
+    /// Fits the model on `train` (explicit ratings; svdpp also reads the implicit ones).
+    /// Checks the parameters first; an empty train set or a non-finite rating is
+    /// [`Error::Invalid`]. Reports one progress unit per epoch / iteration.
+    pub fn fit(&self, train: &Interactions, progress: &dyn Progress) -> Result<FittedModel> {
+        self.check()?;
+        let name = self.kind().name();
+        if train.is_empty() {
+            return Err(Error::Invalid(format!(
+                "cannot fit {name}: the training set has no explicit ratings"
+            )));
+        }
+        if let Some(k) = train.rating.iter().position(|r| !r.is_finite()) {
+            return Err(Error::Invalid(format!(
+                "cannot fit {name}: training rating #{k} is {}",
+                train.rating[k]
+            )));
+        }
+        let n_items = train.n_items();
+        if train.item.iter().any(|&i| i as usize >= n_items)
+            || train.user.iter().any(|&u| u as usize >= train.n_users())
+        {
+            return Err(Error::Invalid(format!(
+                "cannot fit {name}: a rating refers to a user or book outside the vocabulary"
+            )));
+        }
+        let scorer = match self {
+            ModelSpec::Mean => mean::fit(train, progress),
+            ModelSpec::Baseline(p) => baseline::fit(p, train, progress),
+            ModelSpec::Svd(p) => svd::fit(p, train, progress),
+            ModelSpec::Svdpp(p) => svdpp::fit(p, train, progress)?,
+            ModelSpec::Als(p) => als::fit(p, train, progress),
+            ModelSpec::Knn(p) => knn::fit(p, train, progress),
+        };
+        Ok(FittedModel::new(
+            self.kind(),
+            self.params_json(),
+            train,
+            scorer,
+        ))
     }
 }
 
-impl FittedModel {
-    /// Predicts r̂(u,i) for indices in this model's vocabularies; `None` = unknown. Clipped to
-    /// the scale; unknown users/books fall back to biases / μ (the one place this is decided).
-    pub fn predict_idx(&self, _user: Option<u32>, _item: Option<u32>) -> Prediction {
-        todo!("models helper")
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn keys_of<P: ParamSet>() -> Vec<String> {
+        match serde_json::to_value(P::default()).unwrap() {
+            serde_json::Value::Object(o) => o.keys().cloned().collect(),
+            _ => panic!("not an object"),
+        }
     }
 
-    /// Predicts for raw ids.
-    pub fn predict(&self, user_id: &str, item_id: &str) -> Prediction {
-        self.predict_idx(self.users.get(user_id), self.items.get(item_id))
+    #[test]
+    fn keys_match_serde() {
+        fn same<P: ParamSet>() {
+            let mut a = keys_of::<P>();
+            let mut b: Vec<String> = P::KEYS.iter().map(|s| s.to_string()).collect();
+            a.sort();
+            b.sort();
+            assert_eq!(a, b);
+            P::default().check().unwrap();
+        }
+        same::<BaselineParams>();
+        same::<SvdParams>();
+        same::<SvdppParams>();
+        same::<AlsParams>();
+        same::<KnnParams>();
     }
 
-    /// Predicts a whole aligned test set (in parallel).
-    pub fn predict_all(&self, _test: &AlignedRatings) -> Vec<Prediction> {
-        todo!("models helper")
-    }
+    #[test]
+    fn overrides_parse_strings_and_report_keys() {
+        let mut o = serde_json::Map::new();
+        o.insert("factors".into(), "50".into());
+        o.insert("lr".into(), serde_json::json!(0.01));
+        let spec = ModelSpec::from_params(ModelKind::Svd, &o).unwrap();
+        let ModelSpec::Svd(p) = &spec else { panic!() };
+        assert_eq!((p.factors, p.lr), (50, 0.01));
+        assert_eq!(spec.params_json()["model"], "svd");
+        let back: ModelSpec = serde_json::from_value(spec.params_json()).unwrap();
+        assert_eq!(back, spec);
 
-    /// Top-`n` books for a known user, best first.
-    pub fn recommend(&self, _user: u32, _n: usize, _opts: &RecommendOptions) -> Vec<ScoredItem> {
-        todo!("models helper")
-    }
+        let mut bad = serde_json::Map::new();
+        bad.insert("factorz".into(), 3.into());
+        let e = ModelSpec::from_params(ModelKind::Svd, &bad).unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(e, Error::Param { .. }));
+        assert!(
+            msg.contains("factorz") && msg.contains("factors, epochs"),
+            "{msg}"
+        );
 
-    /// Top-`n` books for a user given only their ratings (fold-in: no retraining). Items the
-    /// ratings name are excluded.
-    pub fn recommend_for_ratings(
-        &self,
-        _ratings: &[(u32, f32)],
-        _n: usize,
-        _opts: &RecommendOptions,
-    ) -> Vec<ScoredItem> {
-        todo!("models helper")
-    }
-
-    /// The `n` books most similar to `item`, most similar first.
-    pub fn similar(&self, _item: u32, _n: usize) -> Vec<ScoredItem> {
-        todo!("models helper")
-    }
-
-    /// The `n` most-rated books with at least `min_support` ratings (for unknown users).
-    pub fn popular(&self, _n: usize, _opts: &RecommendOptions) -> Vec<ScoredItem> {
-        todo!("models helper")
+        let mut wrong = serde_json::Map::new();
+        wrong.insert("factors".into(), "many".into());
+        match ModelSpec::from_params(ModelKind::Svd, &wrong).unwrap_err() {
+            Error::Param { name, .. } => assert_eq!(name, "factors"),
+            e => panic!("{e}"),
+        }
+        let mut method = serde_json::Map::new();
+        method.insert("method".into(), "sgd".into());
+        let ModelSpec::Baseline(b) = ModelSpec::from_params(ModelKind::Baseline, &method).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(b.method, BaselineMethod::Sgd);
     }
 }

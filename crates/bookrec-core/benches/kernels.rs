@@ -1,0 +1,155 @@
+//! Criterion benches of the hot kernels: the SGD epoch over a block (in cache and over a
+//! Book-Crossing-sized factor matrix), the ALS half-sweep, the k×k Cholesky row solve and
+//! top-k selection. `cargo bench -p bookrec-core --bench kernels -- --quick`
+
+use bookrec_core::data::Csr;
+use bookrec_core::kernels::cholesky::{
+    cholesky_factor, cholesky_solve, ridge_solve, Design, RidgeScratch,
+};
+use bookrec_core::kernels::sgd::{sgd_block, BlockRating, SgdRates};
+use bookrec_core::kernels::topk::TopK;
+use bookrec_core::models::als_half_sweep;
+use bookrec_core::rng::Rng;
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+
+fn ratings(n: usize, n_users: usize, n_items: usize, seed: u64) -> Vec<BlockRating> {
+    let mut rng = Rng::new(seed);
+    let mut v: Vec<BlockRating> = (0..n)
+        .map(|_| BlockRating {
+            u: rng.below(n_users as u64) as u32,
+            i: rng.below(n_items as u64) as u32,
+            r: 1.0 + rng.below(10) as f32,
+        })
+        .collect();
+    v.sort_unstable_by_key(|b| (b.u, b.i));
+    v
+}
+
+fn matrix(rows: usize, k: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    (0..rows * k).map(|_| 0.1 * rng.normal() as f32).collect()
+}
+
+fn bench_sgd(c: &mut Criterion) {
+    let k = 104; // 100 factors padded to a multiple of 8
+    let rates = SgdRates {
+        lr: 0.005,
+        reg: 0.02,
+    };
+    let mut group = c.benchmark_group("sgd_epoch");
+    // (name, users, items): a cache-resident block, and Book-Crossing's train-set size.
+    for (name, nu, ni, n) in [
+        ("in_cache_block", 500, 1000, 20_000),
+        ("bx_sized", 68_000, 150_000, 347_000),
+    ] {
+        let rs = ratings(n, nu, ni, 1);
+        let mut uf = matrix(nu, k, 2);
+        let mut itf = matrix(ni, k, 3);
+        let (mut ub, mut ib) = (vec![0f32; nu], vec![0f32; ni]);
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                sgd_block(
+                    black_box(&rs),
+                    7.6,
+                    k,
+                    &mut ub,
+                    &mut ib,
+                    &mut uf,
+                    &mut itf,
+                    rates,
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+fn bench_als(c: &mut Criterion) {
+    let factors = 50;
+    let k = 56;
+    let (n_users, n_items, nnz) = (5_000usize, 10_000usize, 100_000usize);
+    let mut rng = Rng::new(4);
+    let (mut u, mut i, mut r) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..nnz {
+        u.push(rng.below(n_users as u64) as u32);
+        i.push(rng.below(n_items as u64) as u32);
+        r.push(1.0 + rng.below(10) as f32);
+    }
+    let by_user = Csr::from_coo(n_users, &u, &i, &r);
+    let item_f = matrix(n_items, k, 5);
+    let item_b = vec![0f32; n_items];
+    let mut user_f = vec![0f32; n_users * k];
+    let mut user_b = vec![0f32; n_users];
+    let mut group = c.benchmark_group("als");
+    group.throughput(Throughput::Elements(nnz as u64));
+    group.bench_function("half_sweep_5k_users_100k_ratings_k50", |b| {
+        b.iter(|| {
+            als_half_sweep(
+                &by_user,
+                7.6,
+                &item_b,
+                &item_f,
+                k,
+                factors,
+                0.1,
+                &mut user_b,
+                &mut user_f,
+            )
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("row_solve");
+    for d in [21usize, 51, 101] {
+        let m = matrix(d, d, 6);
+        let mut a = vec![0f32; d * d];
+        for x in 0..d {
+            for y in 0..=x {
+                a[x * d + y] = (0..d).map(|t| m[x * d + t] * m[y * d + t]).sum::<f32>()
+                    + if x == y { 1.0 } else { 0.0 };
+            }
+        }
+        group.bench_function(format!("cholesky_{d}x{d}"), |b| {
+            b.iter(|| {
+                let mut l = a.clone();
+                let ok = cholesky_factor(&mut l, d);
+                let mut rhs = vec![1f32; d];
+                cholesky_solve(&l, d, &mut rhs);
+                black_box((ok, rhs))
+            })
+        });
+        let idx: Vec<u32> = (0..200).map(|x| x * 7 % n_items as u32).collect();
+        let targets = vec![1f32; idx.len()];
+        let design = Design {
+            idx: &idx,
+            mat: &item_f,
+            stride: k,
+            k: d.min(k) - 1,
+            with_bias: true,
+        };
+        let mut s = RidgeScratch::default();
+        let mut out = vec![0f32; design.dim()];
+        group.bench_function(format!("ridge_200_rows_d{}", design.dim()), |b| {
+            b.iter(|| ridge_solve(&design, black_box(&targets), 10.0, &mut s, &mut out))
+        });
+    }
+    group.finish();
+}
+
+fn bench_topk(c: &mut Criterion) {
+    let mut rng = Rng::new(7);
+    let scores: Vec<f32> = (0..186_000).map(|_| rng.next_f32()).collect();
+    c.bench_function("topk_10_of_186k", |b| {
+        b.iter(|| {
+            let mut t = TopK::new(10);
+            for (i, &s) in scores.iter().enumerate() {
+                t.push(i as u32, s);
+            }
+            black_box(t.into_sorted())
+        })
+    });
+}
+
+criterion_group!(benches, bench_sgd, bench_als, bench_topk);
+criterion_main!(benches);

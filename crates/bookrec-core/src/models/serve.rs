@@ -1,0 +1,550 @@
+//! Prediction, top-N, similar books, fold-in and explanations: written once for every model.
+
+use std::borrow::Cow;
+
+use rayon::prelude::*;
+
+use super::{
+    Factors, Fallback, FittedModel, ModelKind, Prediction, RecommendOptions, ScoredItem, Scorer,
+    ServeCache,
+};
+use crate::data::{AlignedRatings, Interactions};
+use crate::kernels::cholesky::{cholesky_solve, gram_factor, ridge_solve, Design, RidgeScratch};
+use crate::kernels::dense::{dot, norm};
+use crate::kernels::topk::TopK;
+
+/// What the scorer needs to know about one user: a known user's stored parameters (borrowed,
+/// never cloned) or a new user's folded-in ones.
+pub(crate) enum UserCtx<'a> {
+    Factors {
+        bias: f32,
+        p: Cow<'a, [f32]>,
+    },
+    Knn {
+        bias: f32,
+        items: Cow<'a, [u32]>,
+        ratings: Cow<'a, [f32]>,
+    },
+}
+
+/// A user's ratings restricted to books the model knows, sorted by book, one per book.
+struct CleanRatings {
+    items: Vec<u32>,
+    ratings: Vec<f32>,
+    /// Every valid book index the caller named (known or not), sorted: excluded from results.
+    named: Vec<u32>,
+}
+
+impl FittedModel {
+    /// Assembles a fitted model from its scorer and the training set it was fitted on.
+    pub fn new(
+        kind: ModelKind,
+        params: serde_json::Value,
+        train: &Interactions,
+        scorer: Scorer,
+    ) -> Self {
+        FittedModel {
+            kind,
+            params,
+            users: train.users.clone(),
+            items: train.items.clone(),
+            scale: train.scale,
+            global_mean: train.global_mean(),
+            seen: train.by_user(),
+            item_popularity: train.item_counts(),
+            scorer,
+            cache: ServeCache::default(),
+        }
+    }
+
+    /// True if `user` has training ratings.
+    pub fn knows_user(&self, user: u32) -> bool {
+        (user as usize) < self.seen.n_rows() && self.seen.row_len(user as usize) > 0
+    }
+
+    /// True if `item` has training ratings.
+    pub fn knows_item(&self, item: u32) -> bool {
+        self.item_popularity
+            .get(item as usize)
+            .is_some_and(|&c| c > 0)
+    }
+
+    fn biases(&self) -> (&[f32], &[f32]) {
+        match &self.scorer {
+            Scorer::Factors(f) => (&f.user_bias, &f.item_bias),
+            Scorer::Knn(k) => (&k.user_bias, &k.item_bias),
+        }
+    }
+
+    fn user_bias(&self, user: u32) -> f32 {
+        self.biases().0.get(user as usize).copied().unwrap_or(0.0)
+    }
+
+    fn item_bias(&self, item: u32) -> f32 {
+        self.biases().1.get(item as usize).copied().unwrap_or(0.0)
+    }
+
+    /// The stored parameters of a known user.
+    fn known_ctx(&self, user: u32) -> UserCtx<'_> {
+        let bias = self.user_bias(user);
+        match &self.scorer {
+            Scorer::Factors(f) => UserCtx::Factors {
+                bias,
+                p: Cow::Borrowed(f.user_vec(user).unwrap_or_default()),
+            },
+            Scorer::Knn(_) => {
+                let (items, ratings) = self.seen.row(user as usize);
+                UserCtx::Knn {
+                    bias,
+                    items: Cow::Borrowed(items),
+                    ratings: Cow::Borrowed(ratings),
+                }
+            }
+        }
+    }
+
+    /// r̂ before clipping, for a known item.
+    #[inline]
+    fn raw_score(&self, ctx: &UserCtx, item: u32) -> f32 {
+        let base = self.global_mean + self.item_bias(item);
+        match (ctx, &self.scorer) {
+            (UserCtx::Factors { bias, p }, Scorer::Factors(f)) => {
+                let inter = match f.item_vec(item) {
+                    Some(q) if q.len() == p.len() => dot(p, q),
+                    _ => 0.0,
+                };
+                base + bias + inter
+            }
+            (
+                UserCtx::Knn {
+                    bias,
+                    items,
+                    ratings,
+                },
+                Scorer::Knn(k),
+            ) => base + bias + k.neighbourhood_term(self.global_mean, *bias, items, ratings, item),
+            _ => base,
+        }
+    }
+
+    /// Predicts r̂(u,i) for indices in this model's vocabularies; `None` = unknown. Clipped to
+    /// the scale; unknown users/books fall back to biases / μ (the one place this is decided):
+    /// unknown user → μ + b_i, unknown book → μ + b_u, both → μ. "Unknown" means "no training
+    /// ratings" (vocabularies are shared with the full data set, so an index alone says
+    /// nothing); indices outside the vocabulary are unknown too.
+    pub fn predict_idx(&self, user: Option<u32>, item: Option<u32>) -> Prediction {
+        let user = user.filter(|&u| self.knows_user(u));
+        let item = item.filter(|&i| self.knows_item(i));
+        let mu = self.global_mean;
+        let (raw, fallback) = match (user, item) {
+            (Some(u), Some(i)) => (self.raw_score(&self.known_ctx(u), i), Fallback::None),
+            (None, Some(i)) => (mu + self.item_bias(i), Fallback::UnknownUser),
+            (Some(u), None) => (mu + self.user_bias(u), Fallback::UnknownItem),
+            (None, None) => (mu, Fallback::UnknownBoth),
+        };
+        let value = if raw.is_finite() { raw } else { mu };
+        Prediction {
+            value: self.scale.clip(value),
+            fallback,
+        }
+    }
+
+    /// Predicts for raw ids.
+    pub fn predict(&self, user_id: &str, item_id: &str) -> Prediction {
+        self.predict_idx(self.users.get(user_id), self.items.get(item_id))
+    }
+
+    /// Predicts a whole aligned test set (in parallel, order preserved).
+    pub fn predict_all(&self, test: &AlignedRatings) -> Vec<Prediction> {
+        test.user
+            .par_iter()
+            .zip(test.item.par_iter())
+            .with_min_len(1024)
+            .map(|(&u, &i)| self.predict_idx(u, i))
+            .collect()
+    }
+
+    /// Items with training ratings, most popular first (cached on first use).
+    fn by_popularity(&self) -> &[u32] {
+        self.cache.by_popularity.get_or_init(|| {
+            let mut v: Vec<u32> = (0..self.item_popularity.len() as u32)
+                .filter(|&i| self.item_popularity[i as usize] > 0)
+                .collect();
+            v.sort_by(|&a, &b| {
+                self.item_popularity[b as usize]
+                    .cmp(&self.item_popularity[a as usize])
+                    .then(a.cmp(&b))
+            });
+            v
+        })
+    }
+
+    /// The candidate books for `min_support`: a prefix of [`Self::by_popularity`].
+    fn candidates(&self, min_support: u32) -> &[u32] {
+        let order = self.by_popularity();
+        let need = min_support.max(1);
+        let m = order.partition_point(|&i| self.item_popularity[i as usize] >= need);
+        &order[..m]
+    }
+
+    /// Top-`n` of r̂ over the candidates, skipping the sorted `exclude` list. Scores are
+    /// ranked unclipped (clipping would tie everything above the scale) and returned clipped.
+    fn rank(
+        &self,
+        ctx: &UserCtx,
+        exclude: &[u32],
+        n: usize,
+        opts: &RecommendOptions,
+    ) -> Vec<ScoredItem> {
+        let cands = self.candidates(opts.min_support);
+        let mut top = TopK::new(n);
+        let mut offer = |i: u32, s: f32| {
+            if top.accepts(i, s) && exclude.binary_search(&i).is_err() {
+                top.push(i, s);
+            }
+        };
+        match (ctx, &self.scorer) {
+            (
+                UserCtx::Knn {
+                    bias,
+                    items,
+                    ratings,
+                },
+                Scorer::Knn(k),
+            ) => k.score_candidates(self.global_mean, *bias, items, ratings, cands, &mut offer),
+            _ => {
+                for &i in cands {
+                    offer(i, self.raw_score(ctx, i));
+                }
+            }
+        }
+        top.into_sorted()
+            .into_iter()
+            .map(|(item, s)| ScoredItem {
+                item,
+                score: self.scale.clip(s),
+            })
+            .collect()
+    }
+
+    /// Top-`n` books for `user`, best first, scored by predicted rating (clipped). Only books
+    /// with `opts.min_support` training ratings are candidates; the user's training books are
+    /// excluded if `opts.exclude_seen`. A user without training ratings gets
+    /// [`Self::popular`] order scored by the fallback prediction μ + b_i.
+    pub fn recommend(&self, user: u32, n: usize, opts: &RecommendOptions) -> Vec<ScoredItem> {
+        if !self.knows_user(user) {
+            return self.popular_fallback(n, opts);
+        }
+        let exclude = if opts.exclude_seen {
+            self.seen.row(user as usize).0
+        } else {
+            &[]
+        };
+        self.rank(&self.known_ctx(user), exclude, n, opts)
+    }
+
+    fn popular_fallback(&self, n: usize, opts: &RecommendOptions) -> Vec<ScoredItem> {
+        self.popular(n, opts)
+            .into_iter()
+            .map(|s| ScoredItem {
+                item: s.item,
+                score: self.predict_idx(None, Some(s.item)).value,
+            })
+            .collect()
+    }
+
+    /// Keeps ratings of known books (finite values), sorted by book; a book named twice keeps
+    /// its last rating.
+    fn clean(&self, ratings: &[(u32, f32)]) -> CleanRatings {
+        let mut named: Vec<u32> = ratings
+            .iter()
+            .map(|r| r.0)
+            .filter(|&i| (i as usize) < self.item_popularity.len())
+            .collect();
+        named.sort_unstable();
+        named.dedup();
+        let mut pairs: Vec<(usize, u32, f32)> = ratings
+            .iter()
+            .enumerate()
+            .filter(|(_, (i, r))| self.knows_item(*i) && r.is_finite())
+            .map(|(pos, &(i, r))| (pos, i, r))
+            .collect();
+        pairs.sort_by_key(|&(pos, i, _)| (i, std::cmp::Reverse(pos)));
+        pairs.dedup_by_key(|p| p.1);
+        CleanRatings {
+            items: pairs.iter().map(|p| p.1).collect(),
+            ratings: pairs.iter().map(|p| p.2).collect(),
+            named,
+        }
+    }
+
+    /// The ridge problem of a new user over the factor model: rows z_j = [1, q_j], targets
+    /// t_j = r_j − μ − b_j, λ = fold_in_reg + fold_in_reg_per_rating·n. Returns the factor rows,
+    /// the targets, λ, and the positions (in `items`) of the books used. `None` when the model
+    /// has no user parameters (mean).
+    #[allow(clippy::type_complexity)]
+    fn fold_in_problem(
+        &self,
+        f: &Factors,
+        items: &[u32],
+        ratings: &[f32],
+    ) -> Option<(Vec<u32>, Vec<f32>, f32, Vec<usize>)> {
+        if f.user_bias.is_empty() {
+            return None;
+        }
+        let (mut rows, mut targets, mut used) = (Vec::new(), Vec::new(), Vec::new());
+        for (pos, (&i, &r)) in items.iter().zip(ratings).enumerate() {
+            let row = if f.k == 0 { Some(0) } else { f.item_row(i) };
+            if let Some(row) = row {
+                rows.push(row as u32);
+                targets.push(r - self.global_mean - self.item_bias(i));
+                used.push(pos);
+            }
+        }
+        let lambda = f.fold_in_reg + f.fold_in_reg_per_rating * rows.len() as f32;
+        Some((rows, targets, lambda, used))
+    }
+
+    fn design<'a>(f: &'a Factors, rows: &'a [u32]) -> Design<'a> {
+        Design {
+            idx: rows,
+            mat: &f.item_factors,
+            stride: f.k,
+            k: f.k,
+            with_bias: true,
+        }
+    }
+
+    /// Folds a new user's cleaned ratings into the model (no retraining).
+    fn fold_in(&self, clean: &CleanRatings) -> UserCtx<'static> {
+        match &self.scorer {
+            Scorer::Factors(f) => {
+                let mut x = vec![0f32; f.k + 1];
+                if let Some((rows, targets, lambda, _)) =
+                    self.fold_in_problem(f, &clean.items, &clean.ratings)
+                {
+                    let design = Self::design(f, &rows);
+                    if !ridge_solve(
+                        &design,
+                        &targets,
+                        lambda,
+                        &mut RidgeScratch::default(),
+                        &mut x,
+                    ) {
+                        x.fill(0.0);
+                    }
+                }
+                let bias = x[0];
+                x.remove(0);
+                UserCtx::Factors {
+                    bias,
+                    p: Cow::Owned(x),
+                }
+            }
+            Scorer::Knn(k) => UserCtx::Knn {
+                bias: k.fold_in_bias(self.global_mean, &clean.items, &clean.ratings),
+                items: Cow::Owned(clean.items.clone()),
+                ratings: Cow::Owned(clean.ratings.clone()),
+            },
+        }
+    }
+
+    /// Top-`n` books for a new user given only their ratings `(book index, rating)` (fold-in:
+    /// no retraining). Factor models solve the ridge regression
+    /// [b_u, p_u] = (ZᵀZ + λI)⁻¹Zᵀ(r − μ − b_i) with rows z_i = [1, q_i] (see [`Factors`]);
+    /// knn uses the ratings directly with b_u = Σ(r − μ − b_i)/(reg_u + n). Every book the
+    /// ratings name is excluded; books the model does not know are ignored. With no usable
+    /// ratings this is [`Self::popular`] order scored by μ + b_i.
+    pub fn recommend_for_ratings(
+        &self,
+        ratings: &[(u32, f32)],
+        n: usize,
+        opts: &RecommendOptions,
+    ) -> Vec<ScoredItem> {
+        let clean = self.clean(ratings);
+        if clean.items.is_empty() {
+            return self
+                .popular_fallback(n + clean.named.len(), opts)
+                .into_iter()
+                .filter(|s| clean.named.binary_search(&s.item).is_err())
+                .take(n)
+                .collect();
+        }
+        let ctx = self.fold_in(&clean);
+        self.rank(&ctx, &clean.named, n, opts)
+    }
+
+    /// Predicts a book for a new user given only their ratings (fold-in, as
+    /// [`Self::recommend_for_ratings`]); unknown book → μ + b_u.
+    pub fn predict_for_ratings(&self, ratings: &[(u32, f32)], item: u32) -> Prediction {
+        let clean = self.clean(ratings);
+        if clean.items.is_empty() {
+            return self.predict_idx(None, Some(item));
+        }
+        let ctx = self.fold_in(&clean);
+        let (raw, fallback) = if self.knows_item(item) {
+            (self.raw_score(&ctx, item), Fallback::None)
+        } else {
+            let b = match &ctx {
+                UserCtx::Factors { bias, .. } | UserCtx::Knn { bias, .. } => *bias,
+            };
+            (self.global_mean + b, Fallback::UnknownItem)
+        };
+        Prediction {
+            value: self.scale.clip(if raw.is_finite() {
+                raw
+            } else {
+                self.global_mean
+            }),
+            fallback,
+        }
+    }
+
+    /// The `n` books most similar to `item`, most similar first, among books with at least
+    /// [`RecommendOptions::default`]`.min_support` training ratings (see
+    /// [`Self::similar_with`]).
+    pub fn similar(&self, item: u32, n: usize) -> Vec<ScoredItem> {
+        self.similar_with(item, n, &RecommendOptions::default())
+    }
+
+    /// The `n` books most similar to `item` among books with `opts.min_support` training
+    /// ratings. Factor models: cosine of the item factors q_i (books with a zero vector are
+    /// skipped). knn: the stored neighbour list (shrunk similarity). Bias-only models (mean,
+    /// baseline) have no notion of similarity and return an empty list. Unknown books: empty.
+    pub fn similar_with(&self, item: u32, n: usize, opts: &RecommendOptions) -> Vec<ScoredItem> {
+        if !self.knows_item(item) || n == 0 {
+            return Vec::new();
+        }
+        let need = opts.min_support.max(1);
+        let mut top = TopK::new(n);
+        match &self.scorer {
+            Scorer::Factors(f) if f.k > 0 => {
+                let norms = self.item_norms(f);
+                let (Some(r), Some(q)) = (f.item_row(item), f.item_vec(item)) else {
+                    return Vec::new();
+                };
+                let qn = norms[r];
+                if qn <= 0.0 {
+                    return Vec::new();
+                }
+                for &j in self.candidates(need) {
+                    let (Some(jr), Some(qj)) = (f.item_row(j), f.item_vec(j)) else {
+                        continue;
+                    };
+                    let jn = norms[jr];
+                    if j == item || jn <= 0.0 {
+                        continue;
+                    }
+                    top.push(j, dot(q, qj) / (qn * jn));
+                }
+            }
+            Scorer::Factors(_) => return Vec::new(),
+            Scorer::Knn(k) => {
+                let (js, ss) = k.neighbours.row(item as usize);
+                for (&j, &s) in js.iter().zip(ss) {
+                    if self
+                        .item_popularity
+                        .get(j as usize)
+                        .is_some_and(|&c| c >= need)
+                    {
+                        top.push(j, s);
+                    }
+                }
+            }
+        }
+        top.into_sorted()
+            .into_iter()
+            .map(|(item, score)| ScoredItem { item, score })
+            .collect()
+    }
+
+    fn item_norms(&self, f: &Factors) -> &[f32] {
+        self.cache
+            .item_norms
+            .get_or_init(|| f.item_factors.par_chunks(f.k.max(1)).map(norm).collect())
+    }
+
+    /// The `n` most-rated books with at least `opts.min_support` training ratings, scored by
+    /// their number of training ratings.
+    pub fn popular(&self, n: usize, opts: &RecommendOptions) -> Vec<ScoredItem> {
+        self.candidates(opts.min_support)
+            .iter()
+            .take(n)
+            .map(|&i| ScoredItem {
+                item: i,
+                score: self.item_popularity[i as usize] as f32,
+            })
+            .collect()
+    }
+
+    /// The user's rated books that contribute most to the score of `item` ("because you rated
+    /// X highly"), largest contribution first; only positive contributions. See
+    /// [`Self::explain_for_ratings`]. Unknown user or book: empty.
+    pub fn explain(&self, user: u32, item: u32, n: usize) -> Vec<ScoredItem> {
+        if !self.knows_user(user) {
+            return Vec::new();
+        }
+        let (items, ratings) = self.seen.row(user as usize);
+        let pairs: Vec<(u32, f32)> = items.iter().copied().zip(ratings.iter().copied()).collect();
+        self.explain_for_ratings(&pairs, item, n)
+    }
+
+    /// Decomposes the predicted score of `item` for a user with `ratings` into one additive
+    /// contribution per rated book (the score minus μ + b_i is their sum), largest positive
+    /// first. Factor models: with the fold-in solution x = A⁻¹Σ_j z_j t_j
+    /// (A = ZᵀZ + λI, z_j = [1, q_j], t_j = r_j − μ − b_j), book j contributes
+    /// (A⁻¹z_i)·z_j · t_j — exact for the fold-in estimate, an explanation (not the SGD-trained
+    /// vector) for known users. knn: s_ij(r_j − b_j)/Σ|s| over the neighbours used, plus the
+    /// user-bias share (r_j − μ − b_j)/(reg_u + n). Mean model: empty.
+    pub fn explain_for_ratings(
+        &self,
+        ratings: &[(u32, f32)],
+        item: u32,
+        n: usize,
+    ) -> Vec<ScoredItem> {
+        if !self.knows_item(item) || n == 0 {
+            return Vec::new();
+        }
+        let clean = self.clean(ratings);
+        if clean.items.is_empty() {
+            return Vec::new();
+        }
+        let contributions: Vec<f32> = match &self.scorer {
+            Scorer::Factors(f) => {
+                let Some((rows, targets, lambda, used)) =
+                    self.fold_in_problem(f, &clean.items, &clean.ratings)
+                else {
+                    return Vec::new();
+                };
+                let design = Self::design(f, &rows);
+                let mut a = Vec::new();
+                if !gram_factor(&design, lambda, &mut a) {
+                    return Vec::new();
+                }
+                let d = design.dim();
+                let mut w = vec![0f32; d];
+                w[0] = 1.0;
+                if let Some(q) = f.item_vec(item) {
+                    w[1..].copy_from_slice(q);
+                }
+                cholesky_solve(&a, d, &mut w);
+                let mut c = vec![0f32; clean.items.len()];
+                for (j, &pos) in used.iter().enumerate() {
+                    c[pos] = (w[0] + dot(&w[1..], design.row(j))) * targets[j];
+                }
+                c
+            }
+            Scorer::Knn(k) => k.contributions(self.global_mean, &clean.items, &clean.ratings, item),
+        };
+        let mut top = TopK::new(n);
+        for (j, c) in contributions.into_iter().enumerate() {
+            if c > 0.0 {
+                top.push(clean.items[j], c);
+            }
+        }
+        top.into_sorted()
+            .into_iter()
+            .map(|(item, score)| ScoredItem { item, score })
+            .collect()
+    }
+}

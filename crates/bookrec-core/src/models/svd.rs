@@ -1,0 +1,392 @@
+//! Biased matrix factorisation trained by SGD (Funk; Koren, Bell & Volinsky 2009):
+//! r̂(u,i) = μ + b_u + b_i + q_iᵀp_u, minimising Σ (r − r̂)² + reg(b_u² + b_i² + ‖p_u‖² + ‖q_i‖²)
+//! with Surprise's `SVD` update rule (see [`crate::kernels::sgd::sgd_step`]).
+//!
+//! Parallel SGD follows LibMF's FPSGD (Chin et al. 2015): users and books are cut into `G`
+//! contiguous ranges with about equal numbers of ratings, giving a G×G grid of blocks. Each
+//! epoch runs G rounds; round d updates the blocks (b, (b + d) mod G) for all b, which share
+//! no user and no book, so they run in parallel without locks. Ratings are shuffled within each
+//! block once (seeded). Blocks touch only their slices of the factor matrices, which keeps them
+//! closer to cache than a pass over all ratings.
+//!
+//! Determinism: the grid size depends only on the data (`blocks`, or the automatic choice),
+//! the shuffles and the round order only on `seed`, and blocks in a round are disjoint, so
+//! the result is bit-identical for a given seed and data **whatever the number of threads**.
+//! The update order differs from Surprise's (which visits ratings grouped by user); accuracy
+//! is the same within noise (see the models report).
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    check_at_least_one, check_non_negative, check_positive, compact_rows, Factors, ParamSet, Scorer,
+};
+use crate::data::Interactions;
+use crate::kernels::padded;
+use crate::kernels::sgd::{sgd_block, BlockRating, SgdRates};
+use crate::progress::Progress;
+use crate::rng::Rng;
+use crate::{Error, Result};
+
+/// Parameters of `svd`. Defaults equal Surprise's `SVD` (seed aside).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SvdParams {
+    /// Number of latent factors.
+    pub factors: usize,
+    pub epochs: usize,
+    /// Learning rate of all parameters.
+    pub lr: f32,
+    /// L2 weight of all parameters, per update.
+    pub reg: f32,
+    /// Factors start as N(init_mean, init_std²).
+    pub init_mean: f32,
+    pub init_std: f32,
+    /// Grid size G of the parallel SGD (G×G blocks); 0 = automatic from the number of ratings.
+    /// 1 = plain sequential SGD over the (shuffled) ratings.
+    pub blocks: usize,
+    pub seed: u64,
+}
+
+impl Default for SvdParams {
+    fn default() -> Self {
+        SvdParams {
+            factors: 100,
+            epochs: 20,
+            lr: 0.005,
+            reg: 0.02,
+            init_mean: 0.0,
+            init_std: 0.1,
+            blocks: 0,
+            seed: 42,
+        }
+    }
+}
+
+impl ParamSet for SvdParams {
+    const KEYS: &'static [&'static str] = &[
+        "factors",
+        "epochs",
+        "lr",
+        "reg",
+        "init_mean",
+        "init_std",
+        "blocks",
+        "seed",
+    ];
+
+    fn check(&self) -> Result<()> {
+        check_at_least_one("factors", self.factors)?;
+        check_at_least_one("epochs", self.epochs)?;
+        check_positive("lr", self.lr)?;
+        check_non_negative("reg", self.reg)?;
+        if !self.init_mean.is_finite() {
+            return Err(Error::param("init_mean", self.init_mean, "must be finite"));
+        }
+        check_non_negative("init_std", self.init_std)?;
+        if self.blocks > 1024 {
+            return Err(Error::param("blocks", self.blocks, "must be at most 1024"));
+        }
+        Ok(())
+    }
+}
+
+/// Automatic grid size: about 2,000 ratings per block, between 1 and 32 per side.
+pub(crate) fn auto_blocks(n_ratings: usize) -> usize {
+    ((n_ratings as f64 / 2000.0).sqrt() as usize).clamp(1, 32)
+}
+
+/// Factor matrix (`n_rows` rows of stride `k`) whose first `factors` columns are drawn from
+/// N(mean, std²) for the rows with `counts[row] > 0`; other rows (no training ratings, never
+/// used) and padding columns stay zero.
+///
+/// Draws are Irwin–Hall(4) normals, z = √3·(U₁ + U₂ + U₃ + U₄ − 2) from one 64-bit draw (same
+/// mean and variance as N(0, 1), tails cut at ±3.46σ) — ~20× cheaper than Box–Muller, which
+/// otherwise dominated the fit time of `svd` on Book-Crossing. Rows are filled in parallel in
+/// fixed chunks of 1024 rows, each with its own seeded stream, so the result does not depend
+/// on the number of threads.
+pub(crate) fn init_factors(
+    counts: &[u32],
+    k: usize,
+    factors: usize,
+    mean: f32,
+    std: f32,
+    seed: u64,
+) -> Vec<f32> {
+    const CHUNK: usize = 1024;
+    let mut m = vec![0f32; counts.len() * k];
+    if k == 0 {
+        return m;
+    }
+    let scale = std * 3f32.sqrt() / 65536.0;
+    m.par_chunks_mut(CHUNK * k)
+        .enumerate()
+        .for_each(|(c, rows)| {
+            let mut rng = Rng::stream(seed, c as u64);
+            for (r, row) in rows.chunks_exact_mut(k).enumerate() {
+                if counts[c * CHUNK + r] == 0 {
+                    continue;
+                }
+                for x in &mut row[..factors] {
+                    let b = rng.next_u64();
+                    let sum =
+                        (b & 0xFFFF) + ((b >> 16) & 0xFFFF) + ((b >> 32) & 0xFFFF) + (b >> 48);
+                    *x = mean + scale * (sum as f32 - 2.0 * 65535.5);
+                }
+            }
+        });
+    m
+}
+
+/// Cuts `0..counts.len()` into `g` contiguous ranges with about equal total count; returns the
+/// g + 1 boundaries.
+fn balanced_bounds(counts: &[u32], g: usize) -> Vec<usize> {
+    let total: u64 = counts.iter().map(|&c| c as u64).sum();
+    let mut bounds = vec![0usize; g + 1];
+    let mut acc = 0u64;
+    let mut b = 1;
+    for (idx, &c) in counts.iter().enumerate() {
+        acc += c as u64;
+        while b < g && acc * g as u64 >= total * b as u64 {
+            bounds[b] = idx + 1;
+            b += 1;
+        }
+    }
+    for x in &mut bounds[b..] {
+        *x = counts.len();
+    }
+    bounds
+}
+
+/// The block of each index given the range boundaries.
+fn block_of(bounds: &[usize], n: usize) -> Vec<u32> {
+    let mut out = vec![0u32; n];
+    for b in 0..bounds.len() - 1 {
+        for x in &mut out[bounds[b]..bounds[b + 1]] {
+            *x = b as u32;
+        }
+    }
+    out
+}
+
+/// The ratings of the G×G grid (block (bu, bi) at index bu·G + bi), with block-local indices,
+/// each block shuffled with its own seeded stream.
+pub(crate) struct Grid {
+    pub g: usize,
+    pub user_bounds: Vec<usize>,
+    pub item_bounds: Vec<usize>,
+    pub blocks: Vec<Vec<BlockRating>>,
+}
+
+impl Grid {
+    pub fn new(c: &CompactRatings, ratings: &[f32], g: usize) -> Grid {
+        let user_bounds = balanced_bounds(&c.user_counts, g);
+        let item_bounds = balanced_bounds(&c.item_counts, g);
+        let ub = block_of(&user_bounds, c.user_counts.len());
+        let ib = block_of(&item_bounds, c.item_counts.len());
+        let mut sizes = vec![0usize; g * g];
+        for (&u, &i) in c.u.iter().zip(&c.i) {
+            sizes[ub[u as usize] as usize * g + ib[i as usize] as usize] += 1;
+        }
+        let mut blocks: Vec<Vec<BlockRating>> =
+            sizes.iter().map(|&s| Vec::with_capacity(s)).collect();
+        for ((&u, &i), &r) in c.u.iter().zip(&c.i).zip(ratings) {
+            let (bu, bi) = (ub[u as usize] as usize, ib[i as usize] as usize);
+            blocks[bu * g + bi].push(BlockRating {
+                u: (u as usize - user_bounds[bu]) as u32,
+                i: (i as usize - item_bounds[bi]) as u32,
+                r,
+            });
+        }
+        // LibMF's "partial random" order: blocks are visited in random order, ratings inside a
+        // block in (user, book) order, so consecutive updates reuse the user's row from cache.
+        for block in blocks.iter_mut() {
+            block.sort_unstable_by_key(|br| (br.u, br.i));
+        }
+        Grid {
+            g,
+            user_bounds,
+            item_bounds,
+            blocks,
+        }
+    }
+}
+
+/// The training ratings over compact rows: only users and books with training ratings get a
+/// factor row (in index order), so factor matrices hold no never-used rows.
+pub(crate) struct CompactRatings {
+    /// Vocabulary index → row (`u32::MAX` = none).
+    pub user_rows: Vec<u32>,
+    pub item_rows: Vec<u32>,
+    /// Row of each rating's user and book.
+    pub u: Vec<u32>,
+    pub i: Vec<u32>,
+    /// Ratings per row.
+    pub user_counts: Vec<u32>,
+    pub item_counts: Vec<u32>,
+}
+
+impl CompactRatings {
+    pub fn new(train: &Interactions) -> Self {
+        let (user_rows, users) = compact_rows(&train.user_counts());
+        let (item_rows, items) = compact_rows(&train.item_counts());
+        let u: Vec<u32> = train.user.iter().map(|&x| user_rows[x as usize]).collect();
+        let i: Vec<u32> = train.item.iter().map(|&x| item_rows[x as usize]).collect();
+        let mut user_counts = vec![0u32; users.len()];
+        let mut item_counts = vec![0u32; items.len()];
+        for (&a, &b) in u.iter().zip(&i) {
+            user_counts[a as usize] += 1;
+            item_counts[b as usize] += 1;
+        }
+        CompactRatings {
+            user_rows,
+            item_rows,
+            u,
+            i,
+            user_counts,
+            item_counts,
+        }
+    }
+
+    /// A per-row vector spread back over the vocabulary (0 where there is no row).
+    pub fn spread(rows: &[u32], compact: &[f32]) -> Vec<f32> {
+        rows.iter()
+            .map(|&r| compact.get(r as usize).copied().unwrap_or(0.0))
+            .collect()
+    }
+}
+
+/// Splits `v` (rows of `stride` values) at the row boundaries `bounds` into mutable slices.
+pub(crate) fn split_rows<'a, T>(
+    mut v: &'a mut [T],
+    bounds: &[usize],
+    stride: usize,
+) -> Vec<&'a mut [T]> {
+    let mut out = Vec::with_capacity(bounds.len() - 1);
+    for w in bounds.windows(2) {
+        let (head, tail) = v.split_at_mut((w[1] - w[0]) * stride);
+        out.push(head);
+        v = tail;
+    }
+    out
+}
+
+/// The factor model being trained (padded row stride `k`).
+pub(crate) struct Model {
+    pub k: usize,
+    pub user_bias: Vec<f32>,
+    pub item_bias: Vec<f32>,
+    pub user_f: Vec<f32>,
+    pub item_f: Vec<f32>,
+}
+
+/// One FPSGD epoch over the grid; `epoch` seeds the order of the rounds. Returns Σe².
+pub(crate) fn fpsgd_epoch(
+    grid: &Grid,
+    m: &mut Model,
+    mu: f32,
+    rates: SgdRates,
+    seed: u64,
+    epoch: u64,
+) -> f64 {
+    let g = grid.g;
+    let mut offsets: Vec<usize> = (0..g).collect();
+    Rng::stream(seed ^ 0x005E_ED0F_E90C, epoch).shuffle(&mut offsets);
+    let k = m.k;
+    let mut sse = 0f64;
+    for &d in &offsets {
+        let users = split_rows(&mut m.user_f, &grid.user_bounds, k);
+        let ubias = split_rows(&mut m.user_bias, &grid.user_bounds, 1);
+        let mut items = split_rows(&mut m.item_f, &grid.item_bounds, k);
+        let mut ibias = split_rows(&mut m.item_bias, &grid.item_bounds, 1);
+        // After rotating, position b holds item range (b + d) mod G.
+        items.rotate_left(d);
+        ibias.rotate_left(d);
+        let parts: Vec<f64> = users
+            .into_par_iter()
+            .zip(ubias)
+            .zip(items.into_par_iter().zip(ibias))
+            .enumerate()
+            .map(|(b, ((uf, ub), (itf, ib)))| {
+                let block = &grid.blocks[b * g + (b + d) % g];
+                sgd_block(block, mu, k, ub, ib, uf, itf, rates)
+            })
+            .collect();
+        sse += parts.iter().sum::<f64>();
+    }
+    sse
+}
+
+pub(crate) fn fit(p: &SvdParams, train: &Interactions, progress: &dyn Progress) -> Scorer {
+    let k = padded(p.factors);
+    let mu = train.global_mean();
+    let c = CompactRatings::new(train);
+    let user_f = init_factors(
+        &c.user_counts,
+        k,
+        p.factors,
+        p.init_mean,
+        p.init_std,
+        p.seed,
+    );
+    let seed_i = p.seed ^ 0x1_7E35;
+    let item_f = init_factors(
+        &c.item_counts,
+        k,
+        p.factors,
+        p.init_mean,
+        p.init_std,
+        seed_i,
+    );
+    let mut m = Model {
+        k,
+        user_bias: vec![0.0; c.user_counts.len()],
+        item_bias: vec![0.0; c.item_counts.len()],
+        user_f,
+        item_f,
+    };
+    let g = if p.blocks == 0 {
+        auto_blocks(train.len())
+    } else {
+        p.blocks
+    };
+    let grid = Grid::new(&c, &train.rating, g);
+    let rates = SgdRates {
+        lr: p.lr,
+        reg: p.reg,
+    };
+    progress.start("svd epochs", p.epochs as u64);
+    let mut rmse = 0.0;
+    for epoch in 0..p.epochs {
+        let sse = fpsgd_epoch(&grid, &mut m, mu, rates, p.seed, epoch as u64);
+        rmse = (sse / train.len() as f64).sqrt();
+        progress.inc(1);
+    }
+    progress.finish(&format!("train rmse {rmse:.4} (during last epoch)"));
+    Scorer::Factors(Factors {
+        k,
+        user_bias: CompactRatings::spread(&c.user_rows, &m.user_bias),
+        item_bias: CompactRatings::spread(&c.item_rows, &m.item_bias),
+        user_factors: m.user_f,
+        item_factors: m.item_f,
+        fold_in_reg: 0.0,
+        fold_in_reg_per_rating: p.reg,
+        user_rows: c.user_rows,
+        item_rows: c.item_rows,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_balance_counts() {
+        let b = balanced_bounds(&[10, 0, 0, 10, 10, 10], 2);
+        assert_eq!(b, vec![0, 4, 6]);
+        let b = balanced_bounds(&[1, 1], 4);
+        assert_eq!(b.len(), 5);
+        assert_eq!((b[0], b[4]), (0, 2));
+        assert!(b.windows(2).all(|w| w[0] <= w[1]));
+    }
+}
