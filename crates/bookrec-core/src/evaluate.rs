@@ -265,17 +265,12 @@ fn model_frame(model: &FittedModel) -> Interactions {
 
 /// The user has at least one explicit training rating.
 fn known_user(model: &FittedModel, user: Option<u32>) -> bool {
-    user.is_some_and(|u| (u as usize) < model.seen.n_rows() && model.seen.row_len(u as usize) > 0)
+    user.is_some_and(|u| model.knows_user(u))
 }
 
 /// The book has at least one explicit training rating.
 fn known_item(model: &FittedModel, item: Option<u32>) -> bool {
-    item.is_some_and(|i| {
-        model
-            .item_popularity
-            .get(i as usize)
-            .is_some_and(|&c| c > 0)
-    })
+    item.is_some_and(|i| model.knows_item(i))
 }
 
 fn ranking_for(
