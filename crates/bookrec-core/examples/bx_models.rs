@@ -102,11 +102,13 @@ fn main() {
             }
         }
     }
+    let cpu0 = cpu_seconds();
     let t = Instant::now();
     let model = spec
         .fit(&train, &NoProgress)
         .unwrap_or_else(|e| panic!("{e}"));
     let fit_s = t.elapsed().as_secs_f64();
+    let fit_cpu_s = cpu_seconds() - cpu0;
     let aligned = model_align(&train, &test);
     let t = Instant::now();
     let preds = model.predict_all(&aligned);
@@ -147,7 +149,7 @@ fn main() {
         println!("serving:{serve}");
     }
     println!(
-        "{} n_train={} n_test={} load_s={load_s:.3} fit_s={fit_s:.3} predict_s={pred_s:.3} rmse={:.4} mae={:.4} params={}",
+        "{} n_train={} n_test={} load_s={load_s:.3} fit_s={fit_s:.3} fit_cpu_s={fit_cpu_s:.3} predict_s={pred_s:.3} rmse={:.4} mae={:.4} params={}",
         kind.name(),
         train.len(),
         test.len(),
@@ -159,4 +161,18 @@ fn main() {
 
 fn model_align(train: &Interactions, test: &Interactions) -> bookrec_core::data::AlignedRatings {
     train.align(test)
+}
+
+/// User + system CPU seconds of this process so far (Linux `/proc/self/stat`; 0 elsewhere),
+/// to compare fits on a machine shared with other jobs.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    let Some(rest) = stat.rsplit(')').next() else {
+        return 0.0;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |k: usize| f.get(k).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
 }

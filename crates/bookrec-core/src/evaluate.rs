@@ -265,17 +265,12 @@ fn model_frame(model: &FittedModel) -> Interactions {
 
 /// The user has at least one explicit training rating.
 fn known_user(model: &FittedModel, user: Option<u32>) -> bool {
-    user.is_some_and(|u| (u as usize) < model.seen.n_rows() && model.seen.row_len(u as usize) > 0)
+    user.is_some_and(|u| model.knows_user(u))
 }
 
 /// The book has at least one explicit training rating.
 fn known_item(model: &FittedModel, item: Option<u32>) -> bool {
-    item.is_some_and(|i| {
-        model
-            .item_popularity
-            .get(i as usize)
-            .is_some_and(|&c| c > 0)
-    })
+    item.is_some_and(|i| model.knows_item(i))
 }
 
 fn ranking_for(
@@ -627,6 +622,38 @@ impl fmt::Display for CvReport {
         }
         Ok(())
     }
+}
+
+/// Fits `spec` on all of `data` and describes the result for a model file: fit seconds,
+/// training RMSE/MAE and the parameters, with the data fingerprint (engine "native"). The one
+/// place the CLI's `train`, the demo, the server and the Python `fit` build model metadata.
+pub fn fit_and_describe(
+    spec: &ModelSpec,
+    data: &Interactions,
+    progress: &dyn Progress,
+) -> Result<(FittedModel, crate::io::ModelMeta)> {
+    let started = Instant::now();
+    let model = spec.fit(data, progress)?;
+    let fit_seconds = started.elapsed().as_secs_f64();
+    let on_train = evaluate_fitted(
+        &model,
+        data,
+        &EvalOptions {
+            ranking_k: None,
+            ..EvalOptions::default()
+        },
+    )?;
+    let meta = crate::io::ModelMeta::new(
+        "native",
+        data,
+        serde_json::json!({
+            "fit_seconds": fit_seconds,
+            "train_rmse": on_train.rmse,
+            "train_mae": on_train.mae,
+            "params": spec.params_json(),
+        }),
+    );
+    Ok((model, meta))
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bincode::Options;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::data::{Csr, Interactions, RatingScale};
 use crate::models::{FittedModel, ModelKind, Scorer};
@@ -134,22 +134,6 @@ fn bincode_options() -> impl Options {
     bincode::DefaultOptions::new()
 }
 
-struct PayloadOut<'a>(&'a FittedModel);
-
-impl Serialize for PayloadOut<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
-    }
-}
-
-struct PayloadIn(FittedModel);
-
-impl<'de> Deserialize<'de> for PayloadIn {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        FittedModel::deserialize(d).map(PayloadIn)
-    }
-}
-
 /// A writer/reader adapter that feeds every byte through a CRC-32 and counts them.
 struct Crc<T> {
     inner: T,
@@ -220,7 +204,7 @@ pub fn save_model(model: &FittedModel, meta: &ModelMeta, path: &Path) -> Result<
     let header_bytes = serde_json::to_vec(&header)
         .map_err(|e| model_file_error(path, format!("cannot encode the header: {e}")))?;
     let payload_len = bincode_options()
-        .serialized_size(&PayloadOut(model))
+        .serialized_size(model)
         .map_err(|e| model_file_error(path, format!("cannot encode the model: {e}")))?;
 
     let tmp = temp_path(path)?;
@@ -265,7 +249,7 @@ fn write_file(
     crc.hasher.update(header);
     let mut w = BufWriter::with_capacity(1 << 20, crc);
     bincode_options()
-        .serialize_into(&mut w, &PayloadOut(model))
+        .serialize_into(&mut w, model)
         .map_err(std::io::Error::other)?;
     let crc = w.into_inner().map_err(|e| e.into_error())?;
     if crc.bytes != payload_len {
@@ -424,7 +408,7 @@ pub fn load_model(path: &Path) -> Result<(FittedModel, ModelMeta)> {
     crc.hasher.update(&header);
     // Buffer outside the checksum (see `write_file`).
     let mut reader = BufReader::with_capacity(1 << 20, crc);
-    let decoded: std::result::Result<PayloadIn, _> = bincode_options()
+    let decoded: std::result::Result<FittedModel, _> = bincode_options()
         .with_limit(payload_len)
         .deserialize_from(&mut reader);
     // Hash whatever the decoder did not consume, so the checksum covers the whole payload.
@@ -436,14 +420,12 @@ pub fn load_model(path: &Path) -> Result<(FittedModel, ModelMeta)> {
     if computed != stored {
         return Err(model_file_error(path, "corrupted (checksum mismatch)"));
     }
-    let model = decoded
-        .map_err(|e| {
-            model_file_error(
-                path,
-                format!("corrupted: the payload does not decode ({e})"),
-            )
-        })?
-        .0;
+    let model = decoded.map_err(|e| {
+        model_file_error(
+            path,
+            format!("corrupted: the payload does not decode ({e})"),
+        )
+    })?;
     let header = parse_header(path, &header)?;
     check_consistency(&model, &header)
         .map_err(|m| model_file_error(path, format!("corrupted: {m}")))?;
@@ -464,23 +446,42 @@ fn check_consistency(model: &FittedModel, header: &Header) -> std::result::Resul
     if model.item_popularity.len() != n_items {
         return Err("item popularity does not match the book vocabulary".to_string());
     }
-    // Written as a match so that scorers added later get a deliberate arm here; until then
-    // the catch-all is unreachable.
-    #[allow(unreachable_patterns, clippy::single_match)]
-    match &model.scorer {
+    let ok = match &model.scorer {
+        // Empty bias vectors are legitimate: the mean model has no per-user or per-book terms.
         Scorer::Factors(f) => {
-            // Empty bias vectors are legitimate: the mean model has no per-user or per-book terms.
-            let ok = empty_or(f.user_bias.len(), n_users)
+            empty_or(f.user_bias.len(), n_users)
                 && empty_or(f.item_bias.len(), n_items)
-                && Some(f.user_factors.len()) == f.k.checked_mul(n_users)
-                && Some(f.item_factors.len()) == f.k.checked_mul(n_items);
-            if !ok {
-                return Err("factor matrices do not match the vocabularies".to_string());
-            }
+                && factor_rows_fit(f.k, &f.user_factors, &f.user_rows, n_users)
+                && factor_rows_fit(f.k, &f.item_factors, &f.item_rows, n_items)
         }
-        _ => {}
+        Scorer::Knn(knn) => {
+            empty_or(knn.user_bias.len(), n_users)
+                && empty_or(knn.item_bias.len(), n_items)
+                && csr_fits(&knn.neighbours, n_items, n_items)
+                && csr_fits(&knn.reverse, n_items, n_items)
+        }
+    };
+    if !ok {
+        return Err("the model parameters do not match the vocabularies".to_string());
     }
     Ok(())
+}
+
+/// A factor matrix of stride `k` and its optional row map (see [`crate::models::Factors`]):
+/// whole rows only; without a map, one row per index (or none at all); with one, an entry per
+/// index pointing at an existing row or `u32::MAX`.
+fn factor_rows_fit(k: usize, factors: &[f32], rows: &[u32], n: usize) -> bool {
+    if k == 0 {
+        return factors.is_empty();
+    }
+    if factors.len() % k != 0 {
+        return false;
+    }
+    let n_rows = factors.len() / k;
+    if rows.is_empty() {
+        return n_rows == n || n_rows == 0;
+    }
+    rows.len() == n && rows.iter().all(|&r| r == u32::MAX || (r as usize) < n_rows)
 }
 
 /// `csr` has `n_rows` rows, monotone row pointers covering all entries, and columns < `n_cols`.

@@ -5,7 +5,7 @@
 use anyhow::Result;
 use bookrec_core::data::{load_catalog, LoadOptions};
 use bookrec_core::demo::{demo_data, write_demo_files};
-use bookrec_core::evaluate::{evaluate, EvalOptions};
+use bookrec_core::evaluate::{evaluate, fit_and_describe, EvalOptions};
 use bookrec_core::io::save_model;
 use bookrec_core::models::{ModelKind, ModelSpec, RecommendOptions};
 use bookrec_core::split::{train_test_split, Split};
@@ -30,19 +30,19 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let (train, test) = train_test_split(&data, &Split::Random { test_fraction: 0.2 }, args.seed)?;
     let opts = EvalOptions::default();
     let mut rows = Vec::new();
+    let mut best: Option<(ModelKind, f64)> = None;
     for kind in ModelKind::ALL {
         let spec = ModelSpec::default_for(kind);
         let (_, r) = evaluate(&spec, &train, &test, &opts, &Bars::new())?;
-        let ndcg = r
-            .ranking
-            .as_ref()
-            .map(|m| format!("{:.4}", m.ndcg))
-            .unwrap_or_default();
+        let ndcg = r.ranking.as_ref().map_or(0.0, |m| m.ndcg);
+        if best.is_none_or(|(_, b)| ndcg > b) {
+            best = Some((kind, ndcg));
+        }
         rows.push(vec![
             r.model.clone(),
             format!("{:.4}", r.rmse),
             format!("{:.4}", r.mae),
-            ndcg,
+            format!("{ndcg:.4}"),
             format!("{:.3}", r.fit_seconds),
         ]);
     }
@@ -51,10 +51,14 @@ pub fn run(args: DemoArgs) -> Result<()> {
         table::render(&["model", "rmse", "mae", "ndcg@10", "fit s"], &rows)
     );
 
-    println!("\n== 3. Train svd on all ratings and save it");
-    let spec = ModelSpec::default_for(ModelKind::Svd);
-    let (model, meta) = super::train::fit_and_describe(&spec, &data)?;
-    let model_path = args.dir.join("demo-svd.bkr");
+    let best = best.map_or(ModelKind::Svd, |(kind, _)| kind);
+    println!(
+        "\n== 3. Train the model with the best ndcg@10 ({}) on all ratings and save it",
+        best.name()
+    );
+    let spec = ModelSpec::default_for(best);
+    let (model, meta) = fit_and_describe(&spec, &data, &Bars::new())?;
+    let model_path = args.dir.join(format!("demo-{}.bkr", best.name()));
     save_model(&model, &meta, &model_path)?;
     println!("wrote {}", model_path.display());
 

@@ -64,7 +64,7 @@ const BATCH: usize = 16;
 ///
 /// On sparse data (Book-Crossing: ~2 ratings per book) almost every book row is a cache miss,
 /// and the CPU's window only overlaps about one update's misses. So before each batch of
-/// [`BATCH`] ratings, the next batch's book rows are read (one load per cache line) — a safe
+/// `BATCH` (16) ratings, the next batch's book rows are read (one load per cache line) — a safe
 /// software prefetch: the misses overlap instead of queuing (measured ~3× faster per update
 /// on the Book-Crossing-sized bench). The loads do not change any result.
 #[allow(clippy::too_many_arguments)]

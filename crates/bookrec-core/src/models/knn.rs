@@ -190,7 +190,7 @@ impl KnnScorer {
         dev / (self.fold_in_reg + items.len() as f32)
     }
 
-    /// Calls `offer(i, r̂ unclipped)` for every candidate book. Books that none of the user's
+    /// Calls `offer(i, r̂ unclipped)` for every candidate book (ascending index). Books that none of the user's
     /// ratings can influence (found through the reverse lists) get the baseline b_ui directly.
     pub(crate) fn score_candidates(
         &self,

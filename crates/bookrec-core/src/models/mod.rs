@@ -6,7 +6,7 @@
 //! parameters. Prediction, top-N, similar items, fold-in of a new user and the unknown-user /
 //! unknown-book fallback are written once here, not per model.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -193,14 +193,23 @@ pub enum Scorer {
     Knn(KnnScorer),
 }
 
-/// Serving caches derived from the model on first use (not saved in model files).
-#[derive(Clone, Debug, Default)]
+/// Serving caches derived from the model on first use (not saved in model files; a clone
+/// starts empty).
+#[derive(Debug, Default)]
 pub(crate) struct ServeCache {
     /// Items with at least one training rating, most popular first (ties: lower index), so the
     /// candidates passing any `min_support` are a prefix.
     by_popularity: OnceLock<Vec<u32>>,
-    /// ‖q_i‖ for `similar` on factor models.
+    /// ‖q_i‖ per factor row, for `similar` on factor models.
     item_norms: OnceLock<Vec<f32>>,
+    /// Candidate books (index order) per `min_support` value seen so far (a handful).
+    candidates: Mutex<Vec<(u32, Arc<Vec<u32>>)>>,
+}
+
+impl Clone for ServeCache {
+    fn clone(&self) -> Self {
+        ServeCache::default()
+    }
 }
 
 /// A fitted model: everything needed to predict and recommend, and to be saved to a file

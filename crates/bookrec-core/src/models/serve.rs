@@ -1,6 +1,7 @@
 //! Prediction, top-N, similar books, fold-in and explanations: written once for every model.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -179,8 +180,33 @@ impl FittedModel {
         })
     }
 
-    /// The candidate books for `min_support`: a prefix of [`Self::by_popularity`].
-    fn candidates(&self, min_support: u32) -> &[u32] {
+    /// The candidate books for `min_support`, in index order (= factor row order, so scoring
+    /// streams through memory), built once per `min_support` value and cached.
+    fn candidates(&self, min_support: u32) -> Arc<Vec<u32>> {
+        const MAX_CACHED: usize = 16;
+        let need = min_support.max(1);
+        let build = || {
+            Arc::new(
+                (0..self.item_popularity.len() as u32)
+                    .filter(|&i| self.item_popularity[i as usize] >= need)
+                    .collect::<Vec<u32>>(),
+            )
+        };
+        let Ok(mut cache) = self.cache.candidates.lock() else {
+            return build();
+        };
+        if let Some((_, list)) = cache.iter().find(|(m, _)| *m == need) {
+            return list.clone();
+        }
+        let list = build();
+        if cache.len() < MAX_CACHED {
+            cache.push((need, list.clone()));
+        }
+        list
+    }
+
+    /// The most popular books for `min_support`: a prefix of [`Self::by_popularity`].
+    fn popular_prefix(&self, min_support: u32) -> &[u32] {
         let order = self.by_popularity();
         let need = min_support.max(1);
         let m = order.partition_point(|&i| self.item_popularity[i as usize] >= need);
@@ -211,9 +237,9 @@ impl FittedModel {
                     ratings,
                 },
                 Scorer::Knn(k),
-            ) => k.score_candidates(self.global_mean, *bias, items, ratings, cands, &mut offer),
+            ) => k.score_candidates(self.global_mean, *bias, items, ratings, &cands, &mut offer),
             _ => {
-                for &i in cands {
+                for &i in cands.iter() {
                     offer(i, self.raw_score(ctx, i));
                 }
             }
@@ -427,7 +453,7 @@ impl FittedModel {
                 if qn <= 0.0 {
                     return Vec::new();
                 }
-                for &j in self.candidates(need) {
+                for &j in self.candidates(need).iter() {
                     let (Some(jr), Some(qj)) = (f.item_row(j), f.item_vec(j)) else {
                         continue;
                     };
@@ -467,7 +493,7 @@ impl FittedModel {
     /// The `n` most-rated books with at least `opts.min_support` training ratings, scored by
     /// their number of training ratings.
     pub fn popular(&self, n: usize, opts: &RecommendOptions) -> Vec<ScoredItem> {
-        self.candidates(opts.min_support)
+        self.popular_prefix(opts.min_support)
             .iter()
             .take(n)
             .map(|&i| ScoredItem {
