@@ -17,7 +17,10 @@ fn percentiles(mut v: Vec<f64>) -> (f64, f64, f64) {
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    anyhow::ensure!(args.len() >= 3, "usage: serve_timing MODEL BOOKS.csv [USERS]");
+    anyhow::ensure!(
+        args.len() >= 3,
+        "usage: serve_timing MODEL BOOKS.csv [USERS]"
+    );
     let n_users: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(2000);
     let dir = tempfile::tempdir()?;
     let t = Instant::now();
@@ -56,7 +59,10 @@ fn main() -> anyhow::Result<()> {
         fast.push(t.elapsed().as_secs_f64() * 1e3);
         let want = model.recommend(u, 10, &opts);
         total += want.len();
-        hits += want.iter().filter(|w| got.iter().any(|g| g.item == w.item)).count();
+        hits += want
+            .iter()
+            .filter(|w| got.iter().any(|g| g.item == w.item))
+            .count();
         let t = Instant::now();
         let stored = store.ratings_for(&id)?;
         std::hint::black_box(loaded.recommendations(&id, &stored, 10, &opts, false));
@@ -72,7 +78,10 @@ fn main() -> anyhow::Result<()> {
         ("server view, explain=true", explained),
     ] {
         let (p50, p99, mean) = percentiles(v);
-        println!("{name:28} p50 {p50:7.3} ms   p99 {p99:7.3} ms   mean {mean:7.3} ms   ({} users)", users.len());
+        println!(
+            "{name:28} p50 {p50:7.3} ms   p99 {p99:7.3} ms   mean {mean:7.3} ms   ({} users)",
+            users.len()
+        );
     }
     println!(
         "contiguous block vs engine: recall@10 = {:.4} ({hits}/{total}); candidates: {}",

@@ -146,7 +146,9 @@ mod tests {
             }
         }
         let train = Interactions::from_triplets(
-            triplets.iter().map(|(u, i, r)| (u.as_str(), i.as_str(), *r)),
+            triplets
+                .iter()
+                .map(|(u, i, r)| (u.as_str(), i.as_str(), *r)),
             None,
         );
         if seed % 2 == 1 {
@@ -155,7 +157,11 @@ mod tests {
                 .unwrap();
         }
         let (nu, ni) = (train.users.len(), train.items.len());
-        let mut gen = |n: usize| (0..n).map(|_| rng.normal() as f32 * 0.5).collect::<Vec<f32>>();
+        let mut gen = |n: usize| {
+            (0..n)
+                .map(|_| rng.normal() as f32 * 0.5)
+                .collect::<Vec<f32>>()
+        };
         let scorer = Scorer::Factors(Factors {
             k,
             user_bias: gen(nu),

@@ -164,7 +164,9 @@ async fn watch_model_file(state: AppState, path: PathBuf, interval: Duration) {
         last = now;
         match state.reload().await {
             Ok(_) => tracing::info!(path = %path.display(), "model file changed: reloaded"),
-            Err(e) => tracing::warn!(path = %path.display(), error = %e, "model file changed but was rejected"),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "model file changed but was rejected")
+            }
         }
     }
 }

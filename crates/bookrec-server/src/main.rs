@@ -8,7 +8,11 @@ use std::time::Duration;
 use clap::Parser;
 
 #[derive(Parser, Debug)]
-#[command(name = "bookrec-server", version, about = "Serve bookrec recommendations over HTTP")]
+#[command(
+    name = "bookrec-server",
+    version,
+    about = "Serve bookrec recommendations over HTTP"
+)]
 struct Args {
     /// Model file written by `bookrec train`.
     #[arg(long, env = "BOOKREC_MODEL")]

@@ -141,8 +141,16 @@ mod tests {
         SearchIndex::build([
             ("1", "The Hobbit", "J. R. R. Tolkien"),
             ("2", "Die Erzählungen", "Thomas Mann"),
-            ("3", "Harry Potter and the Sorcerer's Stone", "J. K. Rowling"),
-            ("4", "Harry Potter and the Chamber of Secrets", "J. K. Rowling"),
+            (
+                "3",
+                "Harry Potter and the Sorcerer's Stone",
+                "J. K. Rowling",
+            ),
+            (
+                "4",
+                "Harry Potter and the Chamber of Secrets",
+                "J. K. Rowling",
+            ),
             ("5", "Mötley Crüe: The Dirt", "Neil Strauss"),
             ("6", "Thebes", "Anon"),
         ])

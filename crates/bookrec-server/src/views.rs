@@ -385,7 +385,9 @@ impl Loaded {
         let (predicted_rating, because) = match source {
             RecSource::Personal | RecSource::FoldIn => (
                 s.score,
-                explainer.map(|e| e.because(self, s.item)).unwrap_or_default(),
+                explainer
+                    .map(|e| e.because(self, s.item))
+                    .unwrap_or_default(),
             ),
             // Popular: the score is a count; show the unknown-user prediction μ + b_i instead.
             RecSource::Popular => (self.model.predict_idx(None, Some(s.item)).value, Vec::new()),
@@ -486,10 +488,7 @@ impl Loaded {
         let hits = self.search.search(query, n, |id| {
             self.model.items.get(id).map_or(0, |i| self.support(i))
         });
-        let items = hits
-            .iter()
-            .filter_map(|h| self.book_view(&h.id))
-            .collect();
+        let items = hits.iter().filter_map(|h| self.book_view(&h.id)).collect();
         SearchResponse {
             query: query.to_string(),
             items,

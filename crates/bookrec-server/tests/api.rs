@@ -29,7 +29,11 @@ fn ids(items: &Value) -> Vec<String> {
 
 fn assert_json_error(a: &Answer, status: StatusCode, needle: &str) {
     assert_eq!(a.status, status, "{}", a.body);
-    assert!(a.content_type.starts_with("application/json"), "{}", a.content_type);
+    assert!(
+        a.content_type.starts_with("application/json"),
+        "{}",
+        a.content_type
+    );
     let msg = a.json()["error"].as_str().unwrap().to_string();
     assert!(
         msg.to_lowercase().contains(&needle.to_lowercase()),
@@ -90,7 +94,10 @@ async fn docs_page_and_static_assets_are_embedded() {
     assert_eq!(a.status, StatusCode::OK);
     assert!(a.content_type.starts_with("text/html"));
     assert!(a.body.contains("/static/docs.js"));
-    assert!(!a.body.contains("cdn"), "docs page must not load from a CDN");
+    assert!(
+        !a.body.contains("cdn"),
+        "docs page must not load from a CDN"
+    );
     for (file, mime, needle) in [
         ("app.css", "text/css", ".cover"),
         ("start.js", "text/javascript", "recommendations"),
@@ -98,17 +105,28 @@ async fn docs_page_and_static_assets_are_embedded() {
     ] {
         let a = get(&state, &format!("/static/{file}")).await;
         assert_eq!(a.status, StatusCode::OK, "{file}");
-        assert!(a.content_type.starts_with(mime), "{file}: {}", a.content_type);
+        assert!(
+            a.content_type.starts_with(mime),
+            "{file}: {}",
+            a.content_type
+        );
         assert!(a.body.contains(needle), "{file}");
     }
-    assert_eq!(get(&state, "/static/nope.js").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&state, "/static/nope.js").await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
 async fn unknown_routes_are_404_json_for_api_and_html_for_pages() {
     let dir = tempfile::tempdir().unwrap();
     let state = state_in(dir.path());
-    assert_json_error(&get(&state, "/api/nope").await, StatusCode::NOT_FOUND, "no such page");
+    assert_json_error(
+        &get(&state, "/api/nope").await,
+        StatusCode::NOT_FOUND,
+        "no such page",
+    );
     let a = get(&state, "/nope").await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
     assert!(a.content_type.starts_with("text/html"));
@@ -120,7 +138,11 @@ async fn admin_reload_is_loopback_only_and_needs_a_model_file() {
     let dir = tempfile::tempdir().unwrap();
     let state = state_in(dir.path());
     // No peer address known (not served with connect info) → refused.
-    let a = send(&state, Request::post("/admin/reload").body(Body::empty()).unwrap()).await;
+    let a = send(
+        &state,
+        Request::post("/admin/reload").body(Body::empty()).unwrap(),
+    )
+    .await;
     assert_json_error(&a, StatusCode::FORBIDDEN, "localhost");
     let with_peer = |ip: [u8; 4]| {
         let mut req = Request::post("/admin/reload").body(Body::empty()).unwrap();
@@ -180,14 +202,23 @@ async fn recommendations_for_a_known_user() {
     assert_eq!(nocat["book"]["title"], "Book NOCAT");
 
     // Without explanations: the same list, no reasons.
-    let plain = get(&state, "/api/users/1/recommendations?explain=false").await.json();
+    let plain = get(&state, "/api/users/1/recommendations?explain=false")
+        .await
+        .json();
     assert_eq!(ids(&plain["items"]), got);
-    assert!(plain["items"].as_array().unwrap().iter().all(|r| r["because"].as_array().unwrap().is_empty()));
+    assert!(plain["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["because"].as_array().unwrap().is_empty()));
 
     let a = get(&state, "/api/users/16/recommendations?n=3").await;
     let got = ids(&a.json()["items"]);
     assert_eq!(got.len(), 3);
-    assert!(got.iter().all(|id| id.starts_with('C') || id == "NOCAT"), "{got:?}");
+    assert!(
+        got.iter().all(|id| id.starts_with('C') || id == "NOCAT"),
+        "{got:?}"
+    );
 }
 
 #[tokio::test]
@@ -231,17 +262,61 @@ async fn bad_user_ids_and_n_are_clear_4xx() {
     let state = state_in(dir.path());
     let long = "9".repeat(65);
     for (uri, status, needle) in [
-        (format!("/api/users/{long}/recommendations"), StatusCode::BAD_REQUEST, "too long"),
-        ("/api/users/a%20b/recommendations".into(), StatusCode::BAD_REQUEST, "spaces"),
-        ("/api/users/%20/recommendations".into(), StatusCode::BAD_REQUEST, "empty"),
-        ("/api/users/1/recommendations?n=abc".into(), StatusCode::BAD_REQUEST, "whole number"),
-        ("/api/users/1/recommendations?n=-3".into(), StatusCode::BAD_REQUEST, "whole number"),
-        ("/api/users/1/recommendations?n=1e9".into(), StatusCode::BAD_REQUEST, "whole number"),
-        ("/api/users/1/recommendations?n=0".into(), StatusCode::UNPROCESSABLE_ENTITY, "between 1 and 100"),
-        ("/api/users/1/recommendations?n=101".into(), StatusCode::UNPROCESSABLE_ENTITY, "between 1 and 100"),
-        ("/api/users/1/recommendations?n=99999999999999999999999".into(), StatusCode::BAD_REQUEST, "whole number"),
-        (format!("/api/users/{long}/ratings"), StatusCode::BAD_REQUEST, "too long"),
-        ("/api/users/1/recommendations?explain=maybe".into(), StatusCode::BAD_REQUEST, "true or false"),
+        (
+            format!("/api/users/{long}/recommendations"),
+            StatusCode::BAD_REQUEST,
+            "too long",
+        ),
+        (
+            "/api/users/a%20b/recommendations".into(),
+            StatusCode::BAD_REQUEST,
+            "spaces",
+        ),
+        (
+            "/api/users/%20/recommendations".into(),
+            StatusCode::BAD_REQUEST,
+            "empty",
+        ),
+        (
+            "/api/users/1/recommendations?n=abc".into(),
+            StatusCode::BAD_REQUEST,
+            "whole number",
+        ),
+        (
+            "/api/users/1/recommendations?n=-3".into(),
+            StatusCode::BAD_REQUEST,
+            "whole number",
+        ),
+        (
+            "/api/users/1/recommendations?n=1e9".into(),
+            StatusCode::BAD_REQUEST,
+            "whole number",
+        ),
+        (
+            "/api/users/1/recommendations?n=0".into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "between 1 and 100",
+        ),
+        (
+            "/api/users/1/recommendations?n=101".into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "between 1 and 100",
+        ),
+        (
+            "/api/users/1/recommendations?n=99999999999999999999999".into(),
+            StatusCode::BAD_REQUEST,
+            "whole number",
+        ),
+        (
+            format!("/api/users/{long}/ratings"),
+            StatusCode::BAD_REQUEST,
+            "too long",
+        ),
+        (
+            "/api/users/1/recommendations?explain=maybe".into(),
+            StatusCode::BAD_REQUEST,
+            "true or false",
+        ),
     ] {
         let a = get(&state, &uri).await;
         assert_json_error(&a, status, needle);
@@ -262,7 +337,10 @@ async fn ratings_of_a_user_highest_first_and_unknown_user_404() {
         .iter()
         .map(|r| {
             assert_eq!(r["source"], "training");
-            (r["book"]["id"].as_str().unwrap().to_string(), r["rating"].as_f64().unwrap())
+            (
+                r["book"]["id"].as_str().unwrap().to_string(),
+                r["rating"].as_f64().unwrap(),
+            )
         })
         .collect();
     assert_eq!(
@@ -283,14 +361,24 @@ async fn posted_ratings_are_stored_and_change_recommendations() {
     let before = ids(&get(&state, "/api/users/1/recommendations").await.json()["items"]);
     assert!(before.contains(&"F5".to_string()));
 
-    let a = post_json(&state, "/api/users/1/ratings", r#"{"book_id":"F5","rating":10}"#).await;
+    let a = post_json(
+        &state,
+        "/api/users/1/ratings",
+        r#"{"book_id":"F5","rating":10}"#,
+    )
+    .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     let ack = a.json();
     assert_eq!(ack["user_id"], "1");
     assert_eq!(ack["book_id"], "F5");
     assert_eq!(ack["rating"], 10.0);
     // A stored rating replaces the training rating of the same book.
-    let a = post_json(&state, "/api/users/1/ratings", r#"{"book_id":"C0","rating":1.5}"#).await;
+    let a = post_json(
+        &state,
+        "/api/users/1/ratings",
+        r#"{"book_id":"C0","rating":1.5}"#,
+    )
+    .await;
     assert_eq!(a.status, StatusCode::CREATED);
 
     let j = get(&state, "/api/users/1/ratings").await.json();
@@ -307,7 +395,10 @@ async fn posted_ratings_are_stored_and_change_recommendations() {
     assert_eq!(j["source"], "fold_in");
     assert_eq!(j["n_ratings_used"], 4);
     let after = ids(&j["items"]);
-    assert!(!after.contains(&"F5".to_string()), "rated book still recommended");
+    assert!(
+        !after.contains(&"F5".to_string()),
+        "rated book still recommended"
+    );
     assert_ne!(before, after);
     assert_eq!(get(&state, "/readyz").await.json()["stored_ratings"], 2);
 }
@@ -325,16 +416,23 @@ async fn a_new_reader_gets_fold_in_recommendations_from_a_few_ratings() {
         .await;
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     }
-    let j = get(&state, "/api/users/guest-0123456789ab/ratings").await.json();
+    let j = get(&state, "/api/users/guest-0123456789ab/ratings")
+        .await
+        .json();
     assert_eq!(j["known_user"], false);
     assert_eq!(j["ratings"].as_array().unwrap().len(), 4);
-    let j = get(&state, "/api/users/guest-0123456789ab/recommendations?n=3").await.json();
+    let j = get(&state, "/api/users/guest-0123456789ab/recommendations?n=3")
+        .await
+        .json();
     assert_eq!(j["source"], "fold_in", "{j}");
     assert_eq!(j["known_user"], false);
     let got = ids(&j["items"]);
     assert_eq!(got.len(), 3);
     for id in &got {
-        assert!(["C1", "C4", "C5", "NOCAT"].contains(&id.as_str()), "{got:?}");
+        assert!(
+            ["C1", "C4", "C5", "NOCAT"].contains(&id.as_str()),
+            "{got:?}"
+        );
     }
 }
 
@@ -344,15 +442,47 @@ async fn bad_ratings_are_rejected_with_clear_messages() {
     let state = state_in(dir.path());
     let url = "/api/users/1/ratings";
     for (body, status, needle) in [
-        (r#"{"book_id":"F5","rating":11}"#, StatusCode::UNPROCESSABLE_ENTITY, "between 1 and 10"),
-        (r#"{"book_id":"F5","rating":0}"#, StatusCode::UNPROCESSABLE_ENTITY, "between 1 and 10"),
-        (r#"{"book_id":"F5","rating":-1e40}"#, StatusCode::UNPROCESSABLE_ENTITY, "between 1 and 10"),
-        (r#"{"book_id":"F5","rating":"ten"}"#, StatusCode::UNPROCESSABLE_ENTITY, "rating"),
-        (r#"{"book_id":"F5"}"#, StatusCode::UNPROCESSABLE_ENTITY, "missing field `rating`"),
-        (r#"{"book_id":"F5","rating":5"#, StatusCode::BAD_REQUEST, "json"),
+        (
+            r#"{"book_id":"F5","rating":11}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "between 1 and 10",
+        ),
+        (
+            r#"{"book_id":"F5","rating":0}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "between 1 and 10",
+        ),
+        (
+            r#"{"book_id":"F5","rating":-1e40}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "between 1 and 10",
+        ),
+        (
+            r#"{"book_id":"F5","rating":"ten"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "rating",
+        ),
+        (
+            r#"{"book_id":"F5"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing field `rating`",
+        ),
+        (
+            r#"{"book_id":"F5","rating":5"#,
+            StatusCode::BAD_REQUEST,
+            "json",
+        ),
         ("", StatusCode::BAD_REQUEST, "json"),
-        (r#"{"book_id":"NOPE","rating":5}"#, StatusCode::NOT_FOUND, "unknown book"),
-        (r#"{"book_id":"","rating":5}"#, StatusCode::BAD_REQUEST, "empty"),
+        (
+            r#"{"book_id":"NOPE","rating":5}"#,
+            StatusCode::NOT_FOUND,
+            "unknown book",
+        ),
+        (
+            r#"{"book_id":"","rating":5}"#,
+            StatusCode::BAD_REQUEST,
+            "empty",
+        ),
     ] {
         let a = post_json(&state, url, body).await;
         assert_json_error(&a, status, needle);
@@ -367,7 +497,12 @@ async fn bad_ratings_are_rejected_with_clear_messages() {
     .await;
     assert_json_error(&a, StatusCode::BAD_REQUEST, "content-type");
     // Bad user id in the path.
-    let a = post_json(&state, "/api/users/a%0Ab/ratings", r#"{"book_id":"F5","rating":5}"#).await;
+    let a = post_json(
+        &state,
+        "/api/users/a%0Ab/ratings",
+        r#"{"book_id":"F5","rating":5}"#,
+    )
+    .await;
     assert_json_error(&a, StatusCode::BAD_REQUEST, "control");
     // Nothing was stored by any of these.
     assert_eq!(get(&state, "/readyz").await.json()["stored_ratings"], 0);
@@ -395,9 +530,17 @@ async fn book_metadata_and_edge_cases() {
     assert_eq!(j["n_ratings"], 0);
     let j = get(&state, "/api/books/NOCAT").await.json();
     assert_eq!(j["in_catalog"], false);
-    assert_json_error(&get(&state, "/api/books/0000000000").await, StatusCode::NOT_FOUND, "unknown book");
+    assert_json_error(
+        &get(&state, "/api/books/0000000000").await,
+        StatusCode::NOT_FOUND,
+        "unknown book",
+    );
     let long = "X".repeat(100);
-    assert_json_error(&get(&state, &format!("/api/books/{long}")).await, StatusCode::BAD_REQUEST, "too long");
+    assert_json_error(
+        &get(&state, &format!("/api/books/{long}")).await,
+        StatusCode::BAD_REQUEST,
+        "too long",
+    );
 }
 
 #[tokio::test]
@@ -416,9 +559,21 @@ async fn similar_books() {
     // A catalogue book the model never saw: no neighbours, not an error.
     let j = get(&state, "/api/books/UNRATED/similar").await.json();
     assert!(j["items"].as_array().unwrap().is_empty());
-    assert_json_error(&get(&state, "/api/books/NOPE/similar").await, StatusCode::NOT_FOUND, "unknown book");
-    assert_json_error(&get(&state, "/api/books/F0/similar?n=x").await, StatusCode::BAD_REQUEST, "whole number");
-    assert_json_error(&get(&state, "/api/books/F0/similar?n=1000").await, StatusCode::UNPROCESSABLE_ENTITY, "between");
+    assert_json_error(
+        &get(&state, "/api/books/NOPE/similar").await,
+        StatusCode::NOT_FOUND,
+        "unknown book",
+    );
+    assert_json_error(
+        &get(&state, "/api/books/F0/similar?n=x").await,
+        StatusCode::BAD_REQUEST,
+        "whole number",
+    );
+    assert_json_error(
+        &get(&state, "/api/books/F0/similar?n=1000").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "between",
+    );
 }
 
 #[tokio::test]
@@ -443,16 +598,47 @@ async fn search_is_case_and_accent_insensitive() {
     // "the": prefix matches first, more ratings first among them.
     let got = ids(&get(&state, "/api/books?q=the&n=3").await.json()["items"]);
     assert_eq!(got.len(), 3);
-    assert!(got.iter().all(|id| ["F0", "F4", "C0", "C3"].contains(&id.as_str())), "{got:?}");
-    assert!(get(&state, "/api/books?q=zzzz").await.json()["items"].as_array().unwrap().is_empty());
+    assert!(
+        got.iter()
+            .all(|id| ["F0", "F4", "C0", "C3"].contains(&id.as_str())),
+        "{got:?}"
+    );
+    assert!(get(&state, "/api/books?q=zzzz").await.json()["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
     let long = "a".repeat(201);
     for (uri, status, needle) in [
-        ("/api/books".to_string(), StatusCode::BAD_REQUEST, "search query"),
-        ("/api/books?q=".into(), StatusCode::BAD_REQUEST, "search query"),
-        ("/api/books?q=%20%20".into(), StatusCode::BAD_REQUEST, "search query"),
-        (format!("/api/books?q={long}"), StatusCode::BAD_REQUEST, "too long"),
-        ("/api/books?q=a&n=0".into(), StatusCode::UNPROCESSABLE_ENTITY, "between"),
-        ("/api/books?q=a&n=x".into(), StatusCode::BAD_REQUEST, "whole number"),
+        (
+            "/api/books".to_string(),
+            StatusCode::BAD_REQUEST,
+            "search query",
+        ),
+        (
+            "/api/books?q=".into(),
+            StatusCode::BAD_REQUEST,
+            "search query",
+        ),
+        (
+            "/api/books?q=%20%20".into(),
+            StatusCode::BAD_REQUEST,
+            "search query",
+        ),
+        (
+            format!("/api/books?q={long}"),
+            StatusCode::BAD_REQUEST,
+            "too long",
+        ),
+        (
+            "/api/books?q=a&n=0".into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "between",
+        ),
+        (
+            "/api/books?q=a&n=x".into(),
+            StatusCode::BAD_REQUEST,
+            "whole number",
+        ),
     ] {
         assert_json_error(&get(&state, &uri).await, status, needle);
     }
@@ -463,7 +649,11 @@ async fn search_is_case_and_accent_insensitive() {
 
 fn assert_html(a: &Answer, status: StatusCode) {
     assert_eq!(a.status, status, "{}", a.body);
-    assert!(a.content_type.starts_with("text/html"), "{}", a.content_type);
+    assert!(
+        a.content_type.starts_with("text/html"),
+        "{}",
+        a.content_type
+    );
     assert!(a.body.contains("</html>"));
 }
 
@@ -473,13 +663,20 @@ async fn home_page_form_and_user_results() {
     let state = state_in(dir.path());
     let a = get(&state, "/").await;
     assert_html(&a, StatusCode::OK);
-    assert!(a.body.contains(r#"<form class="user-form" method="get" action="/">"#));
+    assert!(a
+        .body
+        .contains(r#"<form class="user-form" method="get" action="/">"#));
     assert!(a.body.contains(r#"name="user""#));
 
     let a = get(&state, "/?user=1").await;
     assert_html(&a, StatusCode::OK);
     let (recs, rated) = a.body.split_once(r#"<aside class="rated">"#).unwrap();
-    for title in ["Mort", "The Name of the Wind", "Die Unendliche Geschichte", "A Wizard of Earthsea"] {
+    for title in [
+        "Mort",
+        "The Name of the Wind",
+        "Die Unendliche Geschichte",
+        "A Wizard of Earthsea",
+    ] {
         assert!(recs.contains(title), "{title} not recommended on the page");
     }
     assert!(recs.contains("predicted"));
@@ -501,7 +698,11 @@ async fn home_page_unknown_user_and_bad_input() {
     let state = state_in(dir.path());
     let a = get(&state, "/?user=424242").await;
     assert_html(&a, StatusCode::OK);
-    assert!(a.body.contains("We don&#x27;t know reader") || a.body.contains("We don't know reader"), "{}", a.body);
+    assert!(
+        a.body.contains("We don&#x27;t know reader") || a.body.contains("We don't know reader"),
+        "{}",
+        a.body
+    );
     assert!(a.body.contains("Popular books"));
     assert!(a.body.contains("Mort") || a.body.contains("The Hobbit"));
 

@@ -42,7 +42,10 @@ fn dump_dom(chromium: &Path, url: &str, budget_ms: u32) -> String {
             "--disable-sync",
             "--disable-dev-shm-usage",
         ])
-        .arg(format!("--user-data-dir={}", profile.path().join("profile").display()))
+        .arg(format!(
+            "--user-data-dir={}",
+            profile.path().join("profile").display()
+        ))
         .arg(format!("--virtual-time-budget={budget_ms}"))
         .arg("--dump-dom")
         .arg(url)
@@ -71,7 +74,9 @@ fn dump_dom(chromium: &Path, url: &str, budget_ms: u32) -> String {
 async fn browser_renders_recommendations_and_runs_the_cold_start_page() {
     let Some(chromium) = find_chromium() else {
         if std::env::var_os("CI").is_some() {
-            panic!("CI is set but chromium is not installed (scripts/setup-test-deps.sh installs it)");
+            panic!(
+                "CI is set but chromium is not installed (scripts/setup-test-deps.sh installs it)"
+            );
         }
         eprintln!("SKIPPED browser test: chromium not found on PATH (apt-get install chromium)");
         return;
@@ -94,13 +99,19 @@ async fn browser_renders_recommendations_and_runs_the_cold_start_page() {
         .unwrap_or_else(|| panic!("no recommendation list in the rendered page:\n{dom}"));
     let recs = recs.split_once("</ol>").unwrap().0;
     for title in ["Mort", "The Name of the Wind", "Die Unendliche Geschichte"] {
-        assert!(recs.contains(title), "{title} missing from the rendered recommendations");
+        assert!(
+            recs.contains(title),
+            "{title} missing from the rendered recommendations"
+        );
     }
     assert!(recs.contains("predicted"));
     assert!(dom.contains(r#"id="rated""#) && dom.contains("The Hobbit"));
     // The cover URL fails to load (no such host): the browser removed the <img>, leaving
     // the placeholder.
-    assert!(!dom.contains("hobbit.jpg"), "broken cover image still shown");
+    assert!(
+        !dom.contains("hobbit.jpg"),
+        "broken cover image still shown"
+    );
 
     let browser = chromium.clone();
     let dom = tokio::task::spawn_blocking(move || {
@@ -109,6 +120,13 @@ async fn browser_renders_recommendations_and_runs_the_cold_start_page() {
     .await
     .unwrap();
     let guest = dom.split_once(r#"id="guest-id">"#).unwrap().1;
-    assert!(guest.starts_with("guest-"), "start.js did not run: {}", &guest[..40.min(guest.len())]);
-    assert!(dom.contains(r#"class="stars""#), "no rating buttons rendered by start.js");
+    assert!(
+        guest.starts_with("guest-"),
+        "start.js did not run: {}",
+        &guest[..40.min(guest.len())]
+    );
+    assert!(
+        dom.contains(r#"class="stars""#),
+        "no rating buttons rendered by start.js"
+    );
 }

@@ -32,14 +32,21 @@ async fn demo_readers_get_books_from_their_favourite_genres() {
     let (mut in_favourites, mut total) = (0, 0);
     let mut chance = 0.0;
     for user in truth.users.iter().take(20) {
-        let a = get(&state, &format!("/api/users/{}/recommendations?n=10", user.id)).await;
+        let a = get(
+            &state,
+            &format!("/api/users/{}/recommendations?n=10", user.id),
+        )
+        .await;
         assert_eq!(a.status, axum::http::StatusCode::OK, "{}", a.body);
         let j = a.json();
         if j["source"] == "popular" {
             continue;
         }
         // Share of the catalogue in this reader's favourite genres: what a random list gets.
-        let fav = genre_of.values().filter(|g| user.favourite_genres.contains(g)).count();
+        let fav = genre_of
+            .values()
+            .filter(|g| user.favourite_genres.contains(g))
+            .count();
         chance += 10.0 * fav as f64 / genre_of.len() as f64;
         for item in j["items"].as_array().unwrap() {
             let id = item["book"]["id"].as_str().unwrap();
@@ -59,8 +66,13 @@ async fn demo_readers_get_books_from_their_favourite_genres() {
     let user = &truth.users[0].id;
     let page = get(&state, &format!("/?user={user}")).await;
     assert_eq!(page.status, axum::http::StatusCode::OK);
-    assert!(page.body.contains("because you rated"), "no explanation on the page");
-    let j = get(&state, &format!("/api/users/{user}/recommendations?n=3")).await.json();
+    assert!(
+        page.body.contains("because you rated"),
+        "no explanation on the page"
+    );
+    let j = get(&state, &format!("/api/users/{user}/recommendations?n=3"))
+        .await
+        .json();
     let title = j["items"][0]["book"]["title"].as_str().unwrap().to_string();
     let escaped = title
         .replace('&', "&amp;")

@@ -42,7 +42,13 @@ fn child_server() {
 
 fn start_child(db: &std::path::Path) -> (Child, SocketAddr) {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "child_server", "--nocapture", "--test-threads=1"])
+        .args([
+            "--ignored",
+            "--exact",
+            "child_server",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(DB_ENV, db)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -51,12 +57,24 @@ fn start_child(db: &std::path::Path) -> (Child, SocketAddr) {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        assert!(Instant::now() < deadline, "child server did not start");
-        let line = lines.next().expect("child exited before listening").unwrap();
-        // libtest may print "test child_server ... " on the same line first.
-        if let Some((_, addr)) = line.split_once("LISTENING ") {
-            return (child, addr.trim().parse().unwrap());
+    let mut addr = None;
+    while addr.is_none() && Instant::now() < deadline {
+        match lines.next() {
+            // libtest may print "test child_server ... " on the same line first.
+            Some(Ok(line)) => {
+                addr = line
+                    .split_once("LISTENING ")
+                    .and_then(|(_, a)| a.trim().parse().ok())
+            }
+            _ => break,
+        }
+    }
+    match addr {
+        Some(addr) => (child, addr),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("child server did not start");
         }
     }
 }
@@ -75,7 +93,10 @@ fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> Option<(u16, 
     let mut out = String::new();
     s.read_to_string(&mut out).ok()?;
     let status: u16 = out.split(' ').nth(1)?.parse().ok()?;
-    let body = out.split_once("\r\n\r\n").map(|x| x.1.to_string()).unwrap_or_default();
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|x| x.1.to_string())
+        .unwrap_or_default();
     Some((status, body))
 }
 
@@ -103,7 +124,12 @@ fn acknowledged_ratings_survive_kill_9() {
                     let rating = 1 + (i * 7 + t) % 10;
                     let body = format!(r#"{{"book_id":"{book}","rating":{rating}}}"#);
                     match http(addr, "POST", &format!("/api/users/{user}/ratings"), &body) {
-                        Some((201, _)) => acked.lock().unwrap().push((user, book.to_string(), rating as f32)),
+                        Some((201, _)) => {
+                            acked
+                                .lock()
+                                .unwrap()
+                                .push((user, book.to_string(), rating as f32))
+                        }
                         Some((status, body)) => panic!("unexpected answer {status}: {body}"),
                         None => failures += 1,
                     }
@@ -125,7 +151,11 @@ fn acknowledged_ratings_survive_kill_9() {
         w.join().unwrap();
     }
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() >= 300, "only {} writes acknowledged", acked.len());
+    assert!(
+        acked.len() >= 300,
+        "only {} writes acknowledged",
+        acked.len()
+    );
     assert!(acked.len() >= acked_at_kill);
 
     // Restart on the same file: the server must come up and answer with every acknowledged
@@ -140,9 +170,10 @@ fn acknowledged_ratings_survive_kill_9() {
         assert_eq!(status, 200, "{user}: {body}");
         let got: serde_json::Value = serde_json::from_str(&body).unwrap();
         for (book, rating) in want {
-            let found = got["ratings"].as_array().unwrap().iter().any(|r| {
-                r["book"]["id"] == *book && r["rating"].as_f64() == Some(*rating as f64)
-            });
+            let found =
+                got["ratings"].as_array().unwrap().iter().any(|r| {
+                    r["book"]["id"] == *book && r["rating"].as_f64() == Some(*rating as f64)
+                });
             assert!(found, "acknowledged rating {user}/{book}={rating} lost");
         }
     }

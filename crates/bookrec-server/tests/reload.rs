@@ -24,7 +24,10 @@ fn reload_request() -> Request<Body> {
 async fn top(state: &AppState, user: &str) -> String {
     let a = get(state, &format!("/api/users/{user}/recommendations?n=1")).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-    a.json()["items"][0]["book"]["id"].as_str().unwrap().to_string()
+    a.json()["items"][0]["book"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test]
@@ -35,7 +38,7 @@ async fn reload_rejects_bad_files_and_swaps_good_ones() {
     save_model(&fixture_model(), &meta, &model_path).unwrap();
     let state = AppState::load(&model_path, None, &dir.path().join("r.sqlite"), 5).unwrap();
     assert_eq!(top(&state, "1").await, "F5"); // a fantasy reader
-    // Without a catalogue, books show by id.
+                                              // Without a catalogue, books show by id.
     let j = get(&state, "/api/books/F5").await.json();
     assert_eq!(j["title"], "Book F5");
     assert_eq!(j["in_catalog"], false);
@@ -51,16 +54,36 @@ async fn reload_rejects_bad_files_and_swaps_good_ones() {
     ] {
         std::fs::write(&model_path, bytes).unwrap();
         let a = send(&state, reload_request()).await;
-        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{what}: {}", a.body);
-        assert!(a.json()["error"].as_str().unwrap().contains("still serving"), "{what}");
-        assert_eq!(top(&state, "1").await, "F5", "{what}: old model must keep serving");
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{what}: {}",
+            a.body
+        );
+        assert!(
+            a.json()["error"]
+                .as_str()
+                .unwrap()
+                .contains("still serving"),
+            "{what}"
+        );
+        assert_eq!(
+            top(&state, "1").await,
+            "F5",
+            "{what}: old model must keep serving"
+        );
     }
     std::fs::remove_file(&model_path).unwrap();
-    assert_eq!(send(&state, reload_request()).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        send(&state, reload_request()).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
 
     // A valid new model where reader 1 turned to crime.
     let mut model = fixture_model();
-    let Scorer::Factors(f) = &mut model.scorer else { panic!() };
+    let Scorer::Factors(f) = &mut model.scorer else {
+        panic!()
+    };
     let row = f.user_row(model.users.get("1").unwrap()).unwrap();
     f.user_factors[2 * row..2 * row + 2].copy_from_slice(&[-0.5, 1.5]);
     save_model(&model, &meta, &model_path).unwrap();

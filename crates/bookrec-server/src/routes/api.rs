@@ -117,7 +117,9 @@ pub async fn recommendations(
     let user_id = check_id("user", &id)?.to_string();
     let n = parse_n(params.n.as_deref(), 10)?;
     let explain = parse_bool("explain", params.explain.as_deref(), true)?;
-    Ok(Json(recommendations_for(&state, user_id, n, explain).await?))
+    Ok(Json(
+        recommendations_for(&state, user_id, n, explain).await?,
+    ))
 }
 
 /// A user's ratings: training ratings plus ratings stored on this server, highest first.

@@ -102,7 +102,10 @@ async fn docs_page() -> Response {
         .into_response()
 }
 
-async fn not_found(axum::extract::State(state): axum::extract::State<AppState>, uri: Uri) -> Response {
+async fn not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    uri: Uri,
+) -> Response {
     let path = uri.path();
     let err = AppError::NotFound(format!(
         "no such page: {}",

@@ -33,7 +33,10 @@ fn render(state: &AppState, status: StatusCode, name: &str, ctx: Value) -> Respo
         Err(e) => {
             // Already logged by `public_message`; a minimal page without the template engine.
             let msg = e.public_message();
-            (e.status(), Html(format!("<!doctype html><title>error</title><p>{msg}</p>")))
+            (
+                e.status(),
+                Html(format!("<!doctype html><title>error</title><p>{msg}</p>")),
+            )
                 .into_response()
         }
     }
@@ -106,7 +109,10 @@ pub async fn home(
         Ok(extra) => render(&state, StatusCode::OK, "home.html", ctx(extra)),
         Err(e) if e.status().is_client_error() => {
             let status = e.status();
-            let error = format!("{}. Reader IDs look like {example_user:?}.", e.public_message());
+            let error = format!(
+                "{}. Reader IDs look like {example_user:?}.",
+                e.public_message()
+            );
             render(&state, status, "home.html", ctx(context! { error }))
         }
         Err(e) => error_page(&state, e),
@@ -171,7 +177,12 @@ pub async fn search(
         Err(e) => return error_page(&state, e.into()),
     };
     let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
-        return render(&state, StatusCode::OK, "search.html", with_base(&loaded, Value::UNDEFINED));
+        return render(
+            &state,
+            StatusCode::OK,
+            "search.html",
+            with_base(&loaded, Value::UNDEFINED),
+        );
     };
     let result: AppResult<Value> = async {
         let q = check_query(Some(&raw))?.to_string();
@@ -191,7 +202,10 @@ pub async fn search(
             &state,
             e.status(),
             "search.html",
-            with_base(&loaded, context! { query => raw, error => e.public_message() }),
+            with_base(
+                &loaded,
+                context! { query => raw, error => e.public_message() },
+            ),
         ),
         Err(e) => error_page(&state, e),
     }

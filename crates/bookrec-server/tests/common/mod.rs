@@ -3,7 +3,6 @@
 //! catalogue book the model never saw, a rarely rated book).
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::path::Path;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use bookrec_core::data::{Interactions, RatingScale};
@@ -11,6 +10,7 @@ use bookrec_core::models::{Factors, FittedModel, ModelKind, Scorer};
 use bookrec_server::engine::{Book, Catalog};
 use bookrec_server::{AppState, Settings, Store};
 use http_body_util::BodyExt;
+use std::path::Path;
 use tower::ServiceExt;
 
 /// Books "F0".."F5" are fantasy, "C0".."C5" crime; "RARE" is fantasy and rated once (below
@@ -24,7 +24,11 @@ pub const CRIME: [&str; 6] = ["C0", "C1", "C2", "C3", "C4", "C5"];
 pub fn fixture_ratings() -> Vec<(String, String, f32)> {
     let mut out = Vec::new();
     for j in 0..30usize {
-        let (own, other) = if j < 15 { (FANTASY, CRIME) } else { (CRIME, FANTASY) };
+        let (own, other) = if j < 15 {
+            (FANTASY, CRIME)
+        } else {
+            (CRIME, FANTASY)
+        };
         let user = (j + 1).to_string();
         out.push((user.clone(), own[j % 6].to_string(), 9.0));
         out.push((user.clone(), own[(j + 3) % 6].to_string(), 8.0));
@@ -59,14 +63,22 @@ pub fn fixture_model() -> FittedModel {
     let mut item_bias = vec![0f32; n_items];
     for (i, id) in train.items.ids().enumerate() {
         let fantasy = id.starts_with('F') || id == "RARE";
-        item_factors[2 * i..2 * i + 2].copy_from_slice(if fantasy { &[1.0, 0.0] } else { &[0.0, 1.0] });
+        item_factors[2 * i..2 * i + 2].copy_from_slice(if fantasy {
+            &[1.0, 0.0]
+        } else {
+            &[0.0, 1.0]
+        });
         let n: usize = id[1..].parse().unwrap_or(1);
         item_bias[i] = if id == "RARE" { 0.9 } else { 0.05 * n as f32 };
     }
     let mut user_factors = vec![0f32; 2 * n_users];
     for (u, id) in train.users.ids().enumerate() {
         let fantasy = id.parse::<usize>().unwrap() <= 15;
-        user_factors[2 * u..2 * u + 2].copy_from_slice(if fantasy { &[1.5, -0.5] } else { &[-0.5, 1.5] });
+        user_factors[2 * u..2 * u + 2].copy_from_slice(if fantasy {
+            &[1.5, -0.5]
+        } else {
+            &[-0.5, 1.5]
+        });
     }
     let scorer = Scorer::Factors(Factors {
         k: 2,
@@ -78,7 +90,12 @@ pub fn fixture_model() -> FittedModel {
         fold_in_reg_per_rating: 0.02,
         ..Default::default()
     });
-    FittedModel::new(ModelKind::Svd, serde_json::json!({"factors": 2}), &train, scorer)
+    FittedModel::new(
+        ModelKind::Svd,
+        serde_json::json!({"factors": 2}),
+        &train,
+        scorer,
+    )
 }
 
 fn book(id: &str, title: &str, author: &str, year: Option<u16>, genre: &str) -> Book {
@@ -95,21 +112,81 @@ fn book(id: &str, title: &str, author: &str, year: Option<u16>, genre: &str) -> 
 
 pub fn fixture_catalog() -> Catalog {
     let mut books = vec![
-        book("F0", "The Hobbit", "J. R. R. Tolkien", Some(1937), "fantasy"),
-        book("F1", "A Wizard of Earthsea", "Ursula K. Le Guin", Some(1968), "fantasy"),
-        book("F2", "Die Unendliche Geschichte", "Michael Ende", Some(1979), "fantasy"),
-        book("F3", "Les Contes de Pérrault", "Charles Perrault", Some(1697), "fantasy"),
-        book("F4", "The Name of the Wind", "Patrick Rothfuss", Some(2007), "fantasy"),
+        book(
+            "F0",
+            "The Hobbit",
+            "J. R. R. Tolkien",
+            Some(1937),
+            "fantasy",
+        ),
+        book(
+            "F1",
+            "A Wizard of Earthsea",
+            "Ursula K. Le Guin",
+            Some(1968),
+            "fantasy",
+        ),
+        book(
+            "F2",
+            "Die Unendliche Geschichte",
+            "Michael Ende",
+            Some(1979),
+            "fantasy",
+        ),
+        book(
+            "F3",
+            "Les Contes de Pérrault",
+            "Charles Perrault",
+            Some(1697),
+            "fantasy",
+        ),
+        book(
+            "F4",
+            "The Name of the Wind",
+            "Patrick Rothfuss",
+            Some(2007),
+            "fantasy",
+        ),
         book("F5", "Mort", "Terry Pratchett", Some(1987), "fantasy"),
-        book("C0", "The Big Sleep", "Raymond Chandler", Some(1939), "crime"),
-        book("C1", "Murder on the Orient Express", "Agatha Christie", Some(1934), "crime"),
+        book(
+            "C0",
+            "The Big Sleep",
+            "Raymond Chandler",
+            Some(1939),
+            "crime",
+        ),
+        book(
+            "C1",
+            "Murder on the Orient Express",
+            "Agatha Christie",
+            Some(1934),
+            "crime",
+        ),
         book("C2", "Millénium", "Stieg Larsson", Some(2005), "crime"),
-        book("C3", "The Maltese Falcon", "Dashiell Hammett", Some(1930), "crime"),
+        book(
+            "C3",
+            "The Maltese Falcon",
+            "Dashiell Hammett",
+            Some(1930),
+            "crime",
+        ),
         book("C4", "Gone Girl", "Gillian Flynn", Some(2012), "crime"),
-        book("C5", "Smilla's Sense of Snow", "Peter Høeg", Some(1992), "crime"),
+        book(
+            "C5",
+            "Smilla's Sense of Snow",
+            "Peter Høeg",
+            Some(1992),
+            "crime",
+        ),
         book("RARE", "An Obscure Fantasy", "Nobody", None, "fantasy"),
         // In the catalogue, never rated: searchable, has a page, no neighbours.
-        book("UNRATED", "Erzählungen", "Thomas Mann", Some(1920), "classic"),
+        book(
+            "UNRATED",
+            "Erzählungen",
+            "Thomas Mann",
+            Some(1920),
+            "classic",
+        ),
     ];
     books[0].image_url = Some("http://images.example.invalid/hobbit.jpg".to_string());
     books[1].image_url = Some("javascript:alert(1)".to_string());
@@ -138,13 +215,15 @@ pub struct Answer {
 
 impl Answer {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 }
 
 pub async fn send(state: &AppState, req: Request<Body>) -> Answer {
-    let res = bookrec_server::app(state.clone()).oneshot(req).await.unwrap();
+    let res = bookrec_server::app(state.clone())
+        .oneshot(req)
+        .await
+        .unwrap();
     let status = res.status();
     let header = |name| {
         res.headers()
