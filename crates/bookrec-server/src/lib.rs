@@ -142,7 +142,7 @@ pub async fn shutdown_signal() {
 /// Hot reload on file change: polls the model file's modification time and size; on a change
 /// (after the writer has had `interval` to finish) reloads it. A bad file is logged and the old
 /// model keeps serving; the same bad file is not retried until it changes again.
-async fn watch_model_file(state: AppState, path: PathBuf, interval: Duration) {
+pub async fn watch_model_file(state: AppState, path: PathBuf, interval: Duration) {
     let stamp = |p: &PathBuf| -> Option<(SystemTime, u64)> {
         let m = std::fs::metadata(p).ok()?;
         Some((m.modified().ok()?, m.len()))

@@ -21,6 +21,16 @@ fn reload_request() -> Request<Body> {
     req
 }
 
+fn crime_for_reader_1() -> bookrec_core::models::FittedModel {
+    let mut model = fixture_model();
+    let Scorer::Factors(f) = &mut model.scorer else {
+        panic!()
+    };
+    let row = f.user_row(model.users.get("1").unwrap()).unwrap();
+    f.user_factors[2 * row..2 * row + 2].copy_from_slice(&[-0.5, 1.5]);
+    model
+}
+
 async fn top(state: &AppState, user: &str) -> String {
     let a = get(state, &format!("/api/users/{user}/recommendations?n=1")).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
@@ -80,16 +90,49 @@ async fn reload_rejects_bad_files_and_swaps_good_ones() {
     );
 
     // A valid new model where reader 1 turned to crime.
-    let mut model = fixture_model();
-    let Scorer::Factors(f) = &mut model.scorer else {
-        panic!()
-    };
-    let row = f.user_row(model.users.get("1").unwrap()).unwrap();
-    f.user_factors[2 * row..2 * row + 2].copy_from_slice(&[-0.5, 1.5]);
-    save_model(&model, &meta, &model_path).unwrap();
+    save_model(&crime_for_reader_1(), &meta, &model_path).unwrap();
     let a = send(&state, reload_request()).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert_eq!(a.json()["status"], "reloaded");
     let now = top(&state, "1").await;
     assert!(now.starts_with('C') || now == "NOCAT", "{now}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replacing_the_model_file_swaps_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let model_path = dir.path().join("model.bkr");
+    let meta = ModelMeta::new("test", &fixture_train(), serde_json::json!({}));
+    save_model(&fixture_model(), &meta, &model_path).unwrap();
+    let state = AppState::load(&model_path, None, &dir.path().join("r.sqlite"), 5).unwrap();
+    let interval = std::time::Duration::from_millis(100);
+    tokio::spawn(bookrec_server::watch_model_file(
+        state.clone(),
+        model_path.clone(),
+        interval,
+    ));
+    assert_eq!(top(&state, "1").await, "F5");
+    tokio::time::sleep(interval * 3).await;
+
+    // A corrupted file is ignored: the old model keeps serving.
+    std::fs::write(&model_path, b"garbage").unwrap();
+    tokio::time::sleep(interval * 6).await;
+    assert_eq!(top(&state, "1").await, "F5");
+
+    // Replaced the way deployments do it: write aside, rename over.
+    let tmp = dir.path().join("model.bkr.new");
+    save_model(&crime_for_reader_1(), &meta, &tmp).unwrap();
+    std::fs::rename(&tmp, &model_path).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let now = top(&state, "1").await;
+        if now.starts_with('C') || now == "NOCAT" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "new model file not picked up"
+        );
+        tokio::time::sleep(interval).await;
+    }
 }
