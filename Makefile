@@ -10,12 +10,14 @@ CARGO ?= cargo
 demo:
 	$(CARGO) run --release -p bookrec-cli -- demo
 
-## Whole test suite: install test dependencies, fmt check, clippy -D warnings, all tests.
+## Whole test suite: install test dependencies, fmt check, clippy -D warnings, Rust tests,
+## then the Python package's pytest suite (builds it into .venv with maturin).
 test:
 	bash scripts/setup-test-deps.sh
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace
+	bash scripts/python-tests.sh
 
 build:
 	$(CARGO) build --workspace

@@ -25,7 +25,7 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", one_sentence(&err));
             std::process::ExitCode::FAILURE
         }
     }
@@ -47,4 +47,21 @@ fn init_logging(verbose: u8) {
         .with_target(false)
         .compact()
         .init();
+}
+
+/// The error and its causes as one line, skipping a cause whose text the message before it
+/// already contains (core errors quote their I/O cause).
+fn one_sentence(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }

@@ -1,5 +1,6 @@
 //! Times loading + cleaning a ratings file (and optionally a catalogue):
 //! `cargo run --release -p bookrec-core --example data_load -- RATINGS [BOOKS]`.
+//! `RUNS=1` (default 3) loads once, e.g. to measure peak memory with `/usr/bin/time -v`.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -10,7 +11,11 @@ use bookrec_core::progress::NoProgress;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let ratings = PathBuf::from(args.next().ok_or("usage: data_load RATINGS [BOOKS]")?);
-    for run in 0..3 {
+    let runs: usize = std::env::var("RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
+    for run in 0..runs {
         let t = Instant::now();
         let (data, report) = load_ratings(&ratings, &LoadOptions::default(), &NoProgress)?;
         println!(
@@ -19,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             data.len(),
             data.n_implicit()
         );
-        if run == 2 {
+        if run + 1 == runs {
             println!("{report}");
         }
     }

@@ -624,6 +624,38 @@ impl fmt::Display for CvReport {
     }
 }
 
+/// Fits `spec` on all of `data` and describes the result for a model file: fit seconds,
+/// training RMSE/MAE and the parameters, with the data fingerprint (engine "native"). The one
+/// place the CLI's `train`, the demo, the server and the Python `fit` build model metadata.
+pub fn fit_and_describe(
+    spec: &ModelSpec,
+    data: &Interactions,
+    progress: &dyn Progress,
+) -> Result<(FittedModel, crate::io::ModelMeta)> {
+    let started = Instant::now();
+    let model = spec.fit(data, progress)?;
+    let fit_seconds = started.elapsed().as_secs_f64();
+    let on_train = evaluate_fitted(
+        &model,
+        data,
+        &EvalOptions {
+            ranking_k: None,
+            ..EvalOptions::default()
+        },
+    )?;
+    let meta = crate::io::ModelMeta::new(
+        "native",
+        data,
+        serde_json::json!({
+            "fit_seconds": fit_seconds,
+            "train_rmse": on_train.rmse,
+            "train_mae": on_train.mae,
+            "params": spec.params_json(),
+        }),
+    );
+    Ok((model, meta))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -5,7 +5,7 @@
 use anyhow::Result;
 use bookrec_core::data::{load_catalog, LoadOptions};
 use bookrec_core::demo::{demo_data, write_demo_files};
-use bookrec_core::evaluate::{evaluate, EvalOptions};
+use bookrec_core::evaluate::{evaluate, fit_and_describe, EvalOptions};
 use bookrec_core::io::save_model;
 use bookrec_core::models::{ModelKind, ModelSpec, RecommendOptions};
 use bookrec_core::split::{train_test_split, Split};
@@ -57,7 +57,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         best.name()
     );
     let spec = ModelSpec::default_for(best);
-    let (model, meta) = super::train::fit_and_describe(&spec, &data)?;
+    let (model, meta) = fit_and_describe(&spec, &data, &Bars::new())?;
     let model_path = args.dir.join(format!("demo-{}.bkr", best.name()));
     save_model(&model, &meta, &model_path)?;
     println!("wrote {}", model_path.display());

@@ -20,6 +20,15 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         ..EvalOptions::default()
     };
     let bars = Bars::new();
+    // Hyper-parameters are checked before any data is read, so a typo fails in milliseconds.
+    let specs = kinds
+        .iter()
+        .map(|&kind| {
+            let spec = args.model.spec(kind, lenient, Some(args.seed))?;
+            spec.check()?;
+            Ok(spec)
+        })
+        .collect::<Result<Vec<_>>>()?;
 
     if let Some(folds) = args.folds {
         let Some(path) = &args.ratings else {
@@ -27,10 +36,9 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         };
         let (data, _) = super::load(path, &opts)?;
         let mut reports = Vec::new();
-        for kind in kinds {
-            let spec = args.model.spec(kind, lenient, Some(args.seed))?;
+        for spec in &specs {
             reports.push(cross_validate(
-                &spec, &data, folds, args.seed, &eval_opts, &bars,
+                spec, &data, folds, args.seed, &eval_opts, &bars,
             )?);
         }
         print_cv(&reports, args.json)?;
@@ -62,9 +70,8 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         _ => bail!("give --ratings FILE, or --train FILE --test FILE"),
     };
     let mut reports = Vec::new();
-    for kind in kinds {
-        let spec = args.model.spec(kind, lenient, Some(args.seed))?;
-        let (_, report) = evaluate(&spec, &train, &test, &eval_opts, &bars)?;
+    for spec in &specs {
+        let (_, report) = evaluate(spec, &train, &test, &eval_opts, &bars)?;
         reports.push(report);
     }
     print_holdout(&reports, args.json)

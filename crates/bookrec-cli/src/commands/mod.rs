@@ -44,6 +44,7 @@ pub fn describe(catalog: Option<&Catalog>, id: &str) -> (String, String) {
             let year = b.year.map(|y| format!(" ({y})")).unwrap_or_default();
             (format!("{}{year}", b.title), b.author.clone())
         }
-        None => (String::from("(not in catalogue)"), String::new()),
+        None if catalog.is_some() => (String::from("(not in catalogue)"), String::new()),
+        None => (String::new(), String::new()),
     }
 }

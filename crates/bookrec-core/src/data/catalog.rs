@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::csv::{for_each_record, Feed, Item, Parser};
 use super::ids::normalize_id;
-use super::report::{BadLine, BadLines, MAX_EXAMPLES};
+use super::report::{thousands, BadLine, BadLines, MAX_EXAMPLES};
 use super::sniff::{header_key, sniff, trim_field};
 use super::text::{self, TextFixes};
 use super::{BadLinePolicy, Encoding, Interactions};
@@ -491,16 +491,20 @@ impl fmt::Display for CatalogReport {
             .map(|(k, v)| format!("{k} = {}", v.as_deref().unwrap_or("-")))
             .collect();
         writeln!(f, "  columns: {}", cols.join(", "))?;
-        writeln!(f, "  rows read:        {:>10}", self.rows_read)?;
-        writeln!(f, "  books:            {:>10}", self.books)?;
-        writeln!(f, "  bad lines:        {:>10}", self.bad_lines.count)?;
+        writeln!(f, "  rows read:        {:>10}", thousands(self.rows_read))?;
+        writeln!(f, "  books:            {:>10}", thousands(self.books))?;
+        writeln!(
+            f,
+            "  bad lines:        {:>10}",
+            thousands(self.bad_lines.count)
+        )?;
         for b in &self.bad_lines.examples {
             writeln!(f, "      line {}: {}: {:?}", b.line, b.reason, b.excerpt)?;
         }
         writeln!(
             f,
             "  duplicate ids:    {:>10}  (first kept){}",
-            self.duplicate_ids,
+            thousands(self.duplicate_ids),
             if self.duplicate_examples.is_empty() {
                 String::new()
             } else {
@@ -519,8 +523,8 @@ impl fmt::Display for CatalogReport {
         writeln!(
             f,
             "  impossible years: {:>10}  (0: {}, after {}: {}, not a number: {}){}",
-            y.zero + y.future + y.not_a_number,
-            y.zero,
+            thousands(y.zero + y.future + y.not_a_number),
+            thousands(y.zero),
             y.current_year,
             y.future,
             y.not_a_number,
@@ -542,17 +546,20 @@ impl fmt::Display for CatalogReport {
         writeln!(
             f,
             "  text repaired:    {:>10}  fields ({} mojibake sequences fixed)",
-            t.fields_repaired, t.sequences_repaired
+            thousands(t.fields_repaired),
+            thousands(t.sequences_repaired)
         )?;
         writeln!(
             f,
             "  text marked �:    {:>10}  fields ({} characters lost beyond repair, left as U+FFFD)",
-            t.fields_marked, t.sequences_marked
+            thousands(t.fields_marked),
+            thousands(t.sequences_marked)
         )?;
         writeln!(
             f,
             "  HTML entities:    {:>10}  fields ({} entities decoded)",
-            t.fields_with_entities, t.entities_decoded
+            thousands(t.fields_with_entities),
+            thousands(t.entities_decoded)
         )?;
         if t.fields_latin1_fallback > 0 {
             writeln!(
@@ -628,14 +635,14 @@ impl fmt::Display for MissingBooks {
             f,
             "Books missing from the catalogue: {} of {} books ({:.1}%), carrying {} of {} \
              interactions ({:.1}%: {} explicit, {} implicit){}",
-            self.books,
-            self.total_books,
+            thousands(self.books),
+            thousands(self.total_books),
             pct(self.books, self.total_books),
-            self.ratings,
-            self.total_ratings,
+            thousands(self.ratings),
+            thousands(self.total_ratings),
             pct(self.ratings, self.total_ratings),
-            self.explicit,
-            self.implicit,
+            thousands(self.explicit),
+            thousands(self.implicit),
             if self.examples.is_empty() {
                 String::new()
             } else {

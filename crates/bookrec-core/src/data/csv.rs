@@ -490,30 +490,19 @@ impl<'r> Feed<'r> {
             self.eof = true;
             return Ok(0);
         }
-        let target = before + want;
-        self.buf.resize(target, 0);
-        let mut filled = before;
-        while filled < target {
-            match self.reader.read(&mut self.buf[filled..]) {
-                Ok(0) => {
-                    self.eof = true;
-                    break;
-                }
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(source) => {
-                    return Err(Error::Io {
-                        path: self.path.to_path_buf(),
-                        source,
-                    })
-                }
-            }
-        }
-        self.buf.truncate(filled);
-        if self.consumed + filled as u64 >= self.limit {
+        // `read_to_end` on a `Take` grows the buffer only as far as bytes arrive (a small
+        // input never costs a full chunk) and does not zero-fill it first.
+        let got = (&mut *self.reader)
+            .take(want as u64)
+            .read_to_end(&mut self.buf)
+            .map_err(|source| Error::Io {
+                path: self.path.to_path_buf(),
+                source,
+            })?;
+        if got < want || self.consumed + self.buf.len() as u64 >= self.limit {
             self.eof = true;
         }
-        Ok(filled - before)
+        Ok(got)
     }
 }
 

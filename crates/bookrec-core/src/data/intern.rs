@@ -195,23 +195,23 @@ impl Interner {
         self.last = None;
     }
 
-    /// The bytes of a long id from its key.
-    fn long_id(&self, a: &[u8; 16]) -> &[u8] {
-        let mut i = [0u8; 4];
-        i.copy_from_slice(&a[..4]);
-        &self.long_ids[u32::from_le_bytes(i) as usize]
-    }
-
     /// Numbers the distinct ids by first occurrence and gives every staged row its index.
     pub fn resolve(self) -> Resolved {
         const BITS: u32 = 8;
         const PARTS: usize = 1 << BITS;
         let part_of = |k: u128| ((hash_key(k) >> 40) as usize) & (PARTS - 1);
-        let n = self.keys.len();
+        let Interner {
+            keys,
+            as_is,
+            long_ids,
+            changed,
+            ..
+        } = self;
+        let n = keys.len();
 
         // 1. Partition (key, row) by hash, keeping row order within a partition.
         let mut start = vec![0usize; PARTS + 1];
-        let parts: Vec<u8> = self.keys.iter().map(|&k| part_of(k) as u8).collect();
+        let parts: Vec<u8> = keys.iter().map(|&k| part_of(k) as u8).collect();
         for &p in &parts {
             start[p as usize + 1] += 1;
         }
@@ -221,12 +221,14 @@ impl Interner {
         let mut next = start.clone();
         let mut part_keys = vec![0u128; n];
         let mut part_rows = vec![0u32; n];
-        for (row, (&k, &p)) in self.keys.iter().zip(&parts).enumerate() {
+        for (row, (&k, &p)) in keys.iter().zip(&parts).enumerate() {
             let p = p as usize;
             part_keys[next[p]] = k;
             part_rows[next[p]] = row as u32;
             next[p] += 1;
         }
+        drop(keys);
+        drop(parts);
 
         // 2. Deduplicate each partition with a small, cache-resident table.
         let mut local = KeyMap::default();
@@ -246,7 +248,6 @@ impl Interner {
             }
         }
         drop(part_keys);
-        drop(parts);
 
         // 3. Number the distinct ids by their first row (a scan over rows, not a sort: first
         // rows are distinct).
@@ -271,19 +272,21 @@ impl Interner {
             let k = distinct[s as usize];
             let a = k.to_le_bytes();
             if a[15] == LONG {
-                arena.extend_from_slice(self.long_id(&a));
+                let mut i = [0u8; 4];
+                i.copy_from_slice(&a[..4]);
+                arena.extend_from_slice(&long_ids[u32::from_le_bytes(i) as usize]);
             } else {
                 arena.extend_from_slice(&a[..a[15] as usize]);
             }
             ends.push(arena.len());
         }
         let mut seen_as_is = vec![false; distinct.len()];
-        for (&i, &as_is) in rows.iter().zip(&self.as_is) {
+        for (&i, &as_is) in rows.iter().zip(&as_is) {
             if as_is {
                 seen_as_is[i as usize] = true;
             }
         }
-        let raw_distinct = seen_as_is.iter().filter(|&&b| b).count() + self.changed.len();
+        let raw_distinct = seen_as_is.iter().filter(|&&b| b).count() + changed.len();
         Resolved {
             arena,
             ends,

@@ -2,8 +2,9 @@
 //! report, and encoding them into [`Interactions`] (vocabularies + sparse matrix).
 //!
 //! * [`load_ratings`] / [`parse_ratings`]: sniff the format ([`LoadOptions`] forces any part
-//!   of it), parse in one streaming pass, clean (implicit zeros, rating scale, duplicates, bad
-//!   lines, missing values) and report ([`CleaningReport`]).
+//!   of it), parse streaming with bounded memory (records over [`MAX_RECORD`] are bad lines),
+//!   clean (implicit zeros, rating scale, duplicates, bad lines, missing values) and report
+//!   ([`CleaningReport`]).
 //! * [`load_catalog`] / [`parse_catalog`]: the book catalogue ([`Catalog`] of [`Book`]s), with
 //!   mojibake repair ([`text`]) and a [`CatalogReport`].
 //! * Ids (users and books, in both kinds of file) are normalised by one documented rule:
@@ -34,6 +35,6 @@ pub use options::{
 pub use ratings::{load_ratings, parse_ratings};
 pub use report::{
     BadLine, BadLines, CleaningReport, ColumnsUsed, DetectedFormat, Duplicates, HistogramBin,
-    IdCounts, MissingValues, OutOfScale, OutOfScaleValue,
+    IdCounts, MissingValues, OutOfScale, OutOfScaleValue, MAX_EXAMPLES,
 };
 pub use vocab::Vocab;

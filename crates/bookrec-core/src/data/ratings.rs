@@ -1,5 +1,9 @@
-//! Loading a ratings file: sniff → parse (one streaming pass, ids interned as bytes) →
-//! clean (implicit zeros, scale, duplicates) → [`Interactions`] + [`CleaningReport`].
+//! Loading a ratings file: sniff → parse (streaming; files over 8 MiB as two halves in
+//! parallel), staging normalised ids → resolve ids ([`intern`](super::intern)) → clean
+//! (implicit zeros, scale, duplicates) → [`Interactions`] + [`CleaningReport`].
+//!
+//! Indices follow the order in which ids first appear in the file (among rows with valid
+//! values), so a given file always gives the same indices, whatever the number of threads.
 
 use std::fs::File;
 use std::io::Read;
@@ -748,7 +752,9 @@ fn read_ratings(
         rows_read,
         ..
     } = part;
-    let (mut users, mut items) = rayon::join(|| users.resolve(), || items.resolve());
+    // One after the other: each needs ~40 bytes a row of scratch, which bounds peak memory.
+    let mut users = users.resolve();
+    let mut items = items.resolve();
     rows.user = std::mem::take(&mut users.rows);
     rows.item = std::mem::take(&mut items.rows);
     // Cleaning and decoding the vocabularies are independent: run them side by side.
@@ -1154,6 +1160,16 @@ mod tests {
         assert_eq!(parse_timestamp(b"2000-13-01"), None);
         assert_eq!(parse_timestamp(b"yesterday"), None);
         assert_eq!(parse_timestamp(b"2000-03-01X"), None);
+    }
+
+    proptest::proptest! {
+        /// Value parsers never panic, whatever the text (multi-byte characters included).
+        #[test]
+        fn value_parsers_total(s in "\\PC{0,24}", digits in "[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]?\\PC{0,8}") {
+            let _ = parse_timestamp(s.as_bytes());
+            let _ = parse_timestamp(digits.as_bytes());
+            let _ = parse_rating(s.as_bytes(), true);
+        }
     }
 
     #[test]

@@ -1,0 +1,313 @@
+//! End-to-end tests of the `bookrec` binary: real processes, real files.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bookrec(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bookrec"))
+        .args(args)
+        .env_remove("BOOKREC_LOG")
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = bookrec(args);
+    assert!(
+        out.status.success(),
+        "bookrec {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fails(args: &[&str]) -> String {
+    let out = bookrec(args);
+    assert!(!out.status.success(), "bookrec {args:?} should fail");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+/// The demo files, written once per test into a temp dir.
+fn demo_files(dir: &Path) -> (PathBuf, PathBuf) {
+    bookrec_core::demo::write_demo_files(dir, bookrec_core::demo::DEMO_SEED).unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn inspect_json_reports_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ratings, books) = demo_files(dir.path());
+    let out = ok(&[
+        "inspect",
+        "--ratings",
+        s(&ratings),
+        "--books",
+        s(&books),
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let text = v.to_string();
+    assert!(v["ratings"].is_object(), "{text}");
+    assert!(v["catalog"].is_object(), "{text}");
+    // Every demo rating's book is in the demo catalogue.
+    assert!(text.contains("missing_from_catalog"), "{text}");
+}
+
+#[test]
+fn evaluate_json_has_the_documented_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ratings, _) = demo_files(dir.path());
+    let out = ok(&[
+        "evaluate",
+        "--ratings",
+        s(&ratings),
+        "--model",
+        "baseline",
+        "--json",
+        "--seed",
+        "3",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for key in ["model", "rmse", "mae", "fit_seconds", "n_train", "n_test"] {
+        assert!(!v[key].is_null(), "missing {key} in {v}");
+    }
+    let rmse = v["rmse"].as_f64().unwrap();
+    assert!(rmse > 0.5 && rmse < 2.5, "{rmse}");
+    // Same seed, same split, same numbers.
+    let again: serde_json::Value = serde_json::from_str(&ok(&[
+        "evaluate",
+        "--ratings",
+        s(&ratings),
+        "--model",
+        "baseline",
+        "--json",
+        "--seed",
+        "3",
+    ]))
+    .unwrap();
+    assert_eq!(v["rmse"], again["rmse"]);
+}
+
+#[test]
+fn kfold_json_lifts_means_and_keeps_folds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ratings, _) = demo_files(dir.path());
+    let out = ok(&[
+        "evaluate",
+        "--ratings",
+        s(&ratings),
+        "--model",
+        "mean,baseline",
+        "--folds",
+        "3",
+        "--json",
+        "-k",
+        "0",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 2);
+    for m in arr {
+        assert_eq!(m["folds"].as_array().unwrap().len(), 3);
+        assert!(m["rmse"].as_f64().unwrap() > 0.0);
+        assert!(m["std"]["rmse"].as_f64().unwrap() >= 0.0);
+    }
+    assert!(arr[1]["rmse"].as_f64().unwrap() < arr[0]["rmse"].as_f64().unwrap());
+}
+
+#[test]
+fn given_train_and_test_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = dir.path().join("train.csv");
+    let test = dir.path().join("test.csv");
+    std::fs::write(
+        &train,
+        "user,book,rating\n1,a,5\n1,b,3\n2,a,4\n2,c,2\n3,b,1\n",
+    )
+    .unwrap();
+    std::fs::write(&test, "user,book,rating\n1,c,2\n9,a,4\n").unwrap();
+    let out = ok(&[
+        "evaluate",
+        "--train",
+        s(&train),
+        "--test",
+        s(&test),
+        "--model",
+        "baseline",
+        "--json",
+        "-k",
+        "0",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["n_train"], 5);
+    assert_eq!(v["n_test"], 2);
+    assert_eq!(v["n_unknown_user"], 1);
+}
+
+#[test]
+fn train_recommend_similar_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ratings, books) = demo_files(dir.path());
+    let model = dir.path().join("m.bkr");
+    ok(&[
+        "train",
+        "--ratings",
+        s(&ratings),
+        "--model",
+        "svd",
+        "-p",
+        "factors=16",
+        "--out",
+        s(&model),
+    ]);
+    let out = ok(&[
+        "recommend",
+        "--model",
+        s(&model),
+        "--user",
+        "1",
+        "-n",
+        "5",
+        "--books",
+        s(&books),
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["known_user"], true);
+    let recs = v["recommendations"].as_array().unwrap();
+    assert_eq!(recs.len(), 5);
+    assert!(recs
+        .iter()
+        .all(|r| !r["title"].as_str().unwrap().is_empty()));
+    // Scores are sorted best first.
+    let scores: Vec<f64> = recs.iter().map(|r| r["score"].as_f64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+
+    let unknown = ok(&[
+        "recommend",
+        "--model",
+        s(&model),
+        "--user",
+        "no-such-reader",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&unknown).unwrap();
+    assert_eq!(v["known_user"], false);
+    assert_eq!(v["recommendations"].as_array().unwrap().len(), 10);
+
+    let book = recs[0]["book_id"].as_str().unwrap();
+    let sim = ok(&[
+        "similar",
+        "--model",
+        s(&model),
+        "--book",
+        book,
+        "-n",
+        "3",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&sim).unwrap();
+    assert_eq!(v["similar"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn malformed_input_gives_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "u,i,r\n1,a,5\n2,b,five\n").unwrap();
+    let err = fails(&["inspect", "--ratings", s(&bad), "--bad-lines", "error"]);
+    assert!(err.contains("bad.csv:3") && err.contains("five"), "{err}");
+
+    let err = fails(&["inspect", "--ratings", "/no/such/file.csv"]);
+    assert!(err.contains("/no/such/file.csv"), "{err}");
+    assert_eq!(
+        err.matches("No such file").count(),
+        1,
+        "cause repeated: {err}"
+    );
+
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "").unwrap();
+    assert!(fails(&["inspect", "--ratings", s(&empty)]).contains("empty"));
+
+    let err = fails(&["inspect", "--ratings", s(&bad), "--rating-scale", "10:1"]);
+    assert!(err.contains("rating-scale"), "{err}");
+    let err = fails(&["inspect", "--ratings", s(&bad), "--sep", ""]);
+    assert!(err.contains("separator"), "{err}");
+
+    let err = fails(&[
+        "evaluate",
+        "--ratings",
+        s(&bad),
+        "--model",
+        "svd",
+        "-p",
+        "factors=0",
+    ]);
+    assert!(err.contains("factors"), "{err}");
+    let err = fails(&["evaluate", "--ratings", s(&bad), "--model", "nope"]);
+    assert!(err.contains("unknown model"), "{err}");
+
+    let err = fails(&["recommend", "--model", s(&bad), "--user", "1"]);
+    assert!(err.contains("not a bookrec model file"), "{err}");
+}
+
+#[test]
+fn synth_writes_the_requested_ratings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("synth.csv");
+    let summary = ok(&[
+        "synth",
+        "--users",
+        "300",
+        "--books",
+        "200",
+        "--ratings",
+        "5000",
+        "--out",
+        s(&out),
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    assert_eq!(v["ratings"], 5000);
+    let lines = std::fs::read_to_string(&out).unwrap().lines().count();
+    assert_eq!(lines, 5001);
+    assert!(fails(&[
+        "synth",
+        "--users",
+        "2",
+        "--books",
+        "2",
+        "--ratings",
+        "10",
+        "--out",
+        s(&out)
+    ])
+    .contains("ratings"));
+}
+
+/// The raw Book-Crossing file loads through the CLI with no flags and the published counts.
+#[test]
+fn book_crossing_loads_with_no_flags() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/book-crossing/BX-Book-Ratings.csv"
+    );
+    if !Path::new(path).exists() {
+        eprintln!("skipping: {path} not present");
+        return;
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&["inspect", "--ratings", path, "--json"])).unwrap();
+    let text = v.to_string();
+    assert!(text.contains("1149780"), "{text}");
+    assert!(text.contains("433671"), "{text}");
+    assert!(text.contains("716109"), "{text}");
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds the `bookrec` Python package (PyO3 + maturin, dev profile) into a virtualenv and runs
+# its pytest suite, including the parity tests against the `bookrec` CLI built from the same
+# sources. Needs python3 (>= 3.10, with venv) and the Rust toolchain; everything else comes
+# from PyPI. Extra arguments go to pytest (e.g. `-k recommend`).
+#
+#   BOOKREC_VENV      virtualenv to create/use (default: .venv in the repository)
+#   PYTHON            interpreter for creating it (default: python3)
+#   CARGO_TARGET_DIR  honoured as usual
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+venv=${BOOKREC_VENV:-$repo/.venv}
+python=${PYTHON:-python3}
+
+if [ ! -x "$venv/bin/python" ]; then
+    echo "python-tests: creating $venv" >&2
+    "$python" -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "maturin>=1.7,<2" "pytest>=7" pandas numpy scipy mypy pandas-stubs
+
+echo "python-tests: building the bookrec CLI (for the parity tests)" >&2
+cargo build --quiet -p bookrec-cli
+target_dir=${CARGO_TARGET_DIR:-$repo/target}
+case $target_dir in /*) ;; *) target_dir=$repo/$target_dir ;; esac
+export BOOKREC_CLI=$target_dir/debug/bookrec
+
+echo "python-tests: building and installing the package (maturin develop)" >&2
+VIRTUAL_ENV=$venv "$venv/bin/maturin" develop --quiet
+
+echo "python-tests: type checks (mypy --strict; the .pyi stub against the built module)" >&2
+"$venv/bin/python" -m mypy --strict --no-incremental python/bookrec
+"$venv/bin/python" -m mypy.stubtest bookrec._bookrec
+
+"$venv/bin/python" -m pytest -q -p no:cacheprovider python/tests "$@"
