@@ -155,10 +155,23 @@ async fn admin_reload_is_loopback_only_and_needs_a_model_file() {
     // Loopback, but this state came from memory: nothing to reload, clear message.
     let a = send(&state, with_peer([127, 0, 0, 1])).await;
     assert_json_error(&a, StatusCode::UNPROCESSABLE_ENTITY, "no model file");
-    // GET is not a reload.
-    assert_eq!(
-        get(&state, "/admin/reload").await.status,
-        StatusCode::METHOD_NOT_ALLOWED
+    // GET is not a reload; wrong methods answer in JSON too.
+    assert_json_error(
+        &get(&state, "/admin/reload").await,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "GET is not supported",
+    );
+    let a = send(
+        &state,
+        Request::delete("/api/books/F0")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_json_error(
+        &a,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "DELETE is not supported",
     );
 }
 

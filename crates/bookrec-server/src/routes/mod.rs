@@ -64,6 +64,7 @@ pub fn app(state: AppState) -> Router {
         .route("/admin/reload", post(admin::reload))
         .route("/static/{file}", get(static_file))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
@@ -100,6 +101,16 @@ async fn docs_page() -> Response {
         DOCS_HTML,
     )
         .into_response()
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> Response {
+    let body = crate::error::ErrorBody {
+        error: format!(
+            "{method} is not supported on {}",
+            bookrec_core::error::excerpt(uri.path(), 80)
+        ),
+    };
+    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
 }
 
 async fn not_found(
