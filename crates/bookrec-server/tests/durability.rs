@@ -1,5 +1,6 @@
 //! Durability: a server process is killed with SIGKILL in the middle of a stream of rating
-//! writes; after restart every rating it acknowledged (HTTP 201) must be in the database.
+//! writes; after restart every rating it acknowledged (HTTP 201) must be in the database. The
+//! restarted server is then stopped with SIGTERM and must exit cleanly.
 //!
 //! The server runs in a child process: this test binary re-executes itself running only the
 //! ignored `child_server` test, which serves the fixture model on a fresh port over the SQLite
@@ -70,7 +71,11 @@ fn start_child(db: &std::path::Path) -> (Child, SocketAddr) {
         }
     }
     match addr {
-        Some(addr) => (child, addr),
+        Some(addr) => {
+            // Keep reading, so the child's last words (libtest's summary) find an open pipe.
+            std::thread::spawn(move || lines.for_each(drop));
+            (child, addr)
+        }
         None => {
             let _ = child.kill();
             let _ = child.wait();
@@ -177,8 +182,29 @@ fn acknowledged_ratings_survive_kill_9() {
             assert!(found, "acknowledged rating {user}/{book}={rating} lost");
         }
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    // Graceful shutdown: SIGTERM ends the server cleanly (exit status 0) within seconds.
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("server did not stop on SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(exit.success(), "SIGTERM exit: {exit}");
+    assert!(
+        http(addr, "GET", "/healthz", "").is_none(),
+        "still answering"
+    );
 
     // And directly in the file.
     let store = bookrec_server::Store::open(&db).unwrap();
