@@ -6,7 +6,7 @@ use bookrec_core::data::Csr;
 use bookrec_core::kernels::cholesky::{
     cholesky_factor, cholesky_solve, ridge_solve, Design, RidgeScratch,
 };
-use bookrec_core::kernels::sgd::{sgd_block, BlockRating, SgdRates};
+use bookrec_core::kernels::sgd::{sgd_block_with, BlockRating, SgdKernel, SgdRates};
 use bookrec_core::kernels::topk::TopK;
 use bookrec_core::models::als_half_sweep;
 use bookrec_core::rng::Rng;
@@ -47,20 +47,29 @@ fn bench_sgd(c: &mut Criterion) {
         let mut itf = matrix(ni, k, 3);
         let (mut ub, mut ib) = (vec![0f32; nu], vec![0f32; ni]);
         group.throughput(Throughput::Elements(n as u64));
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                sgd_block(
-                    black_box(&rs),
-                    7.6,
-                    k,
-                    &mut ub,
-                    &mut ib,
-                    &mut uf,
-                    &mut itf,
-                    rates,
-                )
-            })
-        });
+        let kernels = [SgdKernel::Portable, SgdKernel::detect()];
+        let kernels = if kernels[0] == kernels[1] {
+            &kernels[..1]
+        } else {
+            &kernels[..]
+        };
+        for &kernel in kernels {
+            group.bench_function(format!("{name}/{kernel:?}"), |b| {
+                b.iter(|| {
+                    sgd_block_with(
+                        kernel,
+                        black_box(&rs),
+                        7.6,
+                        k,
+                        &mut ub,
+                        &mut ib,
+                        &mut uf,
+                        &mut itf,
+                        rates,
+                    )
+                })
+            });
+        }
     }
     group.finish();
 }

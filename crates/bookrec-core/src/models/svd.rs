@@ -28,7 +28,7 @@ use super::{
 };
 use crate::data::Interactions;
 use crate::kernels::padded;
-use crate::kernels::sgd::{sgd_block, BlockRating, SgdRates};
+use crate::kernels::sgd::{sgd_block_with, BlockRating, SgdKernel, SgdRates};
 use crate::progress::Progress;
 use crate::rng::Rng;
 use crate::{Error, Result};
@@ -287,6 +287,7 @@ pub(crate) struct Model {
 
 /// One FPSGD epoch over the grid; `epoch` seeds the order of the rounds. Returns Σe².
 pub(crate) fn fpsgd_epoch(
+    kernel: SgdKernel,
     grid: &Grid,
     m: &mut Model,
     mu: f32,
@@ -314,7 +315,7 @@ pub(crate) fn fpsgd_epoch(
             .enumerate()
             .map(|(b, ((uf, ub), (itf, ib)))| {
                 let block = &grid.blocks[b * g + (b + d) % g];
-                sgd_block(block, mu, k, ub, ib, uf, itf, rates)
+                sgd_block_with(kernel, block, mu, k, ub, ib, uf, itf, rates)
             })
             .collect();
         sse += parts.iter().sum::<f64>();
@@ -360,10 +361,11 @@ pub(crate) fn fit(p: &SvdParams, train: &Interactions, progress: &dyn Progress) 
         lr: p.lr,
         reg: p.reg,
     };
+    let kernel = SgdKernel::detect();
     progress.start("svd epochs", p.epochs as u64);
     let mut rmse = 0.0;
     for epoch in 0..p.epochs {
-        let sse = fpsgd_epoch(&grid, &mut m, mu, rates, p.seed, epoch as u64);
+        let sse = fpsgd_epoch(kernel, &grid, &mut m, mu, rates, p.seed, epoch as u64);
         rmse = (sse / train.len() as f64).sqrt();
         progress.inc(1);
     }
