@@ -27,6 +27,7 @@ use super::{
     check_at_least_one, check_non_negative, check_positive, compact_rows, Factors, ParamSet, Scorer,
 };
 use crate::data::Interactions;
+use crate::kernels::memory::advise_huge_pages;
 use crate::kernels::padded;
 use crate::kernels::sgd::{sgd_block_with, BlockRating, SgdKernel, SgdRates};
 use crate::progress::Progress;
@@ -123,6 +124,7 @@ pub(crate) fn init_factors(
     if k == 0 {
         return m;
     }
+    advise_huge_pages(&mut m);
     let scale = std * 3f32.sqrt() / 65536.0;
     m.par_chunks_mut(CHUNK * k)
         .enumerate()
