@@ -106,11 +106,13 @@ pub(crate) fn auto_blocks(n_ratings: usize) -> usize {
 /// N(mean, std²) for the rows with `counts[row] > 0`; other rows (no training ratings, never
 /// used) and padding columns stay zero.
 ///
-/// Draws are Irwin–Hall(4) normals, z = √3·(U₁ + U₂ + U₃ + U₄ − 2) from one 64-bit draw (same
-/// mean and variance as N(0, 1), tails cut at ±3.46σ) — ~20× cheaper than Box–Muller, which
-/// otherwise dominated the fit time of `svd` on Book-Crossing. Rows are filled in parallel in
-/// fixed chunks of 1024 rows, each with its own seeded stream, so the result does not depend
-/// on the number of threads.
+/// Draws are Irwin–Hall(4) normals, z = (B₁ + B₂ + B₃ + B₄ − 510)/σ_B from the four bytes of
+/// one 32-bit xorshift draw (σ_B = √(4·(256² − 1)/12) ≈ 147.8; same mean and variance as
+/// N(0, 1), tails cut at ±3.45σ, steps of 0.007σ). Eight xorshift32 streams run side by side
+/// in plain 32-bit lanes, so the loop vectorises: drawing Book-Crossing's ~22M factors with
+/// one 64-bit generator call each cost as much CPU as two SGD epochs (now ~1/6). Rows are filled
+/// in parallel in fixed chunks of 1024 rows, each with its lanes seeded from its own stream of
+/// `seed`, so the result does not depend on the number of threads.
 pub(crate) fn init_factors(
     counts: &[u32],
     k: usize,
@@ -120,25 +122,34 @@ pub(crate) fn init_factors(
     seed: u64,
 ) -> Vec<f32> {
     const CHUNK: usize = 1024;
+    const W: usize = 8;
     let mut m = vec![0f32; counts.len() * k];
     if k == 0 {
         return m;
     }
     advise_huge_pages(&mut m);
-    let scale = std * 3f32.sqrt() / 65536.0;
+    let scale = std / (4.0 * (256.0f32 * 256.0 - 1.0) / 12.0).sqrt();
     m.par_chunks_mut(CHUNK * k)
         .enumerate()
         .for_each(|(c, rows)| {
             let mut rng = Rng::stream(seed, c as u64);
+            // xorshift32 needs a non-zero state.
+            let mut lanes = [0u32; W].map(|_| (rng.next_u64() >> 32) as u32 | 1);
             for (r, row) in rows.chunks_exact_mut(k).enumerate() {
                 if counts[c * CHUNK + r] == 0 {
                     continue;
                 }
-                for x in &mut row[..factors] {
-                    let b = rng.next_u64();
-                    let sum =
-                        (b & 0xFFFF) + ((b >> 16) & 0xFFFF) + ((b >> 32) & 0xFFFF) + (b >> 48);
-                    *x = mean + scale * (sum as f32 - 2.0 * 65535.5);
+                for out in row[..factors].chunks_mut(W) {
+                    let mut z = [0f32; W];
+                    for (x, zl) in lanes.iter_mut().zip(&mut z) {
+                        *x ^= *x << 13;
+                        *x ^= *x >> 17;
+                        *x ^= *x << 5;
+                        let sum =
+                            (*x & 0xFF) + ((*x >> 8) & 0xFF) + ((*x >> 16) & 0xFF) + (*x >> 24);
+                        *zl = mean + scale * (sum as f32 - 510.0);
+                    }
+                    out.copy_from_slice(&z[..out.len()]);
                 }
             }
         });
