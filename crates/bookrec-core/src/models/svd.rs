@@ -11,8 +11,14 @@
 //! Only users and books with training ratings get factor rows (see [`Factors`]).
 //!
 //! Memory, not arithmetic, bounds this on Book-Crossing: with ~2 ratings per book, nearly every
-//! update misses cache on q_i (416 bytes at 100 factors), so [`sgd_block`] reads the next
-//! batch's rows ahead of use. Measured on the BX 80/20 split: RMSE 1.645 (Surprise 1.646).
+//! update misses cache on q_i (416 bytes at 100 factors, read and written back), so the kernel
+//! prefetches rows a few ratings ahead, and the factor matrices ask for huge pages (TLB misses
+//! and page faults). The update itself runs with AVX2/FMA when the CPU has them
+//! ([`SgdKernel::detect`], once per fit); the portable kernel gives the same fit to float
+//! precision. Measured on the BX 80/20 split (2 shared cores): ~0.45 s CPU per fit, ~45 ns CPU
+//! per update; RMSE 1.6435 (Surprise 1.6456 on the same split). Renumbering books by
+//! popularity, interleaving two users' runs, other prefetch distances and other grid sizes
+//! measured no faster.
 //!
 //! Determinism: the grid size depends only on the data (`blocks`, or the automatic choice),
 //! the initial factors and the round order only on `seed`, and blocks in a round are disjoint,
