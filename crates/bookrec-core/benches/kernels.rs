@@ -1,12 +1,13 @@
 //! Criterion benches of the hot kernels: the SGD epoch over a block (in cache and over a
-//! Book-Crossing-sized factor matrix), the ALS half-sweep, the k×k Cholesky row solve and
+//! Book-Crossing-sized factor matrix; each kernel this CPU runs), the ALS half-sweep, the k×k Cholesky row solve and
 //! top-k selection. `cargo bench -p bookrec-core --bench kernels -- --quick`
 
 use bookrec_core::data::Csr;
 use bookrec_core::kernels::cholesky::{
     cholesky_factor, cholesky_solve, ridge_solve, Design, RidgeScratch,
 };
-use bookrec_core::kernels::sgd::{sgd_block, BlockRating, SgdRates};
+use bookrec_core::kernels::memory::advise_huge_pages;
+use bookrec_core::kernels::sgd::{sgd_block_with, BlockRating, SgdKernel, SgdRates};
 use bookrec_core::kernels::topk::TopK;
 use bookrec_core::models::als_half_sweep;
 use bookrec_core::rng::Rng;
@@ -25,9 +26,15 @@ fn ratings(n: usize, n_users: usize, n_items: usize, seed: u64) -> Vec<BlockRati
     v
 }
 
+/// Random N(0, 0.1²) matrix, backed by huge pages where available, as the models' factors.
 fn matrix(rows: usize, k: usize, seed: u64) -> Vec<f32> {
     let mut rng = Rng::new(seed);
-    (0..rows * k).map(|_| 0.1 * rng.normal() as f32).collect()
+    let mut m = vec![0f32; rows * k];
+    advise_huge_pages(&mut m);
+    for x in &mut m {
+        *x = 0.1 * rng.normal() as f32;
+    }
+    m
 }
 
 fn bench_sgd(c: &mut Criterion) {
@@ -47,20 +54,29 @@ fn bench_sgd(c: &mut Criterion) {
         let mut itf = matrix(ni, k, 3);
         let (mut ub, mut ib) = (vec![0f32; nu], vec![0f32; ni]);
         group.throughput(Throughput::Elements(n as u64));
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                sgd_block(
-                    black_box(&rs),
-                    7.6,
-                    k,
-                    &mut ub,
-                    &mut ib,
-                    &mut uf,
-                    &mut itf,
-                    rates,
-                )
-            })
-        });
+        let kernels = [SgdKernel::Portable, SgdKernel::detect()];
+        let kernels = if kernels[0] == kernels[1] {
+            &kernels[..1]
+        } else {
+            &kernels[..]
+        };
+        for &kernel in kernels {
+            group.bench_function(format!("{name}/{kernel:?}"), |b| {
+                b.iter(|| {
+                    sgd_block_with(
+                        kernel,
+                        black_box(&rs),
+                        7.6,
+                        k,
+                        &mut ub,
+                        &mut ib,
+                        &mut uf,
+                        &mut itf,
+                        rates,
+                    )
+                })
+            });
+        }
     }
     group.finish();
 }
