@@ -40,7 +40,9 @@ pub enum Command {
     Similar(SimilarArgs),
     /// Generate a synthetic ratings CSV with planted low-rank structure.
     Synth(SynthArgs),
-    /// Run the whole pipeline on the embedded demo data set (no download needed).
+    /// Serve the web app and JSON API over a model file.
+    Serve(ServeArgs),
+    /// Run the whole pipeline on the embedded demo data set (no download needed), then serve it.
     Demo(DemoArgs),
 }
 
@@ -354,6 +356,28 @@ pub struct SynthArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Model file written by `bookrec train`.
+    #[arg(long, env = "BOOKREC_MODEL")]
+    pub model: PathBuf,
+    /// Books CSV (titles, authors, cover URLs); without it books show as ids.
+    #[arg(long, env = "BOOKREC_BOOKS")]
+    pub books: Option<PathBuf>,
+    /// SQLite database for ratings submitted through the page or API (created on first run).
+    #[arg(long, env = "BOOKREC_DB", default_value = "bookrec-ratings.sqlite")]
+    pub db: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "BOOKREC_ADDR", default_value = "127.0.0.1:8000")]
+    pub addr: std::net::SocketAddr,
+    /// Books with fewer training ratings are never recommended.
+    #[arg(long, env = "BOOKREC_MIN_SUPPORT", default_value_t = RecommendOptions::default().min_support)]
+    pub min_support: u32,
+    /// Do not watch the model file for changes (POST /admin/reload still works).
+    #[arg(long, env = "BOOKREC_NO_WATCH")]
+    pub no_watch: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct DemoArgs {
     /// Where to write the demo files and model.
     #[arg(long, default_value = "bookrec-demo")]
@@ -361,4 +385,10 @@ pub struct DemoArgs {
     /// Seed for the generated ratings.
     #[arg(long, default_value_t = bookrec_core::demo::DEMO_SEED)]
     pub seed: u64,
+    /// Address the demo web app listens on.
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    pub addr: std::net::SocketAddr,
+    /// Stop after the printed tour instead of serving the web app.
+    #[arg(long)]
+    pub no_serve: bool,
 }

@@ -20,6 +20,7 @@ fn main() -> std::process::ExitCode {
         Command::Recommend(a) => commands::recommend::run(a),
         Command::Similar(a) => commands::recommend::run_similar(a),
         Command::Synth(a) => commands::synth::run(a),
+        Command::Serve(a) => commands::serve::run(a),
         Command::Demo(a) => commands::demo::run(a),
     };
     match result {

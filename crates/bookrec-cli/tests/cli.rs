@@ -311,3 +311,44 @@ fn book_crossing_loads_with_no_flags() {
     assert!(text.contains("433671"), "{text}");
     assert!(text.contains("716109"), "{text}");
 }
+
+#[test]
+fn demo_runs_end_to_end_without_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(&["demo", "--dir", s(dir.path()), "--no-serve"]);
+    for step in ["== 1.", "== 2.", "== 3.", "== 4."] {
+        assert!(out.contains(step), "{out}");
+    }
+    assert!(out.contains("planted favourite genres"), "{out}");
+    assert!(std::fs::read_dir(dir.path()).unwrap().any(|e| e
+        .unwrap()
+        .path()
+        .extension()
+        .is_some_and(|x| x == "bkr")));
+}
+
+#[test]
+fn serve_refuses_a_missing_or_corrupt_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = fails(&[
+        "serve",
+        "--model",
+        "/no/such/model.bkr",
+        "--addr",
+        "127.0.0.1:0",
+    ]);
+    assert!(err.contains("/no/such/model.bkr"), "{err}");
+    let bad = dir.path().join("bad.bkr");
+    std::fs::write(&bad, b"BOOKREC\0garbage").unwrap();
+    let db = dir.path().join("r.sqlite");
+    let err = fails(&[
+        "serve",
+        "--model",
+        s(&bad),
+        "--db",
+        s(&db),
+        "--addr",
+        "127.0.0.1:0",
+    ]);
+    assert!(err.contains("bad.bkr"), "{err}");
+}

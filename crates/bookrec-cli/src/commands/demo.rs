@@ -99,5 +99,16 @@ pub fn run(args: DemoArgs) -> Result<()> {
         model_path.display(),
         books_path.display()
     );
-    Ok(())
+    if args.no_serve {
+        return Ok(());
+    }
+    println!(
+        "\n== 5. Web app: open the URL below and type a reader id (1–{}).",
+        truth.users.len()
+    );
+    let mut config = bookrec_server::ServeConfig::new(&model_path);
+    config.books_path = Some(books_path);
+    config.db_path = args.dir.join("ratings.sqlite");
+    config.addr = args.addr;
+    super::serve::serve(config)
 }

@@ -4,6 +4,7 @@ pub mod demo;
 pub mod evaluate;
 pub mod inspect;
 pub mod recommend;
+pub mod serve;
 pub mod synth;
 pub mod train;
 
