@@ -4,9 +4,9 @@
 //! Factor rows are stored with a stride padded to a multiple of [`LANES`] (see [`padded`]); the
 //! padding is zero and stays zero under every update here, so it never changes a result, and
 //! the loops can run over fixed-width `chunks_exact(LANES)` that LLVM vectorises without
-//! target-specific code. The build stays portable (no `-C target-cpu`): a `target-cpu=native` build of the
-//! SGD kernel measured no faster on this (shared, noisy) machine: on Book-Crossing-sized data
-//! the loop waits on memory, not arithmetic.
+//! target-specific code. The build stays portable (no `-C target-cpu`); the SGD kernel alone
+//! also has an AVX2/FMA variant with software prefetch, chosen at run time when the CPU has it
+//! (`sgd::SgdKernel::detect`), with the portable loop kept as the fallback.
 
 pub mod cholesky;
 pub mod dense;
