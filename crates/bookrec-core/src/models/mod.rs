@@ -308,6 +308,15 @@ pub(crate) fn check_non_negative(name: &'static str, value: f32) -> Result<()> {
     }
 }
 
+/// `value` must be finite.
+pub(crate) fn check_finite(name: &'static str, value: f32) -> Result<()> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::param(name, value, "must be finite"))
+    }
+}
+
 /// `value` must be ≥ 1.
 pub(crate) fn check_at_least_one(name: &'static str, value: usize) -> Result<()> {
     if value >= 1 {

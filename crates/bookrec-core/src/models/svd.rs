@@ -32,7 +32,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    check_at_least_one, check_non_negative, check_positive, compact_rows, Factors, ParamSet, Scorer,
+    check_at_least_one, check_finite, check_non_negative, check_positive, compact_rows, Factors,
+    ParamSet, Scorer,
 };
 use crate::data::Interactions;
 use crate::kernels::memory::advise_huge_pages;
@@ -94,9 +95,7 @@ impl ParamSet for SvdParams {
         check_at_least_one("epochs", self.epochs)?;
         check_positive("lr", self.lr)?;
         check_non_negative("reg", self.reg)?;
-        if !self.init_mean.is_finite() {
-            return Err(Error::param("init_mean", self.init_mean, "must be finite"));
-        }
+        check_finite("init_mean", self.init_mean)?;
         check_non_negative("init_std", self.init_std)?;
         if self.blocks > 1024 {
             return Err(Error::param("blocks", self.blocks, "must be at most 1024"));

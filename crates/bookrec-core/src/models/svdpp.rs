@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use super::svd::init_factors;
 use super::{
-    check_at_least_one, check_non_negative, check_positive, compact_rows, Factors, ParamSet, Scorer,
+    check_at_least_one, check_finite, check_non_negative, check_positive, compact_rows, Factors,
+    ParamSet, Scorer,
 };
 use crate::data::{Csr, Interactions};
 use crate::kernels::dense::{axpy, dot};
@@ -74,9 +75,7 @@ impl ParamSet for SvdppParams {
         check_at_least_one("epochs", self.epochs)?;
         check_positive("lr", self.lr)?;
         check_non_negative("reg", self.reg)?;
-        if !self.init_mean.is_finite() {
-            return Err(Error::param("init_mean", self.init_mean, "must be finite"));
-        }
+        check_finite("init_mean", self.init_mean)?;
         check_non_negative("init_std", self.init_std)
     }
 }
