@@ -41,7 +41,7 @@ pub enum Command {
     /// Generate a synthetic ratings CSV with planted low-rank structure.
     Synth(SynthArgs),
     /// Serve the web app and JSON API over a model file.
-    Serve(ServeArgs),
+    Serve(bookrec_server::ServeArgs),
     /// Run the whole pipeline on the embedded demo data set (no download needed), then serve it.
     Demo(DemoArgs),
 }
@@ -353,28 +353,6 @@ pub struct SynthArgs {
     pub out: PathBuf,
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(Args, Debug)]
-pub struct ServeArgs {
-    /// Model file written by `bookrec train`.
-    #[arg(long, env = "BOOKREC_MODEL")]
-    pub model: PathBuf,
-    /// Books CSV (titles, authors, cover URLs); without it books show as ids.
-    #[arg(long, env = "BOOKREC_BOOKS")]
-    pub books: Option<PathBuf>,
-    /// SQLite database for ratings submitted through the page or API (created on first run).
-    #[arg(long, env = "BOOKREC_DB", default_value = "bookrec-ratings.sqlite")]
-    pub db: PathBuf,
-    /// Address to listen on.
-    #[arg(long, env = "BOOKREC_ADDR", default_value = "127.0.0.1:8000")]
-    pub addr: std::net::SocketAddr,
-    /// Books with fewer training ratings are never recommended.
-    #[arg(long, env = "BOOKREC_MIN_SUPPORT", default_value_t = RecommendOptions::default().min_support)]
-    pub min_support: u32,
-    /// Do not watch the model file for changes (POST /admin/reload still works).
-    #[arg(long, env = "BOOKREC_NO_WATCH")]
-    pub no_watch: bool,
 }
 
 #[derive(Args, Debug)]

@@ -63,6 +63,44 @@ impl ServeConfig {
     }
 }
 
+/// The serving flags, each also read from an environment variable. Flattened into both
+/// `bookrec serve` and the `bookrec-server` binary so they stay the same.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Model file written by `bookrec train`.
+    #[arg(long, env = "BOOKREC_MODEL")]
+    pub model: PathBuf,
+    /// Books CSV (titles, authors, cover URLs); without it books show as ids.
+    #[arg(long, env = "BOOKREC_BOOKS")]
+    pub books: Option<PathBuf>,
+    /// SQLite database for ratings submitted through the page or API (created on first run).
+    #[arg(long, env = "BOOKREC_DB", default_value = "bookrec-ratings.sqlite")]
+    pub db: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "BOOKREC_ADDR", default_value = "127.0.0.1:8000")]
+    pub addr: SocketAddr,
+    /// Books with fewer training ratings are never recommended.
+    #[arg(long, env = "BOOKREC_MIN_SUPPORT", default_value_t = Settings::default().min_support)]
+    pub min_support: u32,
+    /// Do not watch the model file for changes (POST /admin/reload still works).
+    #[arg(long, env = "BOOKREC_NO_WATCH")]
+    pub no_watch: bool,
+}
+
+impl ServeArgs {
+    /// The [`ServeConfig`] these flags describe (model file polled every 2 s unless
+    /// `--no-watch`).
+    pub fn into_config(self) -> ServeConfig {
+        let mut config = ServeConfig::new(self.model);
+        config.books_path = self.books;
+        config.db_path = self.db;
+        config.addr = self.addr;
+        config.min_support = self.min_support;
+        config.watch_model = !self.no_watch;
+        config
+    }
+}
+
 /// Loads the model, catalogue and database named by `config` and serves until SIGINT/SIGTERM.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let cfg = config.clone();
