@@ -44,6 +44,8 @@ pub enum Command {
     Serve(bookrec_server::ServeArgs),
     /// Run the whole pipeline on the embedded demo data set (no download needed), then serve it.
     Demo(DemoArgs),
+    /// Search hyper-parameters by cross-validation (random or TPE) and report the best.
+    Tune(TuneArgs),
 }
 
 /// How to read a ratings file. Everything is sniffed unless forced.
@@ -369,4 +371,47 @@ pub struct DemoArgs {
     /// Stop after the printed tour instead of serving the web app.
     #[arg(long)]
     pub no_serve: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TuneArgs {
+    /// Ratings CSV.
+    #[arg(long)]
+    pub ratings: PathBuf,
+    /// Model to tune: baseline, svd, svdpp, als, knn.
+    #[arg(short, long)]
+    pub model: String,
+    /// Number of parameter combinations tried.
+    #[arg(long, default_value_t = 30)]
+    pub trials: usize,
+    /// Cross-validation folds per trial.
+    #[arg(long, default_value_t = 3)]
+    pub folds: usize,
+    /// Metric to optimise: rmse (lower is better) or ndcg@10 (higher is better).
+    #[arg(long, default_value = "rmse")]
+    pub metric: String,
+    /// Search strategy: tpe (model-guided after random start-up trials) or random.
+    #[arg(long, default_value = "tpe")]
+    pub search: String,
+    /// Search space JSON file (default: the model's built-in space; format in the README).
+    #[arg(long)]
+    pub space: Option<PathBuf>,
+    /// Seed of the proposals, folds, models and the --test-fraction split.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Hold out this random fraction first (the same split as `evaluate --test-fraction` with
+    /// the same seed), tune on the rest only, then report the best parameters' test figures.
+    #[arg(long)]
+    pub test_fraction: Option<f64>,
+    /// Where the trial table is written (tune_<model>.csv and .json).
+    #[arg(long, default_value = "bookrec-tune")]
+    pub out_dir: PathBuf,
+    /// Train the best parameters on every rating of the file and write this model file.
+    #[arg(long)]
+    pub save_model: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub load: LoadArgs,
 }

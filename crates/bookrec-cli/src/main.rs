@@ -22,6 +22,7 @@ fn main() -> std::process::ExitCode {
         Command::Synth(a) => commands::synth::run(a),
         Command::Serve(a) => commands::serve::run(a),
         Command::Demo(a) => commands::demo::run(a),
+        Command::Tune(a) => commands::tune::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -19,6 +19,7 @@ pub mod progress;
 pub mod rng;
 pub mod split;
 pub mod synth;
+pub mod tune;
 
 pub use data::{Csr, Interactions, RatingScale, Vocab};
 pub use error::{Error, Result};

@@ -7,6 +7,7 @@ pub mod recommend;
 pub mod serve;
 pub mod synth;
 pub mod train;
+pub mod tune;
 
 use std::path::Path;
 
