@@ -46,6 +46,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Search hyper-parameters by cross-validation (random or TPE) and report the best.
     Tune(TuneArgs),
+    /// Convert the export directory of a Spark training job into a model file.
+    ImportSpark(ImportSparkArgs),
 }
 
 /// How to read a ratings file. Everything is sniffed unless forced.
@@ -294,6 +296,37 @@ pub struct TrainArgs {
     pub json: bool,
     #[command(flatten)]
     pub load: LoadArgs,
+    /// `native` (in memory, here) or `spark` (a PySpark job through spark-submit, imported
+    /// into the model file; `--model als` only; --ratings may then be anything Spark reads).
+    #[arg(long, default_value = "native", value_parser = ["native", "spark"])]
+    pub engine: String,
+    /// Spark master (--engine spark): local[*], local[2], spark://host:7077, yarn, k8s://…
+    #[arg(long, default_value = "local[*]")]
+    pub master: String,
+    /// Spark configuration (--engine spark), repeatable: `--spark-conf spark.driver.memory=8g`.
+    #[arg(long = "spark-conf", value_name = "KEY=VALUE")]
+    pub spark_conf: Vec<String>,
+    /// Keep the Spark job's export in this local directory (default: a temporary one).
+    #[arg(long)]
+    pub export_dir: Option<PathBuf>,
+    /// Fraction of ratings Spark holds out for RMSE/MAE (--engine spark; 0 = none).
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+    /// Given test ratings for Spark's RMSE/MAE instead of a held-out fraction.
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportSparkArgs {
+    /// Export directory written by the Spark job (`bookrec train --engine spark --export-dir`).
+    pub dir: PathBuf,
+    /// Where to write the model file.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Print the model metadata as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

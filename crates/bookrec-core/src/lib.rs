@@ -11,6 +11,7 @@ pub mod data;
 pub mod demo;
 pub mod error;
 pub mod evaluate;
+pub mod import_spark;
 pub mod io;
 pub mod kernels;
 pub mod metrics;

@@ -5,6 +5,7 @@ pub mod evaluate;
 pub mod inspect;
 pub mod recommend;
 pub mod serve;
+pub mod spark;
 pub mod synth;
 pub mod train;
 pub mod tune;
