@@ -114,7 +114,10 @@ fn data_error(path: &Path, message: impl Into<String>) -> Error {
 /// Reads and checks an export's manifest (format, version, internal consistency).
 pub fn read_manifest(dir: &Path) -> Result<Manifest> {
     if !dir.is_dir() {
-        return Err(data_error(dir, "not a directory (expected a Spark export directory)"));
+        return Err(data_error(
+            dir,
+            "not a directory (expected a Spark export directory)",
+        ));
     }
     let path = dir.join("manifest.json");
     let text = match std::fs::read_to_string(&path) {
@@ -157,11 +160,16 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
     let m: Manifest = serde_json::from_value(value)
         .map_err(|e| data_error(&path, format!("malformed manifest ({e})")))?;
     if m.rank == 0 || m.rank != m.params.factors {
-        return Err(data_error(&path, format!("malformed manifest: rank {}", m.rank)));
+        return Err(data_error(
+            &path,
+            format!("malformed manifest: rank {}", m.rank),
+        ));
     }
-    if !(m.scale.min.is_finite() && m.scale.max.is_finite() && m.scale.min < m.scale.max)
-        || !m.global_mean.is_finite()
-    {
+    let sane = m.scale.min.is_finite()
+        && m.scale.max.is_finite()
+        && m.scale.min < m.scale.max
+        && m.global_mean.is_finite();
+    if !sane {
         return Err(data_error(&path, "malformed manifest: scale or mean"));
     }
     let lines = |files: &[ExportFile]| files.iter().map(|f| f.lines).sum::<u64>();
@@ -297,7 +305,9 @@ fn check_listing(folder: &Path, files: &[ExportFile]) -> Result<()> {
         let extra: Vec<&String> = found.iter().filter(|n| !listed.contains(n)).collect();
         return Err(mismatch(
             folder,
-            &format!("files differ from the manifest (missing: {missing:?}, unexpected: {extra:?})"),
+            &format!(
+                "files differ from the manifest (missing: {missing:?}, unexpected: {extra:?})"
+            ),
         ));
     }
     Ok(())
@@ -315,7 +325,12 @@ fn parse_err(path: &Path, line: u64, message: impl Into<String>, value: &str) ->
 fn parse_f32(path: &Path, line: u64, what: &str, text: &str) -> Result<f32> {
     match text.parse::<f32>() {
         Ok(v) if v.is_finite() => Ok(v),
-        _ => Err(parse_err(path, line, format!("{what} is not a finite number"), text)),
+        _ => Err(parse_err(
+            path,
+            line,
+            format!("{what} is not a finite number"),
+            text,
+        )),
     }
 }
 
@@ -360,7 +375,12 @@ fn read_side(
             fields.next(),
             fields.next(),
         ) else {
-            return Err(parse_err(path, line, "expected 4 tab-separated fields", text));
+            return Err(parse_err(
+                path,
+                line,
+                "expected 4 tab-separated fields",
+                text,
+            ));
         };
         if idx.parse::<usize>().ok() != Some(vocab.len()) {
             return Err(parse_err(
@@ -407,44 +427,60 @@ fn read_ratings(
     let mut values = Vec::with_capacity(m.n_train);
     let mut popularity = vec![0u32; m.n_items];
     let mut last: Option<(usize, u32)> = None;
-    for_each_line(dir, "ratings", &m.files.ratings, progress, |path, line, text| {
-        let mut fields = text.split('\t');
-        let (Some(u), Some(i), Some(r), None) =
-            (fields.next(), fields.next(), fields.next(), fields.next())
-        else {
-            return Err(parse_err(path, line, "expected 3 tab-separated fields", text));
-        };
-        let u = u
-            .parse::<usize>()
-            .ok()
-            .filter(|&u| u < m.n_users)
-            .ok_or_else(|| parse_err(path, line, "user index out of range", u))?;
-        let i = i
-            .parse::<u32>()
-            .ok()
-            .filter(|&i| (i as usize) < m.n_items)
-            .ok_or_else(|| parse_err(path, line, "book index out of range", i))?;
-        let r = parse_f32(path, line, "the rating", r)?;
-        if !scale.contains(r) {
-            return Err(parse_err(path, line, "rating outside the export's scale", text));
-        }
-        if last.is_some_and(|prev| prev >= (u, i)) {
-            return Err(parse_err(
-                path,
-                line,
-                "ratings are not sorted by (user, book) without repeats",
-                text,
-            ));
-        }
-        last = Some((u, i));
-        while indptr.len() <= u {
-            indptr.push(indices.len());
-        }
-        indices.push(i);
-        values.push(r);
-        popularity[i as usize] += 1;
-        Ok(())
-    })?;
+    for_each_line(
+        dir,
+        "ratings",
+        &m.files.ratings,
+        progress,
+        |path, line, text| {
+            let mut fields = text.split('\t');
+            let (Some(u), Some(i), Some(r), None) =
+                (fields.next(), fields.next(), fields.next(), fields.next())
+            else {
+                return Err(parse_err(
+                    path,
+                    line,
+                    "expected 3 tab-separated fields",
+                    text,
+                ));
+            };
+            let u = u
+                .parse::<usize>()
+                .ok()
+                .filter(|&u| u < m.n_users)
+                .ok_or_else(|| parse_err(path, line, "user index out of range", u))?;
+            let i = i
+                .parse::<u32>()
+                .ok()
+                .filter(|&i| (i as usize) < m.n_items)
+                .ok_or_else(|| parse_err(path, line, "book index out of range", i))?;
+            let r = parse_f32(path, line, "the rating", r)?;
+            if !scale.contains(r) {
+                return Err(parse_err(
+                    path,
+                    line,
+                    "rating outside the export's scale",
+                    text,
+                ));
+            }
+            if last.is_some_and(|prev| prev >= (u, i)) {
+                return Err(parse_err(
+                    path,
+                    line,
+                    "ratings are not sorted by (user, book) without repeats",
+                    text,
+                ));
+            }
+            last = Some((u, i));
+            while indptr.len() <= u {
+                indptr.push(indices.len());
+            }
+            indices.push(i);
+            values.push(r);
+            popularity[i as usize] += 1;
+            Ok(())
+        },
+    )?;
     while indptr.len() <= m.n_users {
         indptr.push(indices.len());
     }
@@ -516,8 +552,14 @@ pub fn import_spark(dir: &Path, progress: &dyn Progress) -> Result<(FittedModel,
         ("timings", m.timings.clone()),
         ("spark", m.spark.clone()),
         ("source", m.source.clone()),
-        ("spark_params", serde_json::to_value(&m.params).unwrap_or_default()),
-        ("export_dir", serde_json::Value::String(dir.display().to_string())),
+        (
+            "spark_params",
+            serde_json::to_value(&m.params).unwrap_or_default(),
+        ),
+        (
+            "export_dir",
+            serde_json::Value::String(dir.display().to_string()),
+        ),
     ] {
         metrics.insert(key.to_string(), value);
     }
@@ -599,15 +641,14 @@ mod tests {
         let p = model.predict("u\t1", "0451x");
         assert!((p.value - 7.45).abs() < 1e-5, "{p:?}");
         // user "42" has seen book 0 only: book 1 is the one to recommend.
-        let recs = model
-            .recommend(
-                model.users.get("42").unwrap(),
-                5,
-                &crate::models::RecommendOptions {
-                    min_support: 1,
-                    exclude_seen: true,
-                },
-            );
+        let recs = model.recommend(
+            model.users.get("42").unwrap(),
+            5,
+            &crate::models::RecommendOptions {
+                min_support: 1,
+                exclude_seen: true,
+            },
+        );
         assert_eq!(recs.iter().map(|r| r.item).collect::<Vec<_>>(), vec![1]);
         // The imported model survives the model file.
         let path = tmp.path().join("m.bkr");
@@ -623,7 +664,10 @@ mod tests {
         write_export(tmp.path());
         std::fs::remove_file(tmp.path().join("manifest.json")).unwrap();
         let msg = import_err(tmp.path());
-        assert!(msg.contains("no manifest.json") && msg.contains("half-written"), "{msg}");
+        assert!(
+            msg.contains("no manifest.json") && msg.contains("half-written"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -632,10 +676,16 @@ mod tests {
         write_export(tmp.path());
         let path = tmp.path().join("manifest.json");
         let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(&path, text.replace("\"format_version\":1", "\"format_version\":2"))
-            .unwrap();
+        std::fs::write(
+            &path,
+            text.replace("\"format_version\":1", "\"format_version\":2"),
+        )
+        .unwrap();
         let msg = import_err(tmp.path());
-        assert!(msg.contains("export format version 2") && msg.contains("reads version 1"), "{msg}");
+        assert!(
+            msg.contains("export format version 2") && msg.contains("reads version 1"),
+            "{msg}"
+        );
         std::fs::write(&path, text.replace(EXPORT_FORMAT, "something-else")).unwrap();
         assert!(import_err(tmp.path()).contains("not a bookrec Spark export"));
         std::fs::write(&path, "{not json").unwrap();
@@ -666,9 +716,19 @@ mod tests {
     #[test]
     fn malformed_lines_name_file_and_line() {
         let cases = [
-            ("users", "0\tu\\t1\t0.5\t0.1,0.2\n", "0\tu\\t1\t0.5\t0.1\n", "expected 2 factors"),
+            (
+                "users",
+                "0\tu\\t1\t0.5\t0.1,0.2\n",
+                "0\tu\\t1\t0.5\t0.1\n",
+                "expected 2 factors",
+            ),
             ("users", "1\t42\t-0.25", "7\t42\t-0.25", "expected index 1"),
-            ("ratings", "0\t1\t6\n1\t0", "0\t1\tsix\n1\t0", "the rating is not a finite number"),
+            (
+                "ratings",
+                "0\t1\t6\n1\t0",
+                "0\t1\tsix\n1\t0",
+                "the rating is not a finite number",
+            ),
             ("ratings", "1\t0\t9\n", "0\t0\t9\n", "not sorted"),
         ];
         for (sub, from, to, expected) in cases {
@@ -685,7 +745,10 @@ mod tests {
             m["files"][sub][0]["crc32"] = crc32fast::hash(text.as_bytes()).into();
             std::fs::write(&mpath, m.to_string()).unwrap();
             let msg = import_err(tmp.path());
-            assert!(msg.contains(expected) && msg.contains("part-00000.txt:"), "{msg}");
+            assert!(
+                msg.contains(expected) && msg.contains("part-00000.txt:"),
+                "{msg}"
+            );
         }
     }
 }

@@ -258,7 +258,9 @@ def clean(df: DataFrame, args: argparse.Namespace, path: str) -> tuple[DataFrame
     raw_present = F.col("rating_raw").isNotNull() & (F.trim(F.col("rating_raw")) != "")
     bad = raw_present & F.col("rating").isNull()
     ok = F.col("user").isNotNull() & F.col("item").isNotNull() & F.col("rating").isNotNull()
-    scale_given: tuple[float, float] | None = tuple(args.rating_scale) if args.rating_scale else None  # type: ignore[assignment]
+    scale_given: tuple[float, float] | None = (
+        (float(args.rating_scale[0]), float(args.rating_scale[1])) if args.rating_scale else None
+    )
     candidates = list(STANDARD_SCALES)
     given_n = len(candidates) + 1  # index of the given scale among the counted ranges
     aggs = [

@@ -152,7 +152,11 @@ fn job_args(args: &TrainArgs, ratings: &Path, export: &Path) -> Result<Vec<Strin
         }
     }
     if let Some(s) = opts.rating_scale {
-        out.extend(["--rating-scale".into(), s.min.to_string(), s.max.to_string()]);
+        out.extend([
+            "--rating-scale".into(),
+            s.min.to_string(),
+            s.max.to_string(),
+        ]);
     }
     Ok(out)
 }
@@ -161,7 +165,10 @@ fn job_args(args: &TrainArgs, ratings: &Path, export: &Path) -> Result<Vec<Strin
 fn check_local_input(path: &Path) -> Result<()> {
     let s = path.to_string_lossy();
     if !s.contains("://") && !s.contains(['*', '?', '[', '{']) && !path.exists() {
-        bail!("cannot read ratings {}: no such file or directory", path.display());
+        bail!(
+            "cannot read ratings {}: no such file or directory",
+            path.display()
+        );
     }
     Ok(())
 }
@@ -176,7 +183,10 @@ pub fn train(args: TrainArgs) -> Result<()> {
         check_local_input(test)?;
     }
     if !(0.0..1.0).contains(&args.test_fraction) {
-        bail!("--test-fraction must be in [0, 1), got {}", args.test_fraction);
+        bail!(
+            "--test-fraction must be in [0, 1), got {}",
+            args.test_fraction
+        );
     }
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -301,7 +311,10 @@ fn import_and_save(export: &Path, out: &Path, json: bool) -> Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(&meta)?);
     } else {
-        println!("{}", summary(&meta, model.users.len(), model.items.len(), out));
+        println!(
+            "{}",
+            summary(&meta, model.users.len(), model.items.len(), out)
+        );
     }
     Ok(())
 }
