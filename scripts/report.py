@@ -247,39 +247,49 @@ def section_cleaning(res: dict[str, Any]) -> dict[str, str]:
     if not ins:
         return {"cleaning_table": NOT_MEASURED}
     r = ins["ratings"]
+
+    def get(d: Any, *path: str) -> Any:
+        for key in path:
+            if not isinstance(d, dict):
+                return None
+            d = d.get(key)
+        return d
+
     rows = [
-        ["data rows read", f(r.get("rows_read"))],
-        ["explicit ratings (1–10) kept", f(r.get("rows_kept"))],
-        ["implicit interactions (rating 0) kept", f(r.get("implicit"))],
+        ["data rows read", get(r, "rows_read")],
+        ["explicit ratings (1–10) kept", get(r, "rows_kept")],
+        ["implicit interactions (rating 0) kept", get(r, "implicit")],
+        ["malformed lines skipped", get(r, "bad_lines", "count")],
+        ["rows with a missing value", get(r, "missing", "rows")],
+        ["duplicate (user, book) rows removed", get(r, "duplicates", "rows_removed")],
+        ["out-of-scale ratings dropped", get(r, "out_of_scale", "count")],
+        ["distinct raw book ids → after id normalisation",
+         f"{f(get(r, 'items', 'raw_distinct'))} → {f(get(r, 'items', 'distinct'))}"],
+        ["users (with an explicit rating)",
+         f"{f(get(r, 'users', 'distinct'))} ({f(get(r, 'users', 'with_explicit'))})"],
+        ["books (with an explicit rating)",
+         f"{f(get(r, 'items', 'distinct'))} ({f(get(r, 'items', 'with_explicit'))})"],
+        ["density of the explicit matrix", f"{r.get('density', 0):.2e}"],
+        ["read + clean time (s)", secs(r.get("seconds"))],
     ]
-    bad = r.get("bad_lines") or {}
-    if isinstance(bad, dict) and "count" in bad:
-        rows.append(["malformed lines skipped", f(bad["count"])])
-    dup = r.get("duplicates") or {}
-    if isinstance(dup, dict) and "pairs" in dup:
-        rows.append(["duplicate (user, book) pairs merged", f(dup["pairs"])])
-    oos = r.get("out_of_scale") or {}
-    if isinstance(oos, dict) and "count" in oos:
-        rows.append(["out-of-scale ratings dropped", f(oos["count"])])
-    for key, what in (("users", "users"), ("items", "books")):
-        c = r.get(key) or {}
-        if isinstance(c, dict):
-            for k, v in c.items():
-                if isinstance(v, (int, float)):
-                    rows.append([f"{what}: {k.replace('_', ' ')}", f(v)])
-    rows.append(["density of the explicit matrix", f"{r.get('density', 0):.2e}"])
-    rows.append(["read + clean time (s)", secs(r.get("seconds"))])
     cat = ins.get("catalog")
     if isinstance(cat, dict):
-        for k, v in cat.items():
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "seconds":
-                rows.append([f"catalogue: {k.replace('_', ' ')}", f(v)])
+        rows += [
+            ["catalogue: books (rows read)", f"{f(cat.get('books'))} ({f(cat.get('rows_read'))})"],
+            ["catalogue: duplicate ids (first kept)", cat.get("duplicate_ids")],
+            ["catalogue: impossible years (0 / future)",
+             f"{f(get(cat, 'impossible_years', 'zero'))} / {f(get(cat, 'impossible_years', 'future'))}"],
+            ["catalogue: mojibake fields repaired / marked unrepairable",
+             f"{f(get(cat, 'text', 'fields_repaired'))} / {f(get(cat, 'text', 'fields_marked'))}"],
+            ["catalogue: fields with HTML entities decoded", get(cat, "text", "fields_with_entities")],
+        ]
     miss = ins.get("missing_from_catalog")
-    if isinstance(miss, dict):
-        for k, v in miss.items():
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                rows.append([f"rated books missing from the catalogue: {k.replace('_', ' ')}", f(v)])
-    return {"cleaning_table": table(["", "Book-Crossing"], rows)}
+    if isinstance(miss, dict) and miss.get("total_books"):
+        rows.append(["rated books missing from the catalogue (their interactions)",
+                     f"{f(miss.get('books'))} of {f(miss.get('total_books'))} "
+                     f"({f(miss.get('ratings'))} of {f(miss.get('total_ratings'))})"])
+    cells = [[k, v if isinstance(v, str) else f(v)] for k, v in rows]
+    return {"cleaning_table": table(["", "Book-Crossing"], cells)}
 
 
 def bx_rows(res: dict[str, Any]) -> list[dict[str, Any]]:
@@ -326,25 +336,27 @@ def section_bx(res: dict[str, Any]) -> dict[str, str]:
 def section_synth(res: dict[str, Any]) -> dict[str, str]:
     synth = res.get("synthetic") or []
     if not synth:
-        return {"synth_table": NOT_MEASURED, "synth_noise": "–"}
+        return {"synth_table": NOT_MEASURED, "synth_noise": "–", "synth_floor": "–"}
     rows = []
     for s in synth:
         for e in s["eval"]:
             per_m = e["fit_seconds"] / (e["n_train"] / 1e6)
             rows.append([f(s["ratings"]), f(s["users"]), f(s["books"]), label(e["model"]),
                          f(e["rmse"]), f(e["mae"]), secs(e["fit_seconds"]), f"{per_m:.2f}"])
-    noise = synth[0]["synth"].get("noise") if isinstance(synth[0]["synth"], dict) else None
+    noise = synth[0]["synth"].get("noise_std")
+    floor = ", ".join(f(s["synth"].get("true_rmse_floor"), 3) for s in synth)
     return {
         "synth_table": table(["ratings", "users", "books", "model", "RMSE", "MAE", "fit (s)",
                               "fit s per 1M train ratings"], rows),
-        "synth_noise": f(noise, 2) if isinstance(noise, (int, float)) else "1.0",
+        "synth_noise": f(noise, 2) if isinstance(noise, (int, float)) else "–",
+        "synth_floor": floor,
     }
 
 
 def section_surprise(ext: dict[str, Any]) -> dict[str, str]:
     cmp = ext.get("compare_surprise")
     if not cmp:
-        return {"surprise_table": NOT_MEASURED, "surprise_meta": ""}
+        return {"surprise_table": NOT_MEASURED, "surprise_meta": "", "surprise_target": "was not measured"}
     rows = []
     for m in cmp.get("models", []):
         rows.append([f"{m['bookrec_model']} / {m['surprise_model']}", f(m["bookrec_rmse"]),
@@ -362,7 +374,12 @@ def section_surprise(ext: dict[str, Any]) -> dict[str, str]:
     rss = cmp.get("bookrec_svd_peak_rss_mb")
     if rss:
         meta += f" Peak memory of `bookrec evaluate --model svd`: {rss:.0f} MB."
+    fast = [m["bookrec_model"] for m in cmp.get("models", []) if m["speedup"] >= 30]
+    slow = [f"{m['bookrec_model']} ({m['speedup']:.0f}×)" for m in cmp.get("models", []) if m["speedup"] < 30]
+    target = (f"is met for {', '.join(fast) or 'no model'}"
+              + (f" but not for {', '.join(slow)}" if slow else ""))
     return {
+        "surprise_target": target,
         "surprise_table": table(["bookrec / Surprise", "RMSE bookrec", "RMSE Surprise",
                                  "MAE bookrec", "MAE Surprise", "fit bookrec (s)",
                                  "fit Surprise (s)", "fit speed-up"], rows),
@@ -421,6 +438,8 @@ def section_machine(res: dict[str, Any]) -> dict[str, str]:
                  f"{', '.join(map(str, res.get('load_after', [])))} after"),
         "bookrec_version": res.get("bookrec", "?"),
         "binary": res.get("binary", "?"),
+        "build": ("release build" if "release" in res.get("binary", "") else
+                  "dev build (opt-level 2, no LTO: slower than `make report`'s release build)"),
         "commit": res.get("commit") or "?",
         "seed": str(res.get("seed", "?")),
         "extra_model_rows": "\n".join(
