@@ -67,7 +67,9 @@ impl Server {
         let outcome = py.detach(move || running.thread.join());
         match outcome {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(PyRuntimeError::new_err(format!("bookrec server failed: {e}"))),
+            Ok(Err(e)) => Err(PyRuntimeError::new_err(format!(
+                "bookrec server failed: {e}"
+            ))),
             Err(_) => Err(PyRuntimeError::new_err("bookrec server thread panicked")),
         }
     }
