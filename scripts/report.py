@@ -245,7 +245,7 @@ def label(m: str) -> str:
 def section_cleaning(res: dict[str, Any]) -> dict[str, str]:
     ins = res.get("bx_inspect")
     if not ins:
-        return {"cleaning_table": NOT_MEASURED}
+        return {"cleaning_table": NOT_MEASURED, "implicit_share": "–"}
     r = ins["ratings"]
 
     def get(d: Any, *path: str) -> Any:
@@ -289,7 +289,9 @@ def section_cleaning(res: dict[str, Any]) -> dict[str, str]:
                      f"{f(miss.get('books'))} of {f(miss.get('total_books'))} "
                      f"({f(miss.get('ratings'))} of {f(miss.get('total_ratings'))})"])
     cells = [[k, v if isinstance(v, str) else f(v)] for k, v in rows]
-    return {"cleaning_table": table(["", "Book-Crossing"], cells)}
+    read = r.get("rows_read") or 0
+    share = f"{100 * (r.get('implicit') or 0) / read:.0f}%" if read else "–"
+    return {"cleaning_table": table(["", "Book-Crossing"], cells), "implicit_share": share}
 
 
 def bx_rows(res: dict[str, Any]) -> list[dict[str, Any]]:
@@ -301,7 +303,7 @@ def section_bx(res: dict[str, Any]) -> dict[str, str]:
     if not evals:
         return {"bx_accuracy_table": NOT_MEASURED, "bx_ranking_table": NOT_MEASURED,
                 "bx_split": NOT_MEASURED, "bx_best": NOT_MEASURED, "ranking_k": "10",
-                "relevance_threshold": "–", "ranking_users": "–"}
+                "relevance_threshold": "–", "ranking_users": "–", "worse_than_baseline": "–"}
     base = next((e for e in evals if e["model"] == "mean"), None)
     acc = []
     for e in evals:
@@ -314,6 +316,10 @@ def section_bx(res: dict[str, Any]) -> dict[str, str]:
         rank.append([label(e["model"])] + [f(r.get(k)) for k in RANKING])
     first = evals[0]
     r0 = first.get("ranking") or {}
+    baseline = next((e for e in evals if e["model"] == "baseline"), None)
+    worse = [] if baseline is None else [
+        f"{label(e['model'])}: {f(e['rmse'])} vs {f(baseline['rmse'])}"
+        for e in evals if e["model"] not in ("mean", "baseline") and e["rmse"] > baseline["rmse"]]
     best = min(evals, key=lambda e: e["rmse"])
     best_rank = max(evals, key=lambda e: (e.get("ranking") or {}).get("ndcg", -1))
     return {
@@ -327,6 +333,7 @@ def section_bx(res: dict[str, Any]) -> dict[str, str]:
         "bx_best": (f"lowest RMSE: {label(best['model'])} ({f(best['rmse'])}); best NDCG@"
                     f"{r0.get('k', 10)}: {label(best_rank['model'])} "
                     f"({f((best_rank.get('ranking') or {}).get('ndcg'))})"),
+        "worse_than_baseline": "; ".join(worse) or "none in this run",
         "ranking_k": str(r0.get("k", 10)),
         "relevance_threshold": f(r0.get("relevance_threshold"), 1),
         "ranking_users": f(r0.get("users_evaluated")),
