@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
 """bookrec vs Surprise on the same Book-Crossing explicit train/test split, in one run.
 
-What it measures (all on this machine, side by side, so machine load affects both alike):
+What it measures (all on this machine, side by side, so machine load affects both alike; the
+load average is recorded with the figures):
   * load: pandas' bare ``read_csv`` of BX-Book-Ratings.csv (no cleaning) vs ``bookrec inspect``
-    (parse + full cleaning report), wall-clock of the whole command;
-  * accuracy and fit time of each model pair on one seeded 80/20 split of the explicit (1-10)
-    ratings: the split is made here, written to two CSV files, and both libraries read the same
-    files;
+    (parse + full cleaning report), wall-clock of the whole command (process start included),
+    alternated ``--load-repeats`` times; the medians are reported;
+  * accuracy and fit time of each model pair on a seeded 80/20 split of the explicit (1-10)
+    ratings, for each seed of ``--seeds``: the split is made here, written to two CSV files, and
+    both libraries read the same files; fit time is the model fit alone on both sides
+    (``algo.fit(trainset)`` vs bookrec's ``fit_seconds``: no process start, loading or
+    evaluation);
   * peak memory (max RSS) of ``bookrec evaluate`` for svd, via /usr/bin/time -v.
 
-Usage:  python3 bench/compare_surprise.py [--data DIR] [--bookrec PATH] [--seed 0] [--svdpp]
-         [--json OUT.json]
+Usage:  python3 bench/compare_surprise.py [--data DIR] [--bookrec PATH] [--seeds 0,1,2]
+         [--svdpp] [--load-repeats 3] [--json OUT.json]
 Needs: pandas, numpy, scikit-surprise (pip install scikit-surprise), a release build of bookrec
 (`cargo build --release -p bookrec-cli`).
 """
@@ -45,34 +49,10 @@ def run(cmd, **kw):
     return p
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "book-crossing"))
-    ap.add_argument("--bookrec", default=os.path.join(ROOT, "target", "release", "bookrec"))
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--svdpp", action="store_true", help="also compare SVD++ (Surprise takes ~1 min)")
-    ap.add_argument("--json", help="write all figures to this JSON file")
-    args = ap.parse_args()
-
-    import surprise  # noqa: imported late so --help works without it
-
-    ratings_csv = os.path.join(args.data, "BX-Book-Ratings.csv")
-    results = {"machine": platform.node(), "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-
-    # 1. load: pandas bare read vs bookrec parse + clean
-    t = time.perf_counter()
-    df = pd.read_csv(ratings_csv, sep=";", encoding="latin-1")
-    pandas_s = time.perf_counter() - t
-    t = time.perf_counter()
-    run([args.bookrec, "inspect", "--ratings", ratings_csv, "--json"])
-    bookrec_load_s = time.perf_counter() - t
-    results["load"] = {"pandas_read_csv_s": pandas_s, "bookrec_inspect_s": bookrec_load_s}
-    print(f"load  pandas read_csv (no cleaning) {pandas_s:.3f}s   bookrec inspect (parse+clean) {bookrec_load_s:.3f}s")
-
-    # 2. the split: explicit ratings only, one seeded permutation, 80/20
-    df.columns = ["user", "item", "rating"]
-    df = df[df.rating > 0]
-    rng = np.random.default_rng(args.seed)
+def compare_on_split(args, surprise, df, seed):
+    """Fits every model pair on the seeded 80/20 split of the explicit ratings ``df``."""
+    results = {"loadavg": os.getloadavg()}
+    rng = np.random.default_rng(seed)
     perm = rng.permutation(len(df))
     n_test = int(round(0.2 * len(df)))
     test_df, train_df = df.iloc[perm[:n_test]], df.iloc[perm[n_test:]]
@@ -80,8 +60,8 @@ def main():
     train_path, test_path = os.path.join(tmp, "train.csv"), os.path.join(tmp, "test.csv")
     train_df.to_csv(train_path, index=False)
     test_df.to_csv(test_path, index=False)
-    print(f"split {len(train_df)} train / {len(test_df)} test explicit ratings (seed {args.seed}), files in {tmp}")
-    results["split"] = {"n_train": len(train_df), "n_test": len(test_df), "seed": args.seed}
+    print(f"split {len(train_df)} train / {len(test_df)} test explicit ratings (seed {seed}), files in {tmp}")
+    results["split"] = {"n_train": len(train_df), "n_test": len(test_df), "seed": seed}
 
     reader = surprise.Reader(rating_scale=(1, 10))
     trainset = surprise.Dataset.load_from_df(train_df[["user", "item", "rating"]], reader).build_full_trainset()
@@ -99,7 +79,7 @@ def main():
         s_mae = surprise.accuracy.mae(preds, verbose=False)
 
         cmd = [args.bookrec, "evaluate", "--train", train_path, "--test", test_path,
-               "--model", ours, "-k", "0", "--json", "--seed", str(args.seed)]
+               "--model", ours, "-k", "0", "--json", "--seed", str(seed)]
         for p in params:
             cmd += ["-p", p]
         b = json.loads(run(cmd).stdout)
@@ -114,8 +94,45 @@ def main():
         print(f"{ours:>9} vs {theirs:<12} rmse {b['rmse']:.4f} vs {s_rmse:.4f}   mae {b['mae']:.4f} vs {s_mae:.4f}   "
               f"fit {b['fit_seconds']:.3f}s vs {s_fit:.3f}s   speed-up {row['speedup']:.1f}x")
     results["models"] = rows
+    return results
 
-    # 3. peak memory of load + train svd (the whole bookrec process)
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "book-crossing"))
+    ap.add_argument("--bookrec", default=os.path.join(ROOT, "target", "release", "bookrec"))
+    ap.add_argument("--seeds", default="0", help="comma-separated split seeds, e.g. 0,1,2")
+    ap.add_argument("--load-repeats", type=int, default=3)
+    ap.add_argument("--svdpp", action="store_true", help="also compare SVD++ (Surprise takes ~1 min)")
+    ap.add_argument("--json", help="write all figures to this JSON file")
+    args = ap.parse_args()
+
+    import surprise  # noqa: imported late so --help works without it
+
+    ratings_csv = os.path.join(args.data, "BX-Book-Ratings.csv")
+    results = {"machine": platform.node(), "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+               "loadavg_start": os.getloadavg()}
+    print(f"load average {os.getloadavg()[0]:.2f} (1 min) on {os.cpu_count()} CPUs")
+
+    # 1. load: pandas bare read vs bookrec parse + clean, alternated
+    pandas_runs, bookrec_runs = [], []
+    for _ in range(max(1, args.load_repeats)):
+        t = time.perf_counter()
+        df = pd.read_csv(ratings_csv, sep=";", encoding="latin-1")
+        pandas_runs.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        run([args.bookrec, "inspect", "--ratings", ratings_csv, "--json"])
+        bookrec_runs.append(time.perf_counter() - t)
+    pandas_s, bookrec_load_s = float(np.median(pandas_runs)), float(np.median(bookrec_runs))
+    results["load"] = {"pandas_read_csv_s": pandas_s, "bookrec_inspect_s": bookrec_load_s,
+                       "pandas_runs_s": pandas_runs, "bookrec_runs_s": bookrec_runs}
+    print(f"load  pandas read_csv (no cleaning) {pandas_s:.3f}s   bookrec inspect (parse+clean) {bookrec_load_s:.3f}s"
+          f"   (medians of {len(pandas_runs)})")
+    df.columns = ["user", "item", "rating"]
+    df = df[df.rating > 0]
+    results["runs"] = [compare_on_split(args, surprise, df, seed) for seed in map(int, args.seeds.split(","))]
+
+    # 2. peak memory of load + train svd (the whole bookrec process)
     p = subprocess.run(["/usr/bin/time", "-v", args.bookrec, "evaluate", "--ratings", ratings_csv,
                         "--model", "svd", "-k", "0", "--json"], capture_output=True, text=True)
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
@@ -123,6 +140,8 @@ def main():
         results["bookrec_svd_peak_rss_mb"] = int(m.group(1)) / 1024
         print(f"peak RSS of `bookrec evaluate --model svd` on the raw BX file: {int(m.group(1)) / 1024:.0f} MB")
 
+    results["loadavg_end"] = os.getloadavg()
+    print(f"load average {os.getloadavg()[0]:.2f} (1 min)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

@@ -18,7 +18,7 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    "maturin>=1.7,<2" "pytest>=7" pandas numpy scipy mypy pandas-stubs
+    "maturin>=1.7,<2" "pytest>=7" pandas numpy scipy mypy pandas-stubs "pyspark>=3.5"
 
 echo "python-tests: building the bookrec CLI (for the parity tests)" >&2
 cargo build --quiet -p bookrec-cli
@@ -33,7 +33,8 @@ echo "python-tests: type checks (mypy --strict; the .pyi stub against the built 
 "$venv/bin/python" -m mypy --strict --no-incremental python/bookrec
 "$venv/bin/python" -m mypy.stubtest bookrec._bookrec
 
-"$venv/bin/python" -m pytest -q -p no:cacheprovider python/tests "$@"
+# -rs prints why a test was skipped (e.g. the Spark tests outside CI without PySpark/Java).
+"$venv/bin/python" -m pytest -q -rs -p no:cacheprovider python/tests "$@"
 
 # The end-to-end notebook, executed headless on the Book-Crossing files when present (else on
 # the embedded demo data); any cell error fails. BOOKREC_NOTEBOOK=0 skips it.

@@ -44,6 +44,10 @@ pub enum Command {
     Serve(bookrec_server::ServeArgs),
     /// Run the whole pipeline on the embedded demo data set (no download needed), then serve it.
     Demo(DemoArgs),
+    /// Search hyper-parameters by cross-validation (random or TPE) and report the best.
+    Tune(TuneArgs),
+    /// Convert the export directory of a Spark training job into a model file.
+    ImportSpark(ImportSparkArgs),
 }
 
 /// How to read a ratings file. Everything is sniffed unless forced.
@@ -292,6 +296,37 @@ pub struct TrainArgs {
     pub json: bool,
     #[command(flatten)]
     pub load: LoadArgs,
+    /// `native` (in memory, here) or `spark` (a PySpark job through spark-submit, imported
+    /// into the model file; `--model als` only; --ratings may then be anything Spark reads).
+    #[arg(long, default_value = "native", value_parser = ["native", "spark"])]
+    pub engine: String,
+    /// Spark master (--engine spark): local[*], local[2], spark://host:7077, yarn, k8s://…
+    #[arg(long, default_value = "local[*]")]
+    pub master: String,
+    /// Spark configuration (--engine spark), repeatable: `--spark-conf spark.driver.memory=8g`.
+    #[arg(long = "spark-conf", value_name = "KEY=VALUE")]
+    pub spark_conf: Vec<String>,
+    /// Keep the Spark job's export in this local directory (default: a temporary one).
+    #[arg(long)]
+    pub export_dir: Option<PathBuf>,
+    /// Fraction of ratings Spark holds out for RMSE/MAE (--engine spark; 0 = none).
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+    /// Given test ratings for Spark's RMSE/MAE instead of a held-out fraction.
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportSparkArgs {
+    /// Export directory written by the Spark job (`bookrec train --engine spark --export-dir`).
+    pub dir: PathBuf,
+    /// Where to write the model file.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Print the model metadata as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -369,4 +404,47 @@ pub struct DemoArgs {
     /// Stop after the printed tour instead of serving the web app.
     #[arg(long)]
     pub no_serve: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TuneArgs {
+    /// Ratings CSV.
+    #[arg(long)]
+    pub ratings: PathBuf,
+    /// Model to tune: baseline, svd, svdpp, als, knn.
+    #[arg(short, long)]
+    pub model: String,
+    /// Number of parameter combinations tried.
+    #[arg(long, default_value_t = 30)]
+    pub trials: usize,
+    /// Cross-validation folds per trial.
+    #[arg(long, default_value_t = 3)]
+    pub folds: usize,
+    /// Metric to optimise: rmse (lower is better) or ndcg@10 (higher is better).
+    #[arg(long, default_value = "rmse")]
+    pub metric: String,
+    /// Search strategy: tpe (model-guided after random start-up trials) or random.
+    #[arg(long, default_value = "tpe")]
+    pub search: String,
+    /// Search space JSON file (default: the model's built-in space; format in the README).
+    #[arg(long)]
+    pub space: Option<PathBuf>,
+    /// Seed of the proposals, folds, models and the --test-fraction split.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Hold out this random fraction first (the same split as `evaluate --test-fraction` with
+    /// the same seed), tune on the rest only, then report the best parameters' test figures.
+    #[arg(long)]
+    pub test_fraction: Option<f64>,
+    /// Where the trial table is written (tune_<model>.csv and .json).
+    #[arg(long, default_value = "bookrec-tune")]
+    pub out_dir: PathBuf,
+    /// Train the best parameters on every rating of the file and write this model file.
+    #[arg(long)]
+    pub save_model: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub load: LoadArgs,
 }

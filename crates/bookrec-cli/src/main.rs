@@ -16,12 +16,15 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Inspect(a) => commands::inspect::run(a),
         Command::Evaluate(a) => commands::evaluate::run(a),
+        Command::Train(a) if a.engine == "spark" => commands::spark::train(a),
         Command::Train(a) => commands::train::run(a),
         Command::Recommend(a) => commands::recommend::run(a),
         Command::Similar(a) => commands::recommend::run_similar(a),
         Command::Synth(a) => commands::synth::run(a),
         Command::Serve(a) => commands::serve::run(a),
         Command::Demo(a) => commands::demo::run(a),
+        Command::Tune(a) => commands::tune::run(a),
+        Command::ImportSpark(a) => commands::spark::import(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -7,7 +7,9 @@ use bookrec_core::kernels::cholesky::{
     cholesky_factor, cholesky_solve, ridge_solve, Design, RidgeScratch,
 };
 use bookrec_core::kernels::memory::advise_huge_pages;
-use bookrec_core::kernels::sgd::{sgd_block_with, BlockRating, SgdKernel, SgdRates};
+use bookrec_core::kernels::sgd::{
+    augmented_stride, sgd_block_with, BlockRating, SgdKernel, SgdRates,
+};
 use bookrec_core::kernels::topk::TopK;
 use bookrec_core::models::als_half_sweep;
 use bookrec_core::rng::Rng;
@@ -26,19 +28,25 @@ fn ratings(n: usize, n_users: usize, n_items: usize, seed: u64) -> Vec<BlockRati
     v
 }
 
-/// Random N(0, 0.1²) matrix, backed by huge pages where available, as the models' factors.
-fn matrix(rows: usize, k: usize, seed: u64) -> Vec<f32> {
+/// Random N(0, 0.1²) matrix, backed by huge pages where available, as the models' factors;
+/// with `one_at`, that column is 1 (the constant of augmented SGD rows).
+fn matrix(rows: usize, k: usize, seed: u64, one_at: Option<usize>) -> Vec<f32> {
     let mut rng = Rng::new(seed);
     let mut m = vec![0f32; rows * k];
     advise_huge_pages(&mut m);
-    for x in &mut m {
-        *x = 0.1 * rng.normal() as f32;
+    for row in m.chunks_exact_mut(k) {
+        for x in row.iter_mut() {
+            *x = 0.1 * rng.normal() as f32;
+        }
+        if let Some(c) = one_at {
+            row[c] = 1.0;
+        }
     }
     m
 }
 
 fn bench_sgd(c: &mut Criterion) {
-    let k = 104; // 100 factors padded to a multiple of 8
+    let k = augmented_stride(100); // 100 factors + 2 bias columns, padded to a multiple of 8
     let rates = SgdRates {
         lr: 0.005,
         reg: 0.02,
@@ -50,9 +58,8 @@ fn bench_sgd(c: &mut Criterion) {
         ("bx_sized", 68_000, 150_000, 347_000),
     ] {
         let rs = ratings(n, nu, ni, 1);
-        let mut uf = matrix(nu, k, 2);
-        let mut itf = matrix(ni, k, 3);
-        let (mut ub, mut ib) = (vec![0f32; nu], vec![0f32; ni]);
+        let mut uf = matrix(nu, k, 2, Some(k - 1));
+        let mut itf = matrix(ni, k, 3, Some(k - 2));
         group.throughput(Throughput::Elements(n as u64));
         let kernels = [SgdKernel::Portable, SgdKernel::detect()];
         let kernels = if kernels[0] == kernels[1] {
@@ -62,19 +69,7 @@ fn bench_sgd(c: &mut Criterion) {
         };
         for &kernel in kernels {
             group.bench_function(format!("{name}/{kernel:?}"), |b| {
-                b.iter(|| {
-                    sgd_block_with(
-                        kernel,
-                        black_box(&rs),
-                        7.6,
-                        k,
-                        &mut ub,
-                        &mut ib,
-                        &mut uf,
-                        &mut itf,
-                        rates,
-                    )
-                })
+                b.iter(|| sgd_block_with(kernel, black_box(&rs), 7.6, k, &mut uf, &mut itf, rates))
             });
         }
     }
@@ -93,7 +88,7 @@ fn bench_als(c: &mut Criterion) {
         r.push(1.0 + rng.below(10) as f32);
     }
     let by_user = Csr::from_coo(n_users, &u, &i, &r);
-    let item_f = matrix(n_items, k, 5);
+    let item_f = matrix(n_items, k, 5, None);
     let item_b = vec![0f32; n_items];
     let mut user_f = vec![0f32; n_users * k];
     let mut user_b = vec![0f32; n_users];
@@ -118,7 +113,7 @@ fn bench_als(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("row_solve");
     for d in [21usize, 51, 101] {
-        let m = matrix(d, d, 6);
+        let m = matrix(d, d, 6, None);
         let mut a = vec![0f32; d * d];
         for x in 0..d {
             for y in 0..=x {

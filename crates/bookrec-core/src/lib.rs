@@ -11,6 +11,7 @@ pub mod data;
 pub mod demo;
 pub mod error;
 pub mod evaluate;
+pub mod import_spark;
 pub mod io;
 pub mod kernels;
 pub mod metrics;
@@ -19,6 +20,7 @@ pub mod progress;
 pub mod rng;
 pub mod split;
 pub mod synth;
+pub mod tune;
 
 pub use data::{Csr, Interactions, RatingScale, Vocab};
 pub use error::{Error, Result};

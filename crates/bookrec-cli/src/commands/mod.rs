@@ -5,8 +5,10 @@ pub mod evaluate;
 pub mod inspect;
 pub mod recommend;
 pub mod serve;
+pub mod spark;
 pub mod synth;
 pub mod train;
+pub mod tune;
 
 use std::path::Path;
 

@@ -109,6 +109,11 @@ impl Resolved {
         self.ends.len()
     }
 
+    /// Total length of the ids in bytes.
+    pub fn bytes(&self) -> usize {
+        self.arena.len()
+    }
+
     pub fn id(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.arena[start..self.ends[i]]

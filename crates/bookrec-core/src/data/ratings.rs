@@ -120,7 +120,7 @@ impl<'a> Source<'a> {
 
 /// All resolved ids, decoded, in index order.
 fn to_vocab(ids: &Resolved, encoding: Encoding) -> Vocab {
-    let mut v = Vocab::new();
+    let mut v = Vocab::with_capacity(ids.len(), ids.bytes());
     for i in 0..ids.len() {
         v.intern(&text::decode(ids.id(i), encoding));
     }
@@ -999,17 +999,13 @@ fn build(
             return (vocab, idx.to_vec());
         }
         // Some ids occur only in dropped rows: renumber the rest, keeping their order.
-        let mut remap = vec![u32::MAX; vocab.len()];
-        let mut kept = Vocab::new();
-        for (i, id) in vocab.ids().enumerate() {
-            if used[i] {
-                remap[i] = kept.intern(id);
-            }
-        }
+        let (kept, remap) = vocab.subset(&used);
         (kept, idx.iter().map(|&i| remap[i as usize]).collect())
     };
-    let (user_vocab, user_idx) = compact(vocabs.0, &c.rows.user);
-    let (item_vocab, item_idx) = compact(vocabs.1, &c.rows.item);
+    let ((user_vocab, user_idx), (item_vocab, item_idx)) = rayon::join(
+        || compact(vocabs.0, &c.rows.user),
+        || compact(vocabs.1, &c.rows.item),
+    );
 
     let mut inter = Interactions {
         users: Arc::new(user_vocab),

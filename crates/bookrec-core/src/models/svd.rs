@@ -8,25 +8,29 @@
 //! no user and no book, so they run in parallel without locks. The rounds of each epoch run in
 //! a seeded random order and ratings inside a block in (user, book) order — LibMF's
 //! "partial random" scheme, which keeps the user's row in cache across consecutive updates.
-//! Only users and books with training ratings get factor rows (see [`Factors`]).
+//! The automatic G is the number of threads (see [`auto_blocks`]). Only users and books with
+//! training ratings get factor rows (see [`CompactRatings`]).
 //!
 //! Memory, not arithmetic, bounds this on Book-Crossing: with ~2 ratings per book, nearly every
-//! update misses cache on q_i (416 bytes at 100 factors, read and written back), so the kernel
-//! prefetches rows a few ratings ahead, and the factor matrices ask for huge pages (TLB misses
-//! and page faults). The update itself runs with AVX2/FMA when the CPU has them
+//! update misses cache on q_i (7 cache lines at 100 factors, read and written back), and the
+//! loop waits on the CPU's fill buffers (the software prefetches are where it stalls). So what
+//! counts is cache lines per update: the biases live inside the factor rows (augmented rows,
+//! see [`sgd_step`](crate::kernels::sgd::sgd_step); no separate bias miss), the grid has as
+//! few blocks as there are threads (longer runs of one user per block: p_u is fetched at 26%
+//! of the updates instead of 48% with the earlier ~2,000-ratings blocks), the kernel prefetches
+//! rows a few ratings ahead, and the factor matrices ask for huge pages (TLB misses and page
+//! faults). The update itself runs with AVX2/FMA when the CPU has them
 //! ([`SgdKernel::detect`], once per fit); the portable kernel gives the same fit to float
-//! precision (same RMSE/MAE to 4 decimals on BX). Measured on the BX 80/20 split (2 shared
-//! cores, load ≈ 1): 0.23–0.26 s wall, 0.37–0.45 s CPU per fit (~40 ms of it allocating and
-//! initialising ~90 MB of factors), ~45 ns CPU per update; RMSE 1.6435. Surprise's SVD in the
-//! same minute: 2.9–3.0 s, RMSE 1.6456. Renumbering books by popularity, interleaving two
-//! users' runs, an AVX-512 kernel keeping p_u in registers, other prefetch distances and other
-//! grid sizes measured no faster: the loop is bound by moving q_i rows to and from memory.
+//! precision. Renumbering books by popularity, interleaving two users' runs, an AVX-512 kernel
+//! keeping p_u in registers and other prefetch distances measured no faster. The figures are in
+//! the README (Benchmarks).
 //!
-//! Determinism: the grid size depends only on the data (`blocks`, or the automatic choice),
-//! the initial factors and the round order only on `seed`, and blocks in a round are disjoint,
-//! so the result is bit-identical for a given seed and data **whatever the number of
-//! threads**. The update order differs from Surprise's (ratings grouped by user); accuracy is
-//! the same within noise.
+//! Determinism: the initial factors and the round order depend only on `seed`, the grid on the
+//! data and G, and blocks in a round are disjoint, so the result is bit-identical for a given
+//! seed, data and G. With `blocks` set, G is fixed, so the result does not depend on the
+//! number of threads; with the automatic G (`blocks = 0`) it is bit-identical for a given seed,
+//! data and number of rayon threads (`RAYON_NUM_THREADS`). The update order differs from
+//! Surprise's (ratings grouped by user and block); accuracy is the same within noise.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -37,8 +41,7 @@ use super::{
 };
 use crate::data::Interactions;
 use crate::kernels::memory::advise_huge_pages;
-use crate::kernels::padded;
-use crate::kernels::sgd::{sgd_block_with, BlockRating, SgdKernel, SgdRates};
+use crate::kernels::sgd::{augmented_stride, sgd_block_with, BlockRating, SgdKernel, SgdRates};
 use crate::progress::Progress;
 use crate::rng::Rng;
 use crate::{Error, Result};
@@ -57,7 +60,8 @@ pub struct SvdParams {
     /// Factors start as N(init_mean, init_std²).
     pub init_mean: f32,
     pub init_std: f32,
-    /// Grid size G of the parallel SGD (G×G blocks); 0 = automatic from the number of ratings.
+    /// Grid size G of the parallel SGD (G×G blocks); 0 = automatic: the number of threads,
+    /// fewer on small sets (see the module doc on determinism).
     /// 1 = plain sequential SGD over the ratings in (user, book) order.
     pub blocks: usize,
     pub seed: u64,
@@ -104,9 +108,17 @@ impl ParamSet for SvdParams {
     }
 }
 
-/// Automatic grid size: about 2,000 ratings per block, between 1 and 32 per side.
-pub(crate) fn auto_blocks(n_ratings: usize) -> usize {
-    ((n_ratings as f64 / 2000.0).sqrt() as usize).clamp(1, 32)
+/// Automatic grid size: one block row per thread (`threads` blocks run in each round), but
+/// at most about one per √(2,000 ratings), so small sets stay sequential (G = 1 below 8,000
+/// ratings), and at most 32.
+///
+/// Why not more blocks than threads: on sparse data each block sees only a few ratings of
+/// each user, so a finer grid cuts every user's run of consecutive ratings into more pieces,
+/// and each piece starts with a cache miss on p_u. On the Book-Crossing 80/20 split, a new run
+/// starts at 26% of the ratings for G = 2 but 48% for G = 13 (the previous choice, ~2,000
+/// ratings a block); fewer rounds also mean fewer barriers, which matters on a loaded machine.
+pub(crate) fn auto_blocks(n_ratings: usize, threads: usize) -> usize {
+    ((n_ratings as f64 / 2000.0).sqrt() as usize).clamp(1, threads.clamp(1, 32))
 }
 
 /// Factor matrix (`n_rows` rows of stride `k`) whose first `factors` columns are drawn from
@@ -127,6 +139,20 @@ pub(crate) fn init_factors(
     mean: f32,
     std: f32,
     seed: u64,
+) -> Vec<f32> {
+    fill_factors(counts, k, factors, (mean, std), seed, None)
+}
+
+/// [`init_factors`], and in each row with ratings column `one_at` (if any) set to 1: the
+/// constant column of augmented rows (see [`sgd_step`](crate::kernels::sgd::sgd_step)), set in
+/// the same pass so the matrix is written once.
+fn fill_factors(
+    counts: &[u32],
+    k: usize,
+    factors: usize,
+    (mean, std): (f32, f32),
+    seed: u64,
+    one_at: Option<usize>,
 ) -> Vec<f32> {
     const CHUNK: usize = 1024;
     const W: usize = 8;
@@ -157,6 +183,9 @@ pub(crate) fn init_factors(
                         *zl = mean + scale * (sum as f32 - 510.0);
                     }
                     out.copy_from_slice(&z[..out.len()]);
+                }
+                if let Some(c) = one_at {
+                    row[c] = 1.0;
                 }
             }
         });
@@ -296,11 +325,10 @@ pub(crate) fn split_rows<'a, T>(
     out
 }
 
-/// The factor model being trained (padded row stride `k`).
+/// The model being trained: augmented rows (factors, biases and constant 1s, see
+/// [`sgd_step`](crate::kernels::sgd::sgd_step)) of stride `k`.
 pub(crate) struct Model {
     pub k: usize,
-    pub user_bias: Vec<f32>,
-    pub item_bias: Vec<f32>,
     pub user_f: Vec<f32>,
     pub item_f: Vec<f32>,
 }
@@ -322,20 +350,16 @@ pub(crate) fn fpsgd_epoch(
     let mut sse = 0f64;
     for &d in &offsets {
         let users = split_rows(&mut m.user_f, &grid.user_bounds, k);
-        let ubias = split_rows(&mut m.user_bias, &grid.user_bounds, 1);
         let mut items = split_rows(&mut m.item_f, &grid.item_bounds, k);
-        let mut ibias = split_rows(&mut m.item_bias, &grid.item_bounds, 1);
         // After rotating, position b holds item range (b + d) mod G.
         items.rotate_left(d);
-        ibias.rotate_left(d);
         let parts: Vec<f64> = users
             .into_par_iter()
-            .zip(ubias)
-            .zip(items.into_par_iter().zip(ibias))
+            .zip(items)
             .enumerate()
-            .map(|(b, ((uf, ub), (itf, ib)))| {
+            .map(|(b, (uf, itf))| {
                 let block = &grid.blocks[b * g + (b + d) % g];
-                sgd_block_with(kernel, block, mu, k, ub, ib, uf, itf, rates)
+                sgd_block_with(kernel, block, mu, k, uf, itf, rates)
             })
             .collect();
         sse += parts.iter().sum::<f64>();
@@ -343,40 +367,43 @@ pub(crate) fn fpsgd_epoch(
     sse
 }
 
+/// Column `col` of the rows (stride `k`) of `m`, and columns `col` and `one` zeroed: turns
+/// augmented rows back into plain factor rows with zero padding.
+fn take_column(m: &mut [f32], k: usize, col: usize, one: usize) -> Vec<f32> {
+    m.par_chunks_mut(k)
+        .map(|row| {
+            let b = row[col];
+            row[col] = 0.0;
+            row[one] = 0.0;
+            b
+        })
+        .collect()
+}
+
 pub(crate) fn fit(p: &SvdParams, train: &Interactions, progress: &dyn Progress) -> Scorer {
-    let k = padded(p.factors);
+    let k = augmented_stride(p.factors);
     let mu = train.global_mean();
     let c = CompactRatings::new(train);
-    let user_f = init_factors(
-        &c.user_counts,
-        k,
-        p.factors,
-        p.init_mean,
-        p.init_std,
-        p.seed,
-    );
-    let seed_i = p.seed ^ 0x1_7E35;
-    let item_f = init_factors(
-        &c.item_counts,
-        k,
-        p.factors,
-        p.init_mean,
-        p.init_std,
-        seed_i,
-    );
-    let mut m = Model {
-        k,
-        user_bias: vec![0.0; c.user_counts.len()],
-        item_bias: vec![0.0; c.item_counts.len()],
-        user_f,
-        item_f,
-    };
+    let init = (p.init_mean, p.init_std);
     let g = if p.blocks == 0 {
-        auto_blocks(train.len())
+        auto_blocks(train.len(), rayon::current_num_threads())
     } else {
         p.blocks
     };
-    let grid = Grid::new(&c, &train.rating, g);
+    // The two factor matrices and the grid are independent: build them side by side.
+    let ((user_f, item_f), grid) = rayon::join(
+        || {
+            rayon::join(
+                || fill_factors(&c.user_counts, k, p.factors, init, p.seed, Some(k - 1)),
+                || {
+                    let seed_i = p.seed ^ 0x1_7E35;
+                    fill_factors(&c.item_counts, k, p.factors, init, seed_i, Some(k - 2))
+                },
+            )
+        },
+        || Grid::new(&c, &train.rating, g),
+    );
+    let mut m = Model { k, user_f, item_f };
     let rates = SgdRates {
         lr: p.lr,
         reg: p.reg,
@@ -390,10 +417,12 @@ pub(crate) fn fit(p: &SvdParams, train: &Interactions, progress: &dyn Progress) 
         progress.inc(1);
     }
     progress.finish(&format!("train rmse {rmse:.4} (during last epoch)"));
+    let user_bias = take_column(&mut m.user_f, k, k - 2, k - 1);
+    let item_bias = take_column(&mut m.item_f, k, k - 1, k - 2);
     Scorer::Factors(Factors {
         k,
-        user_bias: CompactRatings::spread(&c.user_rows, &m.user_bias),
-        item_bias: CompactRatings::spread(&c.item_rows, &m.item_bias),
+        user_bias: CompactRatings::spread(&c.user_rows, &user_bias),
+        item_bias: CompactRatings::spread(&c.item_rows, &item_bias),
         user_factors: m.user_f,
         item_factors: m.item_f,
         fold_in_reg: 0.0,
