@@ -360,20 +360,35 @@ def section_synth(res: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def surprise_runs(cmp: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-split runs of compare_surprise.json: `runs` (one per seed), or the older
+    single-split layout with `split` and `models` at the top level."""
+    if isinstance(cmp.get("runs"), list):
+        return [r for r in cmp["runs"] if r.get("models")]
+    if cmp.get("models"):
+        return [{"split": cmp.get("split", {}), "models": cmp["models"]}]
+    return []
+
+
 def section_surprise(ext: dict[str, Any]) -> dict[str, str]:
     cmp = ext.get("compare_surprise")
-    if not cmp:
+    runs = surprise_runs(cmp) if cmp else []
+    if not runs:
         return {"surprise_table": NOT_MEASURED, "surprise_meta": "", "surprise_target": "was not measured"}
     rows = []
-    for m in cmp.get("models", []):
-        rows.append([f"{m['bookrec_model']} / {m['surprise_model']}", f(m["bookrec_rmse"]),
-                     f(m["surprise_rmse"]), f(m["bookrec_mae"]), f(m["surprise_mae"]),
-                     secs(m["bookrec_fit_s"]), secs(m["surprise_fit_s"]), f"{m['speedup']:.0f}×"])
-    split = cmp.get("split", {})
+    for run in runs:
+        seed = str(run.get("split", {}).get("seed", "?"))
+        for m in run["models"]:
+            rows.append([seed, f"{m['bookrec_model']} / {m['surprise_model']}", f(m["bookrec_rmse"]),
+                         f(m["surprise_rmse"]), f(m["bookrec_mae"]), f(m["surprise_mae"]),
+                         secs(m["bookrec_fit_s"]), secs(m["surprise_fit_s"]), f"{m['speedup']:.0f}×"])
+    split = runs[0].get("split", {})
+    load_avg = cmp.get("loadavg_start")
     meta = (f"Measured by `make compare` (bench/compare_surprise.py) on {cmp.get('date', '?')}, "
-            f"{cmp.get('cpus', '?')} CPUs, split of {f(split.get('n_train'))} / "
-            f"{f(split.get('n_test'))} ratings (seed {split.get('seed', '?')}); both libraries "
-            "read the same two files.")
+            f"{cmp.get('cpus', '?')} CPUs"
+            + (f", load average {load_avg[0]:.1f} at the start" if load_avg else "")
+            + f"; split of {f(split.get('n_train'))} / {f(split.get('n_test'))} ratings per seed; "
+            "both libraries read the same two files.")
     load = cmp.get("load")
     if load:
         meta += (f" Loading the ratings file: pandas `read_csv` alone {secs(load.get('pandas_read_csv_s'))} s, "
@@ -381,13 +396,18 @@ def section_surprise(ext: dict[str, Any]) -> dict[str, str]:
     rss = cmp.get("bookrec_svd_peak_rss_mb")
     if rss:
         meta += f" Peak memory of `bookrec evaluate --model svd`: {rss:.0f} MB."
-    fast = [m["bookrec_model"] for m in cmp.get("models", []) if m["speedup"] >= 30]
-    slow = [f"{m['bookrec_model']} ({m['speedup']:.0f}×)" for m in cmp.get("models", []) if m["speedup"] < 30]
+    speedups: dict[str, list[float]] = {}
+    for run in runs:
+        for m in run["models"]:
+            speedups.setdefault(m["bookrec_model"], []).append(m["speedup"])
+    fast = [name for name, v in speedups.items() if min(v) >= 30]
+    slow = [f"{name} ({'–'.join(f'{x:.0f}' for x in sorted({round(x) for x in v}))}×)"
+            for name, v in speedups.items() if min(v) < 30]
     target = (f"is met for {', '.join(fast) or 'no model'}"
               + (f" but not for {', '.join(slow)}" if slow else ""))
     return {
         "surprise_target": target,
-        "surprise_table": table(["bookrec / Surprise", "RMSE bookrec", "RMSE Surprise",
+        "surprise_table": table(["seed", "bookrec / Surprise", "RMSE bookrec", "RMSE Surprise",
                                  "MAE bookrec", "MAE Surprise", "fit bookrec (s)",
                                  "fit Surprise (s)", "fit speed-up"], rows),
         "surprise_meta": meta,
@@ -532,15 +552,16 @@ def plots(res: dict[str, Any], ext: dict[str, Any]) -> dict[str, str]:
         out["fig_synth"] = ""
 
     cmp = ext.get("compare_surprise")
-    if cmp and cmp.get("models"):
-        ms = cmp["models"]
+    runs = surprise_runs(cmp) if cmp else []
+    if runs:
+        ms = runs[0]["models"]
         fig, ax = plt.subplots(figsize=(6, 3.2))
         names = [m["bookrec_model"] for m in ms]
         x = range(len(ms))
         ax.bar([i - 0.2 for i in x], [m["bookrec_fit_s"] for m in ms], 0.4, label="bookrec")
         ax.bar([i + 0.2 for i in x], [m["surprise_fit_s"] for m in ms], 0.4, label="Surprise")
         ax.set(xticks=list(x), xticklabels=names, yscale="log", ylabel="fit seconds",
-               title="Fit time, same split (log scale)")
+               title=f"Fit time, same split (seed {runs[0].get('split', {}).get('seed', '?')}, log scale)")
         ax.legend()
         out["fig_surprise"] = save(fig, "surprise.png")
     else:
