@@ -4,7 +4,7 @@
 
 CARGO ?= cargo
 
-.PHONY: demo test lint unit build release bench compare
+.PHONY: demo test lint unit build release bench compare report report-render
 
 ## Main job: build bookrec and run the end-to-end demo on the embedded data set.
 demo:
@@ -33,3 +33,17 @@ bench:
 compare: release
 	python3 -m pip install --quiet pandas numpy scikit-surprise
 	python3 bench/compare_surprise.py --json bench/results/compare_surprise.json
+
+## REPORT.md and docs/report/*.png: runs every experiment of the report with the release
+## binary (Book-Crossing from ../shared/data, synthetic data at scale), writes
+## bench/results/report.json, then renders. REPORT_ARGS passes options to scripts/report.py.
+REPORT_PYTHON ?= python3
+REPORT_ARGS ?=
+report: release
+	$(REPORT_PYTHON) -m pip install --quiet matplotlib
+	$(REPORT_PYTHON) scripts/report.py $(REPORT_ARGS)
+
+## Re-render REPORT.md and the figures from the existing bench/results/report.json.
+report-render:
+	$(REPORT_PYTHON) -m pip install --quiet matplotlib
+	$(REPORT_PYTHON) scripts/report.py --render $(REPORT_ARGS)

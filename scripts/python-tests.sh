@@ -35,3 +35,12 @@ echo "python-tests: type checks (mypy --strict; the .pyi stub against the built 
 
 # -rs prints why a test was skipped (e.g. the Spark tests outside CI without PySpark/Java).
 "$venv/bin/python" -m pytest -q -rs -p no:cacheprovider python/tests "$@"
+
+# The end-to-end notebook, executed headless on the Book-Crossing files when present (else on
+# the embedded demo data); any cell error fails. BOOKREC_NOTEBOOK=0 skips it.
+if [ "${BOOKREC_NOTEBOOK:-1}" != 0 ]; then
+    echo "python-tests: executing notebooks/book_recommender.ipynb (nbclient)" >&2
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+        nbclient nbformat ipykernel matplotlib scikit-surprise
+    "$venv/bin/python" notebooks/run.py
+fi

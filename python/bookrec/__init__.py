@@ -39,6 +39,7 @@ from ._models import (
     evaluate,
     load,
 )
+from ._serve import Server, serve
 from .errors import (
     BookrecError,
     DataError,
@@ -77,6 +78,8 @@ __all__ = [
     "load",
     "evaluate",
     "cross_validate",
+    "serve",
+    "Server",
     "BookrecError",
     "DataError",
     "FileError",

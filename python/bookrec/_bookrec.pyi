@@ -12,6 +12,7 @@ __all__ = [
     "FORMAT_VERSION",
     "Model",
     "Ratings",
+    "Server",
     "__version__",
     "cross_validate",
     "default_params",
@@ -20,6 +21,7 @@ __all__ = [
     "normalize_ids",
     "read_books",
     "read_ratings",
+    "serve",
     "split",
     "write_demo_files",
 ]
@@ -158,3 +160,23 @@ def cross_validate(
     min_support: int,
     max_ranking_users: int | None,
 ) -> str: ...
+
+@final
+class Server:
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def running(self) -> bool: ...
+    def stop(self) -> None: ...
+
+def serve(
+    model: str | PathLike[str],
+    books: str | PathLike[str] | None,
+    db: str | PathLike[str],
+    host: str,
+    port: int,
+    min_support: int,
+    threads: int,
+) -> Server: ...

@@ -10,6 +10,7 @@ mod catalog;
 mod errors;
 mod model;
 mod ratings;
+mod serve;
 
 use pyo3::prelude::*;
 
@@ -24,6 +25,7 @@ fn _bookrec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ratings::Ratings>()?;
     m.add_class::<catalog::Books>()?;
     m.add_class::<model::Model>()?;
+    m.add_class::<serve::Server>()?;
     m.add_function(wrap_pyfunction!(ratings::read_ratings, m)?)?;
     m.add_function(wrap_pyfunction!(ratings::split, m)?)?;
     m.add_function(wrap_pyfunction!(ratings::kfold, m)?)?;
@@ -33,5 +35,6 @@ fn _bookrec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(model::default_params, m)?)?;
     m.add_function(wrap_pyfunction!(model::model_names, m)?)?;
     m.add_function(wrap_pyfunction!(model::cross_validate, m)?)?;
+    m.add_function(wrap_pyfunction!(serve::serve, m)?)?;
     Ok(())
 }
