@@ -17,6 +17,7 @@ use crate::{Error, Result};
 
 mod als;
 mod baseline;
+mod ials;
 mod knn;
 mod mean;
 mod serve;
@@ -25,6 +26,7 @@ mod svdpp;
 
 pub use als::{als_half_sweep, AlsParams};
 pub use baseline::{BaselineMethod, BaselineParams};
+pub use ials::IalsParams;
 pub use knn::{KnnParams, KnnScorer, Similarity};
 pub use svd::SvdParams;
 pub use svdpp::SvdppParams;
@@ -39,16 +41,18 @@ pub enum ModelKind {
     Svdpp,
     Als,
     Knn,
+    Ials,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 6] = [
+    pub const ALL: [ModelKind; 7] = [
         ModelKind::Mean,
         ModelKind::Baseline,
         ModelKind::Svd,
         ModelKind::Svdpp,
         ModelKind::Als,
         ModelKind::Knn,
+        ModelKind::Ials,
     ];
 
     pub fn name(self) -> &'static str {
@@ -59,7 +63,15 @@ impl ModelKind {
             ModelKind::Svdpp => "svdpp",
             ModelKind::Als => "als",
             ModelKind::Knn => "knn",
+            ModelKind::Ials => "ials",
         }
+    }
+
+    /// True if the model predicts ratings on the data's scale. False for the ranking model
+    /// `ials`: its scores are preferences (≈ 1 = likely to read), never clipped to the rating
+    /// scale, so RMSE/MAE do not apply to it and its scores must not be labelled as ratings.
+    pub fn predicts_ratings(self) -> bool {
+        !matches!(self, ModelKind::Ials)
     }
 
     pub fn parse(name: &str) -> Option<Self> {
@@ -204,6 +216,8 @@ pub(crate) struct ServeCache {
     item_norms: OnceLock<Vec<f32>>,
     /// Candidate books (index order) per `min_support` value seen so far (a handful).
     candidates: Mutex<Vec<(u32, Arc<Vec<u32>>)>>,
+    /// YᵀY + λI over the book factors, for ials fold-in.
+    gram: OnceLock<Vec<f32>>,
 }
 
 impl Clone for ServeCache {
@@ -281,6 +295,7 @@ pub enum ModelSpec {
     Svdpp(SvdppParams),
     Als(AlsParams),
     Knn(KnnParams),
+    Ials(IalsParams),
 }
 
 /// A hyper-parameter struct: defaults, its JSON keys, and range checks.
@@ -376,6 +391,7 @@ impl ModelSpec {
             ModelSpec::Svdpp(_) => ModelKind::Svdpp,
             ModelSpec::Als(_) => ModelKind::Als,
             ModelSpec::Knn(_) => ModelKind::Knn,
+            ModelSpec::Ials(_) => ModelKind::Ials,
         }
     }
 
@@ -388,6 +404,7 @@ impl ModelSpec {
             ModelKind::Svdpp => ModelSpec::Svdpp(SvdppParams::default()),
             ModelKind::Als => ModelSpec::Als(AlsParams::default()),
             ModelKind::Knn => ModelSpec::Knn(KnnParams::default()),
+            ModelKind::Ials => ModelSpec::Ials(IalsParams::default()),
         }
     }
 
@@ -414,6 +431,7 @@ impl ModelSpec {
             ModelKind::Svdpp => ModelSpec::Svdpp(params_with(kind, overrides)?),
             ModelKind::Als => ModelSpec::Als(params_with(kind, overrides)?),
             ModelKind::Knn => ModelSpec::Knn(params_with(kind, overrides)?),
+            ModelKind::Ials => ModelSpec::Ials(params_with(kind, overrides)?),
         };
         spec.check()?;
         Ok(spec)
@@ -433,16 +451,19 @@ impl ModelSpec {
             ModelSpec::Svdpp(p) => p.check(),
             ModelSpec::Als(p) => p.check(),
             ModelSpec::Knn(p) => p.check(),
+            ModelSpec::Ials(p) => p.check(),
         }
     }
 
-    /// Fits the model on `train` (explicit ratings; svdpp also reads the implicit ones).
+    /// Fits the model on `train` (explicit ratings; svdpp also reads the implicit ones, and
+    /// ials fits every interaction, so it also accepts a train set with only implicit ones).
     /// Checks the parameters first; an empty train set or a non-finite rating is
     /// [`Error::Invalid`]. Reports one progress unit per epoch / iteration.
     pub fn fit(&self, train: &Interactions, progress: &dyn Progress) -> Result<FittedModel> {
         self.check()?;
         let name = self.kind().name();
-        if train.is_empty() {
+        let implicit_only = matches!(self, ModelSpec::Ials(_)) && train.n_implicit() > 0;
+        if train.is_empty() && !implicit_only {
             return Err(Error::Invalid(format!(
                 "cannot fit {name}: the training set has no explicit ratings"
             )));
@@ -468,13 +489,19 @@ impl ModelSpec {
             ModelSpec::Svdpp(p) => svdpp::fit(p, train, progress)?,
             ModelSpec::Als(p) => als::fit(p, train, progress),
             ModelSpec::Knn(p) => knn::fit(p, train, progress),
+            ModelSpec::Ials(p) => {
+                ials::check_implicit(train)?;
+                ials::fit(p, train, progress)
+            }
         };
-        Ok(FittedModel::new(
-            self.kind(),
-            self.params_json(),
-            train,
-            scorer,
-        ))
+        let mut model = FittedModel::new(self.kind(), self.params_json(), train, scorer);
+        if let ModelSpec::Ials(_) = self {
+            // A ranking model knows every interaction: recommendations exclude books read
+            // without a rating too, and popularity counts them.
+            model.seen = ials::interactions_by_user(train);
+            model.item_popularity = ials::column_counts(&model.seen, train.n_items());
+        }
+        Ok(model)
     }
 }
 
@@ -505,6 +532,7 @@ mod tests {
         same::<SvdppParams>();
         same::<AlsParams>();
         same::<KnnParams>();
+        same::<IalsParams>();
     }
 
     #[test]
