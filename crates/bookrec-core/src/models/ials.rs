@@ -27,8 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use super::svd::init_factors;
 use super::{
-    check_at_least_one, check_non_negative, check_positive, compact_rows, Factors, ParamSet,
-    Scorer,
+    check_at_least_one, check_non_negative, check_positive, compact_rows, Factors, ParamSet, Scorer,
 };
 use crate::data::{Csr, Interactions, RatingScale};
 use crate::kernels::cholesky::{cholesky_factor, cholesky_solve};
@@ -424,7 +423,11 @@ mod tests {
         let mut t = Vec::new();
         let mut implicit = Vec::new();
         for u in 0..8 {
-            let books = if u < 4 { ["a", "b", "c"] } else { ["d", "e", "f"] };
+            let books = if u < 4 {
+                ["a", "b", "c"]
+            } else {
+                ["d", "e", "f"]
+            };
             for (j, b) in books.iter().enumerate() {
                 if j == u % 3 {
                     continue;

@@ -20,6 +20,7 @@ mod baseline;
 mod ials;
 mod knn;
 mod mean;
+mod popularity;
 mod serve;
 mod svd;
 mod svdpp;
@@ -42,10 +43,11 @@ pub enum ModelKind {
     Als,
     Knn,
     Ials,
+    Popularity,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 7] = [
+    pub const ALL: [ModelKind; 8] = [
         ModelKind::Mean,
         ModelKind::Baseline,
         ModelKind::Svd,
@@ -53,6 +55,7 @@ impl ModelKind {
         ModelKind::Als,
         ModelKind::Knn,
         ModelKind::Ials,
+        ModelKind::Popularity,
     ];
 
     pub fn name(self) -> &'static str {
@@ -64,14 +67,18 @@ impl ModelKind {
             ModelKind::Als => "als",
             ModelKind::Knn => "knn",
             ModelKind::Ials => "ials",
+            ModelKind::Popularity => "popularity",
         }
     }
 
-    /// True if the model predicts ratings on the data's scale. False for the ranking model
-    /// `ials`: its scores are preferences (≈ 1 = likely to read), never clipped to the rating
-    /// scale, so RMSE/MAE do not apply to it and its scores must not be labelled as ratings.
+    /// True if the model predicts ratings on the data's scale. False for the ranking models:
+    /// `ials` scores are preferences (≈ 1 = likely to read), `popularity` scores are numbers of
+    /// interactions; neither is clipped to the rating scale, RMSE/MAE do not apply to them, and
+    /// their scores must not be labelled as ratings. Ranking models are fitted on every
+    /// interaction (explicit and implicit) and exclude all of a reader's books when
+    /// recommending.
     pub fn predicts_ratings(self) -> bool {
-        !matches!(self, ModelKind::Ials)
+        !matches!(self, ModelKind::Ials | ModelKind::Popularity)
     }
 
     pub fn parse(name: &str) -> Option<Self> {
@@ -296,6 +303,7 @@ pub enum ModelSpec {
     Als(AlsParams),
     Knn(KnnParams),
     Ials(IalsParams),
+    Popularity,
 }
 
 /// A hyper-parameter struct: defaults, its JSON keys, and range checks.
@@ -392,6 +400,7 @@ impl ModelSpec {
             ModelSpec::Als(_) => ModelKind::Als,
             ModelSpec::Knn(_) => ModelKind::Knn,
             ModelSpec::Ials(_) => ModelKind::Ials,
+            ModelSpec::Popularity => ModelKind::Popularity,
         }
     }
 
@@ -405,6 +414,7 @@ impl ModelSpec {
             ModelKind::Als => ModelSpec::Als(AlsParams::default()),
             ModelKind::Knn => ModelSpec::Knn(KnnParams::default()),
             ModelKind::Ials => ModelSpec::Ials(IalsParams::default()),
+            ModelKind::Popularity => ModelSpec::Popularity,
         }
     }
 
@@ -416,15 +426,18 @@ impl ModelSpec {
         overrides: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<ModelSpec> {
         let spec = match kind {
-            ModelKind::Mean => {
+            ModelKind::Mean | ModelKind::Popularity => {
                 if let Some(key) = overrides.keys().next() {
                     return Err(Error::param(
                         "key",
                         crate::error::excerpt(key, 60),
-                        "unknown parameter for mean; it has no parameters",
+                        format!(
+                            "unknown parameter for {}; it has no parameters",
+                            kind.name()
+                        ),
                     ));
                 }
-                ModelSpec::Mean
+                ModelSpec::default_for(kind)
             }
             ModelKind::Baseline => ModelSpec::Baseline(params_with(kind, overrides)?),
             ModelKind::Svd => ModelSpec::Svd(params_with(kind, overrides)?),
@@ -445,7 +458,7 @@ impl ModelSpec {
     /// Validates hyper-parameters (typed [`crate::Error::Param`] on failure).
     pub fn check(&self) -> Result<()> {
         match self {
-            ModelSpec::Mean => Ok(()),
+            ModelSpec::Mean | ModelSpec::Popularity => Ok(()),
             ModelSpec::Baseline(p) => p.check(),
             ModelSpec::Svd(p) => p.check(),
             ModelSpec::Svdpp(p) => p.check(),
@@ -462,7 +475,8 @@ impl ModelSpec {
     pub fn fit(&self, train: &Interactions, progress: &dyn Progress) -> Result<FittedModel> {
         self.check()?;
         let name = self.kind().name();
-        let implicit_only = matches!(self, ModelSpec::Ials(_)) && train.n_implicit() > 0;
+        let ranking = !self.kind().predicts_ratings();
+        let implicit_only = ranking && train.n_implicit() > 0;
         if train.is_empty() && !implicit_only {
             return Err(Error::Invalid(format!(
                 "cannot fit {name}: the training set has no explicit ratings"
@@ -493,9 +507,13 @@ impl ModelSpec {
                 ials::check_implicit(train)?;
                 ials::fit(p, train, progress)
             }
+            ModelSpec::Popularity => {
+                ials::check_implicit(train)?;
+                popularity::fit(train, progress)
+            }
         };
         let mut model = FittedModel::new(self.kind(), self.params_json(), train, scorer);
-        if let ModelSpec::Ials(_) = self {
+        if ranking {
             // A ranking model knows every interaction: recommendations exclude books read
             // without a rating too, and popularity counts them.
             model.seen = ials::interactions_by_user(train);
