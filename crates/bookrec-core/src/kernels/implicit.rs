@@ -163,7 +163,8 @@ pub fn solve_cg(g: &[f32], rows: &Weighted, steps: usize, s: &mut CgScratch, x: 
         }
         apply(g, rows, &s.p, &mut s.ap);
         let pap = dot(&s.p, &s.ap);
-        if !(pap > 0.0) {
+        // Also stops on NaN.
+        if pap.is_nan() || pap <= 0.0 {
             break;
         }
         let step = rs_old / pap;
