@@ -23,6 +23,8 @@ __all__ = [
     "SVDpp",
     "ALS",
     "ItemKNN",
+    "ImplicitALS",
+    "Popularity",
     "load",
     "evaluate",
     "cross_validate",
@@ -55,6 +57,7 @@ _SVD = _defaults("svd")
 _SVDPP = _defaults("svdpp")
 _ALS = _defaults("als")
 _KNN = _defaults("knn")
+_IALS = _defaults("ials")
 
 
 def _as_ratings(data: Any) -> Ratings:
@@ -288,7 +291,9 @@ class _Model:
         float). Users or books without training ratings get the engine's fallback (μ + b_i,
         μ + b_u or μ), clipped to the rating scale; with ``return_fallback=True`` the result
         is ``(predictions, fallback)`` where ``fallback`` holds ``"none"``,
-        ``"unknown_user"``, ``"unknown_book"`` or ``"unknown_both"`` per pair."""
+        ``"unknown_user"``, ``"unknown_book"`` or ``"unknown_both"`` per pair. Ranking models
+        (:class:`ImplicitALS`, :class:`Popularity`) return their unclipped score instead — a
+        preference or a count, not a rating — and 0 for unknowns."""
         scalar = (isinstance(users, (str, bytes)) or np.isscalar(users)) and (
             isinstance(items, (str, bytes)) or np.isscalar(items)
         )
@@ -531,9 +536,57 @@ class ItemKNN(_Model):
         self._books = None
 
 
+class ImplicitALS(_Model):
+    """Implicit-feedback ALS with confidence weighting (Hu, Koren & Volinsky 2008), fitted on
+    every interaction, rated or implicit (Book-Crossing's 0s): preference 1 with confidence
+    ``1 + alpha * w`` (``w`` = ``explicit_weight`` or ``implicit_weight``), 0 elsewhere.
+
+    A ranking model: ``predict`` returns a preference score (about 1 = likely to read; not a
+    rating, not clipped to the rating scale), and :func:`bookrec.evaluate` reports RMSE/MAE
+    as NaN. Use ``recommend`` / ranking metrics. ``cg_steps=0`` solves rows exactly."""
+
+    _kind = "ials"
+
+    def __init__(
+        self,
+        factors: int = _IALS["factors"],
+        iterations: int = _IALS["iterations"],
+        reg: float = _IALS["reg"],
+        alpha: float = _IALS["alpha"],
+        explicit_weight: float = _IALS["explicit_weight"],
+        implicit_weight: float = _IALS["implicit_weight"],
+        cg_steps: int = _IALS["cg_steps"],
+        init_std: float = _IALS["init_std"],
+        seed: int = _IALS["seed"],
+    ) -> None:
+        self.factors = factors
+        self.iterations = iterations
+        self.reg = reg
+        self.alpha = alpha
+        self.explicit_weight = explicit_weight
+        self.implicit_weight = implicit_weight
+        self.cg_steps = cg_steps
+        self.init_std = init_std
+        self.seed = seed
+        self._fitted = None
+        self._books = None
+
+
+class Popularity(_Model):
+    """Score = number of training interactions (rated or implicit) of the book: the same list
+    for every reader, the floor a ranking model must beat. Not a rating predictor."""
+
+    _kind = "popularity"
+
+    def __init__(self) -> None:
+        self._fitted = None
+        self._books = None
+
+
 #: Engine model name → Python class.
 MODEL_CLASSES: dict[str, type[_Model]] = {
-    cls._kind: cls for cls in (GlobalMean, Baseline, SVD, SVDpp, ALS, ItemKNN)
+    cls._kind: cls
+    for cls in (GlobalMean, Baseline, SVD, SVDpp, ALS, ItemKNN, ImplicitALS, Popularity)
 }
 
 

@@ -151,7 +151,8 @@ pub fn parse_scale(s: &str) -> Result<RatingScale> {
 /// A model name plus `-p key=value` hyper-parameters.
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {
-    /// Model: mean, baseline, svd, svdpp, als, knn. `evaluate` accepts a comma-separated list.
+    /// Model: mean, baseline, svd, svdpp, als, knn, ials, popularity. `evaluate` accepts a
+    /// comma-separated list.
     #[arg(short, long, default_value = "svd")]
     pub model: String,
     /// Hyper-parameter override, repeatable: `-p factors=50 -p lr=0.01`. Unknown keys are
@@ -254,7 +255,8 @@ pub struct EvaluateArgs {
     /// k-fold cross-validation instead of a holdout split.
     #[arg(long)]
     pub folds: Option<usize>,
-    /// Holdout split: `random`, `user` (each test user keeps ratings in train), `temporal`.
+    /// Holdout split: `random`, `user` (each test user keeps ratings in train), `temporal`, or
+    /// `interactions` (per-user holdout of explicit and implicit interactions, for ranking).
     #[arg(long, default_value = "random")]
     pub split: String,
     /// Seed for the split and the models.
@@ -266,6 +268,11 @@ pub struct EvaluateArgs {
     /// Ratings at or above this count as relevant for ranking metrics (default: see docs).
     #[arg(long)]
     pub relevance_threshold: Option<f32>,
+    /// What is relevant for ranking metrics: `rating` (a held-out rating at or above the
+    /// threshold) or `interactions` (any held-out interaction; pair with
+    /// `--split interactions`).
+    #[arg(long, default_value = "rating")]
+    pub relevance: String,
     #[command(flatten)]
     pub rec: RecArgs,
     /// Print JSON (one object for one model, an array for several).

@@ -352,3 +352,76 @@ fn serve_refuses_a_missing_or_corrupt_model() {
     ]);
     assert!(err.contains("bad.bkr"), "{err}");
 }
+
+/// The ranking model end to end: evaluate on held-out interactions (RMSE/MAE n/a), train,
+/// recommend with honest score labels.
+#[test]
+fn ials_evaluate_train_recommend() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ratings, _) = demo_files(dir.path());
+    let out = ok(&[
+        "evaluate",
+        "--ratings",
+        s(&ratings),
+        "--model",
+        "ials,popularity,svd",
+        "-p",
+        "factors=8",
+        "-p",
+        "iterations=5",
+        "--split",
+        "interactions",
+        "--relevance",
+        "interactions",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let reports = v.as_array().unwrap();
+    assert_eq!(reports[0]["model"], "ials");
+    assert!(reports[0]["rmse"].is_null() && reports[0]["mae"].is_null());
+    assert!(reports[2]["rmse"].as_f64().unwrap() > 0.0);
+    for r in reports {
+        assert_eq!(r["ranking"]["relevance"], "interactions");
+    }
+    let ndcg = |i: usize| reports[i]["ranking"]["ndcg"].as_f64().unwrap();
+    assert!(
+        ndcg(0) > ndcg(1),
+        "ials {} vs popularity {}",
+        ndcg(0),
+        ndcg(1)
+    );
+    let table = ok(&[
+        "evaluate",
+        "--ratings",
+        s(&ratings),
+        "--model",
+        "ials",
+        "-p",
+        "iterations=3",
+        "-k",
+        "0",
+    ]);
+    assert!(table.contains("n/a"), "{table}");
+
+    let model = dir.path().join("ials.bkr");
+    ok(&[
+        "train",
+        "--ratings",
+        s(&ratings),
+        "--model",
+        "ials",
+        "-p",
+        "factors=8",
+        "--out",
+        s(&model),
+    ]);
+    let out = ok(&["recommend", "--model", s(&model), "--user", "1"]);
+    assert!(
+        out.contains("preference") && !out.contains("predicted"),
+        "{out}"
+    );
+    let out = ok(&["recommend", "--model", s(&model), "--user", "1", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["score"], "ranking score (not a rating)");
+    assert_eq!(v["recommendations"].as_array().unwrap().len(), 10);
+}

@@ -17,6 +17,20 @@
 //! held-out books rated at or above the relevance threshold that have at least one training
 //! rating (a book the model never saw in training cannot be recommended, whether it is missing
 //! from the model's vocabulary or present with all its ratings held out).
+//!
+//! **Ranking on held-out interactions** ([`Relevance::Interactions`], typically with
+//! [`crate::split::Split::Interactions`]): a book is relevant if the user interacted with it in
+//! the test set at all — an explicit rating of any value or an implicit interaction. The users
+//! and relevant books are chosen from the test set alone, the same for every model: every test
+//! user (in the model's vocabulary) with a held-out interaction, and all their held-out books.
+//! A model that does not know a user answers with its fallback (the most popular books), and
+//! books it cannot recommend stay in the recall denominator. Explicit models fit the explicit
+//! part of train (and exclude only the books the user rated there); ials fits every training
+//! interaction (and excludes them all).
+//!
+//! **Models that do not predict ratings** (ials, see
+//! [`crate::models::ModelKind::predicts_ratings`]) get RMSE/MAE = NaN, written as `null` in
+//! JSON and `n/a` in tables: their scores are preferences, not ratings.
 //! The model recommends `k` books with [`FittedModel::recommend`] (training books excluded,
 //! the [`RecommendOptions`] support filter applied) and the lists are scored with
 //! [`ranking_metrics`]. Relevant books that the support filter excludes stay in the recall
@@ -30,7 +44,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{AlignedRatings, Interactions, RatingScale};
-use crate::metrics::{mae, ranking_metrics, rmse, RankingMetrics};
+use crate::metrics::{mae, ranking_metrics, rmse, RankingMetrics, Relevance};
 use crate::models::{Fallback, FittedModel, ModelSpec, Prediction, RecommendOptions, ScoredItem};
 use crate::progress::{NoProgress, Progress};
 use crate::rng::Rng;
@@ -64,6 +78,8 @@ pub struct EvalOptions {
     /// precision@10 well under its value while a full pass would score every book for tens of
     /// thousands of users.
     pub max_ranking_users: Option<usize>,
+    /// What makes a held-out book relevant (see the module doc). Default: a high rating.
+    pub relevance: Relevance,
 }
 
 impl Default for EvalOptions {
@@ -73,6 +89,7 @@ impl Default for EvalOptions {
             relevance_threshold: None,
             recommend: RecommendOptions::default(),
             max_ranking_users: Some(5_000),
+            relevance: Relevance::Rating,
         }
     }
 }
@@ -102,9 +119,12 @@ pub struct EvalReport {
     pub model: String,
     /// Hyper-parameters as used for fitting.
     pub params: serde_json::Value,
-    /// Root mean squared error over all test ratings, in rating units.
+    /// Root mean squared error over all test ratings, in rating units; NaN (JSON `null`) for a
+    /// model that does not predict ratings.
+    #[serde(deserialize_with = "nan_if_null")]
     pub rmse: f64,
-    /// Mean absolute error over all test ratings, in rating units.
+    /// Mean absolute error over all test ratings, in rating units; NaN (JSON `null`) as `rmse`.
+    #[serde(deserialize_with = "nan_if_null")]
     pub mae: f64,
     /// Wall-clock seconds to fit (0 for an already fitted model).
     pub fit_seconds: f64,
@@ -119,6 +139,20 @@ pub struct EvalReport {
     /// Test rows whose book has no training rating (fallback prediction).
     pub n_unknown_item: usize,
     pub ranking: Option<RankingMetrics>,
+}
+
+/// Reads a float written by serde_json, which writes NaN as `null`.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+/// A rating error for tables: 4 decimals, or `n/a` when not applicable (NaN).
+pub fn format_error(v: f64) -> String {
+    if v.is_nan() {
+        "n/a".to_string()
+    } else {
+        format!("{v:.4}")
+    }
 }
 
 /// What evaluation needs from a fitted model. [`FittedModel`] is the only production
@@ -231,13 +265,22 @@ fn report_for(
 
     let ranking = opts
         .ranking_k
-        .map(|k| ranking_for(p, &aligned, k, opts, progress));
+        .map(|k| ranking_for(p, test, &aligned, k, opts, progress));
+    let rates = model.kind.predicts_ratings();
 
     Ok(EvalReport {
         model: model.kind.name().to_string(),
         params: model.params.clone(),
-        rmse: rmse(&values, &aligned.rating),
-        mae: mae(&values, &aligned.rating),
+        rmse: if rates {
+            rmse(&values, &aligned.rating)
+        } else {
+            f64::NAN
+        },
+        mae: if rates {
+            mae(&values, &aligned.rating)
+        } else {
+            f64::NAN
+        },
         fit_seconds: 0.0,
         predict_seconds,
         n_train: model.seen.nnz(),
@@ -273,8 +316,38 @@ fn known_item(model: &FittedModel, item: Option<u32>) -> bool {
     item.is_some_and(|i| model.knows_item(i))
 }
 
+/// Every held-out interaction of `test` (explicit rows, then implicit ones) as (user, book)
+/// in the model's vocabularies, dropping those the vocabularies do not have.
+fn held_out_interactions(
+    model: &FittedModel,
+    test: &Interactions,
+    aligned: &AlignedRatings,
+) -> Vec<(u32, u32)> {
+    let n = test.implicit_user.len().min(test.implicit_item.len());
+    let implicit = Interactions {
+        users: test.users.clone(),
+        items: test.items.clone(),
+        user: test.implicit_user[..n].to_vec(),
+        item: test.implicit_item[..n].to_vec(),
+        rating: vec![0.0; n],
+        timestamp: None,
+        implicit_user: Vec::new(),
+        implicit_item: Vec::new(),
+        scale: test.scale,
+    };
+    let implicit = model_frame(model).align(&implicit);
+    aligned
+        .user
+        .iter()
+        .zip(&aligned.item)
+        .chain(implicit.user.iter().zip(&implicit.item))
+        .filter_map(|(&u, &i)| Some((u?, i?)))
+        .collect()
+}
+
 fn ranking_for(
     p: &dyn Predictor,
+    test: &Interactions,
     aligned: &AlignedRatings,
     k: usize,
     opts: &EvalOptions,
@@ -286,10 +359,23 @@ fn ranking_for(
         .unwrap_or_else(|| default_relevance_threshold(model.scale));
 
     let mut relevant: Vec<Vec<u32>> = vec![Vec::new(); model.users.len()];
-    for ((&u, &i), &r) in aligned.user.iter().zip(&aligned.item).zip(&aligned.rating) {
-        if let (Some(u), Some(i)) = (u, i) {
-            if r >= threshold && known_user(model, Some(u)) && known_item(model, Some(i)) {
+    match opts.relevance {
+        Relevance::Rating => {
+            for ((&u, &i), &r) in aligned.user.iter().zip(&aligned.item).zip(&aligned.rating) {
+                if let (Some(u), Some(i)) = (u, i) {
+                    if r >= threshold && known_user(model, Some(u)) && known_item(model, Some(i)) {
+                        relevant[u as usize].push(i);
+                    }
+                }
+            }
+        }
+        Relevance::Interactions => {
+            for (u, i) in held_out_interactions(model, test, aligned) {
                 relevant[u as usize].push(i);
+            }
+            for list in &mut relevant {
+                list.sort_unstable();
+                list.dedup();
             }
         }
     }
@@ -322,7 +408,8 @@ fn ranking_for(
         .iter()
         .filter(|&&c| c > 0 && c >= opts.recommend.min_support)
         .count();
-    let m = ranking_metrics(&recs, &rel, k, threshold, n_candidates);
+    let mut m = ranking_metrics(&recs, &rel, k, threshold, n_candidates);
+    m.relevance = opts.relevance;
     progress.finish(&format!(
         "ndcg@{k} {:.4} over {} users",
         m.ndcg, m.users_evaluated
@@ -333,7 +420,10 @@ fn ranking_for(
 /// Means (or standard deviations) of the per-fold figures of a cross-validation.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct EvalSummary {
+    /// NaN (JSON `null`) for a model that does not predict ratings.
+    #[serde(deserialize_with = "nan_if_null")]
     pub rmse: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub mae: f64,
     pub fit_seconds: f64,
     pub predict_seconds: f64,
@@ -524,8 +614,8 @@ impl fmt::Display for EvalReport {
             thousands(self.n_unknown_user),
             thousands(self.n_unknown_item)
         )?;
-        writeln!(f, "{:<16}{:.4}", "RMSE", self.rmse)?;
-        writeln!(f, "{:<16}{:.4}", "MAE", self.mae)?;
+        writeln!(f, "{:<16}{}", "RMSE", format_error(self.rmse))?;
+        writeln!(f, "{:<16}{}", "MAE", format_error(self.mae))?;
         writeln!(f, "{:<16}{:.3} s", "fit", self.fit_seconds)?;
         write!(f, "{:<16}{:.3} s", "predict", self.predict_seconds)?;
         if let Some(m) = &self.ranking {
@@ -539,13 +629,21 @@ impl fmt::Display for EvalReport {
 impl fmt::Display for RankingMetrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let k = self.k;
-        writeln!(
-            f,
-            "{:<16}{} users, relevant = held-out rating ≥ {}",
-            format!("top-{k}"),
-            thousands(self.users_evaluated),
-            self.relevance_threshold
-        )?;
+        match self.relevance {
+            Relevance::Rating => writeln!(
+                f,
+                "{:<16}{} users, relevant = held-out rating ≥ {}",
+                format!("top-{k}"),
+                thousands(self.users_evaluated),
+                self.relevance_threshold
+            )?,
+            Relevance::Interactions => writeln!(
+                f,
+                "{:<16}{} users, relevant = any held-out interaction",
+                format!("top-{k}"),
+                thousands(self.users_evaluated),
+            )?,
+        }
         writeln!(f, "{:<16}{:.4}", format!("  precision@{k}"), self.precision)?;
         writeln!(f, "{:<16}{:.4}", format!("  recall@{k}"), self.recall)?;
         writeln!(f, "{:<16}{:.4}", format!("  ndcg@{k}"), self.ndcg)?;
@@ -574,10 +672,10 @@ impl fmt::Display for CvReport {
         for (i, r) in self.folds.iter().enumerate() {
             writeln!(
                 f,
-                "{:>4}  {:>8.4}  {:>8.4}  {:>8.3}  {:>9.3}  {:>10}  {:>10}",
+                "{:>4}  {:>8}  {:>8}  {:>8.3}  {:>9.3}  {:>10}  {:>10}",
                 i + 1,
-                r.rmse,
-                r.mae,
+                format_error(r.rmse),
+                format_error(r.mae),
                 r.fit_seconds,
                 r.predict_seconds,
                 thousands(r.n_train),
@@ -586,8 +684,13 @@ impl fmt::Display for CvReport {
         }
         let (m, s) = (&self.mean, &self.std);
         writeln!(f, "mean ± std")?;
-        writeln!(f, "{:<16}{:.4} ± {:.4}", "RMSE", m.rmse, s.rmse)?;
-        writeln!(f, "{:<16}{:.4} ± {:.4}", "MAE", m.mae, s.mae)?;
+        for (name, mv, sv) in [("RMSE", m.rmse, s.rmse), ("MAE", m.mae, s.mae)] {
+            if mv.is_nan() {
+                writeln!(f, "{name:<16}n/a")?;
+            } else {
+                writeln!(f, "{name:<16}{mv:.4} ± {sv:.4}")?;
+            }
+        }
         writeln!(
             f,
             "{:<16}{:.3} ± {:.3} s",

@@ -49,13 +49,29 @@ pub fn mae(pred: &[f32], truth: &[f32]) -> f64 {
     sae / pred.len() as f64
 }
 
+/// What makes a held-out book relevant to its user.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relevance {
+    /// A held-out rating at or above the relevance threshold ("would they like it").
+    #[default]
+    Rating,
+    /// Any held-out interaction, explicit (whatever the rating) or implicit ("did they pick
+    /// it up"): the target of a ranking model such as ials.
+    Interactions,
+}
+
 /// Top-N quality averaged over users (see the module doc for the per-user definitions).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct RankingMetrics {
     /// List length the metrics are cut at.
     pub k: usize,
-    /// A held-out rating at or above this value makes its book relevant.
+    /// A held-out rating at or above this value makes its book relevant (with
+    /// [`Relevance::Rating`]; ignored with [`Relevance::Interactions`]).
     pub relevance_threshold: f32,
+    /// What made a book relevant.
+    #[serde(default)]
+    pub relevance: Relevance,
     /// Users with at least one relevant held-out book, over whom the means are taken.
     pub users_evaluated: usize,
     pub precision: f64,
@@ -172,6 +188,7 @@ pub fn ranking_metrics(
     let mut m = RankingMetrics {
         k,
         relevance_threshold,
+        relevance: Relevance::Rating,
         users_evaluated: 0,
         precision: 0.0,
         recall: 0.0,

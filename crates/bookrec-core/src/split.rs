@@ -33,6 +33,14 @@ pub enum Split {
     /// history at all, which measures the fallback rather than the model. Needs a timestamp
     /// column.
     Temporal { test_fraction: f64 },
+    /// Per-user holdout of *interactions* for ranking evaluation: for each user with at least
+    /// 2 interactions (explicit ratings and implicit ones together), a random
+    /// `round(test_fraction · n_u)` of them, at least 1 and never all. Unlike the other splits
+    /// the test set carries its held-out implicit interactions (in `implicit_user` /
+    /// `implicit_item`), so "did the reader pick this book up" can be the relevance
+    /// ([`crate::metrics::Relevance::Interactions`]); RMSE/MAE still use only its explicit
+    /// rows. Explicit models train on the explicit part of train; ials on all of it.
+    Interactions { test_fraction: f64 },
 }
 
 impl Split {
@@ -40,7 +48,8 @@ impl Split {
         match *self {
             Split::Random { test_fraction }
             | Split::PerUser { test_fraction }
-            | Split::Temporal { test_fraction } => test_fraction,
+            | Split::Temporal { test_fraction }
+            | Split::Interactions { test_fraction } => test_fraction,
         }
     }
 }
@@ -70,6 +79,9 @@ pub fn train_test_split(
     }
     let n = data.len();
     let mut rng = Rng::new(seed);
+    if let Split::Interactions { .. } = split {
+        return Ok(interaction_split(data, frac, &mut rng));
+    }
     let mut is_test = vec![false; n];
     match split {
         Split::Random { .. } => {
@@ -94,6 +106,7 @@ pub fn train_test_split(
                 }
             }
         }
+        Split::Interactions { .. } => {}
         Split::Temporal { .. } => {
             let ts = data.timestamp.as_deref().ok_or_else(|| {
                 Error::Invalid(
@@ -191,6 +204,44 @@ pub(crate) fn fold(
     )
 }
 
+/// [`Split::Interactions`]: rows 0..n are the explicit ratings, n.. the implicit interactions.
+fn interaction_split(
+    data: &Interactions,
+    frac: f64,
+    rng: &mut Rng,
+) -> (Interactions, Interactions) {
+    let n = data.len();
+    let m = data.implicit_user.len().min(data.implicit_item.len());
+    let mut by_user: Vec<Vec<usize>> = vec![Vec::new(); data.n_users()];
+    for (r, &u) in data.user.iter().enumerate() {
+        by_user[u as usize].push(r);
+    }
+    for (r, &u) in data.implicit_user[..m].iter().enumerate() {
+        if let Some(rows) = by_user.get_mut(u as usize) {
+            rows.push(n + r);
+        }
+    }
+    let mut is_test = vec![false; n + m];
+    for mut rows in by_user {
+        if rows.len() >= 2 {
+            rng.shuffle(&mut rows);
+            for &r in &rows[..holdout_count(rows.len(), frac)] {
+                is_test[r] = true;
+            }
+        }
+    }
+    let side = |test: bool| {
+        let rows: Vec<usize> = (0..n).filter(|&r| is_test[r] == test).collect();
+        let mut set = data.subset(&rows, false);
+        for r in (0..m).filter(|&r| is_test[n + r] == test) {
+            set.implicit_user.push(data.implicit_user[r]);
+            set.implicit_item.push(data.implicit_item[r]);
+        }
+        set
+    };
+    (side(false), side(true))
+}
+
 /// `round(frac · n)` clamped to `[1, n - 1]`; `n >= 2`.
 fn holdout_count(n: usize, frac: f64) -> usize {
     ((frac * n as f64).round() as usize).clamp(1, n - 1)
@@ -260,6 +311,40 @@ mod tests {
         assert_eq!(test.timestamp.as_deref(), Some(&[40i64, 2][..]));
         assert_eq!(test.item, vec![0, 2]);
         assert_eq!(train.len(), 5);
+    }
+
+    #[test]
+    fn interaction_split_partitions_explicit_and_implicit() {
+        let mut data = toy();
+        // u2 (index 1) gets 3 implicit interactions (b, c, d), u3 (index 2) one (a).
+        data.implicit_user = vec![1, 1, 1, 2];
+        data.implicit_item = vec![1, 2, 3, 0];
+        let (train, test) =
+            train_test_split(&data, &Split::Interactions { test_fraction: 0.5 }, 3).unwrap();
+        assert_eq!(train.len() + test.len(), data.len());
+        assert_eq!(train.n_implicit() + test.n_implicit(), data.n_implicit());
+        // u1: 4 interactions → 2 held out; u2: 4 → 2; u3: 3 → round(1.5) = 2.
+        let held = |u: u32| {
+            test.user.iter().filter(|&&x| x == u).count()
+                + test.implicit_user.iter().filter(|&&x| x == u).count()
+        };
+        assert_eq!((held(0), held(1), held(2)), (2, 2, 2));
+        // Every pair lands on exactly one side.
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        for set in [&train, &test] {
+            pairs.extend(set.user.iter().copied().zip(set.item.iter().copied()));
+            pairs.extend(
+                set.implicit_user
+                    .iter()
+                    .copied()
+                    .zip(set.implicit_item.iter().copied()),
+            );
+        }
+        pairs.sort_unstable();
+        let before = pairs.len();
+        pairs.dedup();
+        assert_eq!(before, pairs.len());
+        assert_eq!(before, data.len() + data.n_implicit());
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Contract suite run against every model (`ModelKind::ALL`): planted low-rank recovery,
 //! unknown user/book fallbacks, top-N rules, fold-in, determinism, model-file round trip,
-//! parameter errors.
+//! parameter errors. Ranking models (`!predicts_ratings()`: ials, popularity) are held to
+//! ranking variants of the rating checks: planted favourites recovered in top-N from
+//! interactions, unknown users get the popular list, scores not clipped to the rating scale.
 #![allow(clippy::unwrap_used)]
 
 use bookrec_core::data::{Interactions, RatingScale};
@@ -69,6 +71,9 @@ fn spec(kind: ModelKind) -> ModelSpec {
         ModelKind::Knn => {
             o.insert("shrinkage".into(), serde_json::json!(10.0));
         }
+        ModelKind::Ials => {
+            o.insert("factors".into(), 4.into());
+        }
         _ => {}
     }
     ModelSpec::from_params(kind, &o).unwrap()
@@ -124,6 +129,8 @@ fn recovers_held_out_cells() {
             kind.name()
         );
         match kind {
+            // Ranking models: see ranking_models_recover_planted_favourites.
+            _ if !kind.predicts_ratings() => {}
             ModelKind::Mean => assert!((e - baseline_rmse).abs() < 1e-9),
             ModelKind::Baseline => assert!(e < baseline_rmse, "{e}"),
             // The checkerboard is invisible to biases: personalised models must see it.
@@ -157,10 +164,13 @@ fn unknown_users_and_books_fall_back() {
         let p = m.predict_idx(Some(0), Some(ghost_item));
         assert_eq!(p.fallback, Fallback::UnknownItem);
         let p = m.predict_idx(Some(ghost_user), Some(ghost_item));
-        assert_eq!(
-            (p.value, p.fallback),
-            (m.scale.clip(mu), Fallback::UnknownBoth)
-        );
+        // Rating models fall back to μ; ranking models to "no evidence", 0.
+        let floor = if kind.predicts_ratings() {
+            m.scale.clip(mu)
+        } else {
+            0.0
+        };
+        assert_eq!((p.value, p.fallback), (floor, Fallback::UnknownBoth));
         let p = m.predict_idx(Some(u32::MAX), Some(u32::MAX));
         assert_eq!(p.fallback, Fallback::UnknownBoth);
         assert_eq!(
@@ -170,7 +180,8 @@ fn unknown_users_and_books_fall_back() {
         for u in 0..5 {
             for i in 0..5 {
                 let v = m.predict_idx(Some(u), Some(i)).value;
-                assert!((1.0..=10.0).contains(&v));
+                assert!((1.0..=10.0).contains(&v) || !kind.predicts_ratings());
+                assert!(v.is_finite());
             }
         }
         // An unknown user gets popular books; similar() of an unknown book is empty.
@@ -202,11 +213,19 @@ fn clipped_to_scale() {
     let train = Interactions::from_triplets(t, Some(RatingScale::new(1.0, 10.0)));
     for kind in ModelKind::ALL {
         let m = spec(kind).fit(&train, &NoProgress).unwrap();
+        let mut below = false;
         for u in 0..train.n_users() as u32 {
             for i in 0..train.n_items() as u32 {
                 let v = m.predict_idx(Some(u), Some(i)).value;
-                assert!((1.0..=10.0).contains(&v), "{} {v}", kind.name());
+                if kind.predicts_ratings() {
+                    assert!((1.0..=10.0).contains(&v), "{} {v}", kind.name());
+                }
+                below |= v < 1.0;
             }
+        }
+        // ials preferences (≤ ~1) are not clipped up to the rating scale's minimum.
+        if kind == ModelKind::Ials {
+            assert!(below);
         }
     }
 }
@@ -257,7 +276,9 @@ fn fold_in_overlaps_fitted_recommendations() {
         exclude_seen: true,
     };
     for (kind, m, train, _) in fit_all() {
-        if kind == ModelKind::Mean {
+        // Ranking models see no genre in who rated what here (every user rates 35% of both
+        // genres): their fold-in is checked in ranking_models_recover_planted_favourites.
+        if kind == ModelKind::Mean || !kind.predicts_ratings() {
             continue;
         }
         let seen = train.by_user();
@@ -320,7 +341,11 @@ fn similar_books_share_genre() {
     for (kind, m, _, _) in fit_all() {
         let sims = m.similar_with(4, 5, &opts);
         match kind {
-            ModelKind::Mean | ModelKind::Baseline => assert!(sims.is_empty()),
+            ModelKind::Mean | ModelKind::Baseline | ModelKind::Popularity => {
+                assert!(sims.is_empty())
+            }
+            // No genre in the interaction pattern here; see the favourites test.
+            ModelKind::Ials => {}
             _ => {
                 assert!(!sims.is_empty() && sims.len() <= 5, "{}", kind.name());
                 assert!(sims.iter().all(|s| s.item != 4));
@@ -426,4 +451,165 @@ fn parameter_errors() {
             Err(Error::Invalid(_))
         ));
     }
+}
+
+/// Planted favourites for ranking: users and books in two genres (parity of the id); a user
+/// picks up 45% of the books of their genre and 4% of the others, a third of them with a
+/// rating (random, unrelated to genre), the rest implicit (rating 0).
+fn planted_interactions(seed: u64) -> Interactions {
+    let mut rng = Rng::new(seed);
+    let (mut rated, mut implicit) = (Vec::new(), Vec::new());
+    for u in 0..USERS {
+        for i in 0..ITEMS {
+            let p = if u % 2 == i % 2 { 0.45 } else { 0.04 };
+            if rng.next_f32() < p {
+                if rng.below(3) == 0 {
+                    rated.push((u, i, 1.0 + rng.below(10) as f32));
+                } else {
+                    implicit.push((u, i));
+                }
+            }
+        }
+    }
+    let mut users = bookrec_core::data::Vocab::new();
+    let mut items = bookrec_core::data::Vocab::new();
+    for u in 0..USERS {
+        users.intern(&format!("u{u}"));
+    }
+    for i in 0..ITEMS {
+        items.intern(&format!("b{i}"));
+    }
+    Interactions {
+        users: std::sync::Arc::new(users),
+        items: std::sync::Arc::new(items),
+        user: rated.iter().map(|t| t.0 as u32).collect(),
+        item: rated.iter().map(|t| t.1 as u32).collect(),
+        rating: rated.iter().map(|t| t.2).collect(),
+        timestamp: None,
+        implicit_user: implicit.iter().map(|t| t.0 as u32).collect(),
+        implicit_item: implicit.iter().map(|t| t.1 as u32).collect(),
+        scale: RatingScale::new(1.0, 10.0),
+    }
+}
+
+#[test]
+fn ranking_models_recover_planted_favourites() {
+    use bookrec_core::evaluate::{evaluate, EvalOptions};
+    use bookrec_core::metrics::Relevance;
+    use bookrec_core::split::{train_test_split, Split};
+    let data = planted_interactions(21);
+    let (train, test) =
+        train_test_split(&data, &Split::Interactions { test_fraction: 0.2 }, 4).unwrap();
+    let opts = EvalOptions {
+        relevance: Relevance::Interactions,
+        recommend: RecommendOptions {
+            min_support: 1,
+            exclude_seen: true,
+        },
+        ..EvalOptions::default()
+    };
+    let mut ndcg = std::collections::HashMap::new();
+    for kind in ModelKind::ALL.into_iter().filter(|k| !k.predicts_ratings()) {
+        let (m, report) = evaluate(&spec(kind), &train, &test, &opts, &NoProgress).unwrap();
+        assert!(
+            report.rmse.is_nan() && report.mae.is_nan(),
+            "{}",
+            kind.name()
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        assert!(json["rmse"].is_null() && json["mae"].is_null());
+        let r = report.ranking.unwrap();
+        assert_eq!(r.relevance, Relevance::Interactions);
+        assert_eq!(r.users_evaluated, USERS);
+        eprintln!("{}: ndcg@10 {:.3}", kind.name(), r.ndcg);
+        ndcg.insert(kind, r.ndcg);
+
+        // Every training interaction, rated or not, is "seen": never recommended again.
+        let all = m.seen.clone();
+        assert_eq!(all.nnz(), train.len() + train.n_implicit());
+        let opts = &opts.recommend;
+        for u in 0..USERS as u32 {
+            let rec = m.recommend(u, 10, opts);
+            assert!(rec.iter().all(|s| !all.contains(u as usize, s.item)));
+        }
+        // An unknown reader gets the most-interacted books.
+        let ghost = m.recommend_for_ratings(&[], 5, opts);
+        let pop = m.popular(5, opts);
+        assert_eq!(
+            ghost.iter().map(|s| s.item).collect::<Vec<_>>(),
+            pop.iter().map(|s| s.item).collect::<Vec<_>>()
+        );
+        if kind != ModelKind::Ials {
+            continue;
+        }
+        let own = |u: u32, list: &[bookrec_core::models::ScoredItem]| {
+            let g = genre(m.users.id(u));
+            list.iter()
+                .filter(|s| genre(m.items.id(s.item)) == g)
+                .count()
+        };
+        let (mut overlap, mut why_own) = (0, 0);
+        for u in 0..20u32 {
+            let fitted = m.recommend(u, 10, opts);
+            assert!(
+                own(u, &fitted) >= 8,
+                "user {u}: {}/10 own genre",
+                own(u, &fitted)
+            );
+            // Fold-in of the same interactions (ratings as given, 0 = implicit).
+            let (items, ratings) = all.row(u as usize);
+            let pairs: Vec<(u32, f32)> =
+                items.iter().copied().zip(ratings.iter().copied()).collect();
+            let folded = m.recommend_for_ratings(&pairs, 10, opts);
+            assert!(
+                own(u, &folded) >= 8,
+                "user {u}: fold-in {}/10",
+                own(u, &folded)
+            );
+            assert!(folded.iter().all(|s| !items.contains(&s.item)));
+            overlap += folded
+                .iter()
+                .filter(|s| fitted.iter().any(|f| f.item == s.item))
+                .count();
+            // Preference scores, not ratings: around 1 at the top, not clipped to 1..10.
+            assert!(
+                fitted[0].score < 1.5 && fitted[0].score > 0.2,
+                "{:?}",
+                fitted[0]
+            );
+            let why = m.explain_for_ratings(&pairs, folded[0].item, items.len());
+            assert!(!why.is_empty() && why.iter().all(|s| items.contains(&s.item)));
+            let g = genre(m.users.id(u));
+            why_own += why
+                .iter()
+                .take(3)
+                .filter(|s| genre(m.items.id(s.item)) == g)
+                .count();
+        }
+        assert!(overlap >= 140, "fold-in overlap {overlap}/200");
+        // The main reasons are books of the reader's genre.
+        assert!(why_own >= 50, "{why_own}/60 reasons of the own genre");
+        let sims = m.similar_with(4, 5, opts);
+        assert_eq!(sims.len(), 5);
+        assert!(
+            sims.iter()
+                .filter(|s| genre(m.items.id(s.item)) == 0)
+                .count()
+                >= 4
+        );
+        // Save → load gives identical scores.
+        let bytes = bincode::serialize(&m).unwrap();
+        let back: FittedModel = bincode::deserialize(&bytes).unwrap();
+        for u in 0..USERS as u32 {
+            assert_eq!(m.recommend(u, 10, opts), back.recommend(u, 10, opts));
+        }
+        assert_eq!(
+            m.recommend_for_ratings(&[(3, 0.0), (5, 9.0)], 5, opts),
+            back.recommend_for_ratings(&[(3, 0.0), (5, 9.0)], 5, opts)
+        );
+    }
+    assert!(
+        ndcg[&ModelKind::Ials] > ndcg[&ModelKind::Popularity] + 0.15,
+        "{ndcg:?}"
+    );
 }

@@ -78,6 +78,7 @@ fn eval_options(
         relevance_threshold,
         recommend: rec_options(min_support, true),
         max_ranking_users,
+        ..EvalOptions::default()
     }
 }
 

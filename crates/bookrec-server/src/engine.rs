@@ -2,4 +2,4 @@
 
 pub use bookrec_core::data::{load_catalog, Book, Catalog, CatalogReport};
 pub use bookrec_core::io::{load_model, ModelMeta};
-pub use bookrec_core::models::{FittedModel, RecommendOptions, ScoredItem};
+pub use bookrec_core::models::{FittedModel, ModelKind, RecommendOptions, ScoredItem};

@@ -37,6 +37,7 @@ impl Templates {
             }
         }
         env.add_filter("rating", |v: f64| format!("{v:.1}"));
+        env.add_filter("score", |v: f64| format!("{v:.2}"));
         Templates { env }
     }
 

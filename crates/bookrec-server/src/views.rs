@@ -46,11 +46,38 @@ pub struct Because {
     pub rating: f32,
 }
 
+/// What the scores of a recommendation list mean.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ScoreKind {
+    /// A predicted rating on the model's scale (rating models).
+    PredictedRating,
+    /// A ranking model's preference score (ials: ≈ 1 = likely to read; not a rating).
+    Preference,
+    /// A number of training interactions (the popularity model).
+    Interactions,
+}
+
+impl ScoreKind {
+    /// The kind of score `model` ranks by.
+    pub fn of(model: &crate::engine::FittedModel) -> Self {
+        match model.kind {
+            k if k.predicts_ratings() => ScoreKind::PredictedRating,
+            crate::engine::ModelKind::Popularity => ScoreKind::Interactions,
+            _ => ScoreKind::Preference,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Recommendation {
     pub book: BookView,
-    /// Predicted rating on the model's scale.
-    pub predicted_rating: f32,
+    /// Predicted rating on the model's scale; `null` when the model ranks without predicting
+    /// ratings (see `score_kind`).
+    pub predicted_rating: Option<f32>,
+    /// The score the list is ranked by: the predicted rating, or a ranking model's score
+    /// (see `score_kind`).
+    pub score: f32,
     /// The user's rated books that contribute most to this recommendation (empty for popular
     /// fallbacks).
     pub because: Vec<Because>,
@@ -78,6 +105,8 @@ pub struct RecommendationsResponse {
     pub message: Option<String>,
     /// Ratings used (training + stored, books known to the model).
     pub n_ratings_used: usize,
+    /// What `score` means for this model.
+    pub score_kind: ScoreKind,
     pub items: Vec<Recommendation>,
 }
 
@@ -372,6 +401,7 @@ impl Loaded {
             source,
             message,
             n_ratings_used: ratings.len(),
+            score_kind: ScoreKind::of(&self.model),
             items,
         }
     }
@@ -382,19 +412,21 @@ impl Loaded {
         source: RecSource,
         explainer: Option<&Explainer<'_>>,
     ) -> Recommendation {
-        let (predicted_rating, because) = match source {
+        let (score, because) = match source {
             RecSource::Personal | RecSource::FoldIn => (
                 s.score,
                 explainer
                     .map(|e| e.because(self, s.item))
                     .unwrap_or_default(),
             ),
-            // Popular: the score is a count; show the unknown-user prediction μ + b_i instead.
+            // Popular: the score is a count; show the unknown-user prediction instead (μ + b_i
+            // for rating models, the ranking model's own fallback score otherwise).
             RecSource::Popular => (self.model.predict_idx(None, Some(s.item)).value, Vec::new()),
         };
         Recommendation {
             book: self.item_view(s.item),
-            predicted_rating,
+            predicted_rating: self.model.kind.predicts_ratings().then_some(score),
+            score,
             because,
         }
     }

@@ -87,7 +87,12 @@
       const list = document.getElementById("my-recs");
       list.replaceChildren(...recs.items.map((r) => {
         const extra = el("div");
-        extra.appendChild(el("div", "score", "★ " + r.predicted_rating.toFixed(1) + " predicted"));
+        const label = recs.score_kind === "predicted_rating"
+          ? "★ " + r.score.toFixed(1) + " predicted"
+          : recs.score_kind === "interactions"
+            ? Math.round(r.score) + " readers"
+            : "match " + r.score.toFixed(2);
+        extra.appendChild(el("div", "score", label));
         if (r.because.length) {
           extra.appendChild(el("div", "why", "because you rated " + r.because.map((b) => b.title).join(" and ") + " highly"));
         }

@@ -40,8 +40,8 @@ pub fn run(args: DemoArgs) -> Result<()> {
         }
         rows.push(vec![
             r.model.clone(),
-            format!("{:.4}", r.rmse),
-            format!("{:.4}", r.mae),
+            bookrec_core::evaluate::format_error(r.rmse),
+            bookrec_core::evaluate::format_error(r.mae),
             format!("{ndcg:.4}"),
             format!("{:.3}", r.fit_seconds),
         ]);

@@ -2,7 +2,10 @@
 //! printed as a side-by-side table or JSON.
 
 use anyhow::{bail, Result};
-use bookrec_core::evaluate::{cross_validate, evaluate, CvReport, EvalOptions, EvalReport};
+use bookrec_core::evaluate::{
+    cross_validate, evaluate, format_error, CvReport, EvalOptions, EvalReport,
+};
+use bookrec_core::metrics::Relevance;
 use bookrec_core::split::{train_test_split, Split};
 
 use crate::args::EvaluateArgs;
@@ -13,10 +16,16 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
     let opts = args.load.to_options()?;
     let kinds = args.model.kinds()?;
     let lenient = kinds.len() > 1;
+    let relevance = match args.relevance.as_str() {
+        "rating" | "ratings" => Relevance::Rating,
+        "interaction" | "interactions" => Relevance::Interactions,
+        other => bail!("--relevance must be rating or interactions, not {other:?}"),
+    };
     let eval_opts = EvalOptions {
         ranking_k: (args.k > 0).then_some(args.k),
         relevance_threshold: args.relevance_threshold,
         recommend: args.rec.options(),
+        relevance,
         ..EvalOptions::default()
     };
     let bars = Bars::new();
@@ -63,7 +72,12 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
                 "temporal" | "time" => Split::Temporal {
                     test_fraction: args.test_fraction,
                 },
-                other => bail!("--split must be random, user or temporal, not {other:?}"),
+                "interactions" => Split::Interactions {
+                    test_fraction: args.test_fraction,
+                },
+                other => {
+                    bail!("--split must be random, user, temporal or interactions, not {other:?}")
+                }
             };
             train_test_split(&data, &split, args.seed)?
         }
@@ -110,8 +124,8 @@ fn print_holdout(reports: &[EvalReport], json: bool) -> Result<()> {
         .map(|r| {
             let mut row = vec![
                 r.model.clone(),
-                format!("{:.4}", r.rmse),
-                format!("{:.4}", r.mae),
+                format_error(r.rmse),
+                format_error(r.mae),
                 format!("{:.3}", r.fit_seconds),
                 format!("{:.3}", r.predict_seconds),
             ];
@@ -126,10 +140,17 @@ fn print_holdout(reports: &[EvalReport], json: bool) -> Result<()> {
         .collect();
     print!("{}", table::render(&header, &rows));
     if let Some(m) = &first.ranking {
+        let relevant = match m.relevance {
+            Relevance::Rating => format!("test ratings >= {}", m.relevance_threshold),
+            Relevance::Interactions => "any held-out interaction".to_string(),
+        };
         println!(
-            "ranking: k = {}, relevant = test ratings >= {}, {} users evaluated",
-            m.k, m.relevance_threshold, m.users_evaluated
+            "ranking: k = {}, relevant = {relevant}, {} users evaluated",
+            m.k, m.users_evaluated
         );
+    }
+    if reports.iter().any(|r| r.rmse.is_nan()) {
+        println!("rmse/mae n/a: ranking models score preferences, not ratings");
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use bookrec_core::data::Catalog;
 use bookrec_core::io::load_model;
-use bookrec_core::models::{FittedModel, ScoredItem};
+use bookrec_core::models::{FittedModel, ModelKind, ScoredItem};
 
 use crate::args::{RecommendArgs, SimilarArgs};
 use crate::table;
@@ -27,6 +27,12 @@ pub fn run(args: RecommendArgs) -> Result<()> {
             "user": user,
             "known_user": known,
             "strategy": if known { "personalised" } else { "popular (unknown user)" },
+            "score": match (known, model.kind.predicts_ratings()) {
+                (false, true) => "training ratings",
+                (false, false) => "training interactions",
+                (true, true) => "predicted rating",
+                (true, false) => "ranking score (not a rating)",
+            },
             "recommendations": rows_json(&rows),
         });
         println!("{}", serde_json::to_string_pretty(&json)?);
@@ -44,7 +50,15 @@ pub fn run(args: RecommendArgs) -> Result<()> {
             items.len()
         );
     }
-    print_rows(&rows, if known { "predicted" } else { "ratings" });
+    // A ranking model's scores are preferences (ials) or counts, never predicted ratings.
+    let score_name = match (known, model.kind) {
+        (false, k) if k.predicts_ratings() => "ratings",
+        (false, _) => "interactions",
+        (true, k) if k.predicts_ratings() => "predicted",
+        (true, ModelKind::Popularity) => "readers",
+        (true, _) => "preference",
+    };
+    print_rows(&rows, score_name);
     Ok(())
 }
 

@@ -10,6 +10,7 @@
 
 pub mod cholesky;
 pub mod dense;
+pub mod implicit;
 pub mod memory;
 pub mod sgd;
 pub mod topk;

@@ -17,14 +17,17 @@ use crate::{Error, Result};
 
 mod als;
 mod baseline;
+mod ials;
 mod knn;
 mod mean;
+mod popularity;
 mod serve;
 mod svd;
 mod svdpp;
 
 pub use als::{als_half_sweep, AlsParams};
 pub use baseline::{BaselineMethod, BaselineParams};
+pub use ials::IalsParams;
 pub use knn::{KnnParams, KnnScorer, Similarity};
 pub use svd::SvdParams;
 pub use svdpp::SvdppParams;
@@ -39,16 +42,20 @@ pub enum ModelKind {
     Svdpp,
     Als,
     Knn,
+    Ials,
+    Popularity,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 6] = [
+    pub const ALL: [ModelKind; 8] = [
         ModelKind::Mean,
         ModelKind::Baseline,
         ModelKind::Svd,
         ModelKind::Svdpp,
         ModelKind::Als,
         ModelKind::Knn,
+        ModelKind::Ials,
+        ModelKind::Popularity,
     ];
 
     pub fn name(self) -> &'static str {
@@ -59,7 +66,19 @@ impl ModelKind {
             ModelKind::Svdpp => "svdpp",
             ModelKind::Als => "als",
             ModelKind::Knn => "knn",
+            ModelKind::Ials => "ials",
+            ModelKind::Popularity => "popularity",
         }
+    }
+
+    /// True if the model predicts ratings on the data's scale. False for the ranking models:
+    /// `ials` scores are preferences (≈ 1 = likely to read), `popularity` scores are numbers of
+    /// interactions; neither is clipped to the rating scale, RMSE/MAE do not apply to them, and
+    /// their scores must not be labelled as ratings. Ranking models are fitted on every
+    /// interaction (explicit and implicit) and exclude all of a reader's books when
+    /// recommending.
+    pub fn predicts_ratings(self) -> bool {
+        !matches!(self, ModelKind::Ials | ModelKind::Popularity)
     }
 
     pub fn parse(name: &str) -> Option<Self> {
@@ -204,6 +223,8 @@ pub(crate) struct ServeCache {
     item_norms: OnceLock<Vec<f32>>,
     /// Candidate books (index order) per `min_support` value seen so far (a handful).
     candidates: Mutex<Vec<(u32, Arc<Vec<u32>>)>>,
+    /// YᵀY + λI over the book factors, for ials fold-in.
+    gram: OnceLock<Vec<f32>>,
 }
 
 impl Clone for ServeCache {
@@ -281,6 +302,8 @@ pub enum ModelSpec {
     Svdpp(SvdppParams),
     Als(AlsParams),
     Knn(KnnParams),
+    Ials(IalsParams),
+    Popularity,
 }
 
 /// A hyper-parameter struct: defaults, its JSON keys, and range checks.
@@ -376,6 +399,8 @@ impl ModelSpec {
             ModelSpec::Svdpp(_) => ModelKind::Svdpp,
             ModelSpec::Als(_) => ModelKind::Als,
             ModelSpec::Knn(_) => ModelKind::Knn,
+            ModelSpec::Ials(_) => ModelKind::Ials,
+            ModelSpec::Popularity => ModelKind::Popularity,
         }
     }
 
@@ -388,6 +413,8 @@ impl ModelSpec {
             ModelKind::Svdpp => ModelSpec::Svdpp(SvdppParams::default()),
             ModelKind::Als => ModelSpec::Als(AlsParams::default()),
             ModelKind::Knn => ModelSpec::Knn(KnnParams::default()),
+            ModelKind::Ials => ModelSpec::Ials(IalsParams::default()),
+            ModelKind::Popularity => ModelSpec::Popularity,
         }
     }
 
@@ -399,21 +426,25 @@ impl ModelSpec {
         overrides: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<ModelSpec> {
         let spec = match kind {
-            ModelKind::Mean => {
+            ModelKind::Mean | ModelKind::Popularity => {
                 if let Some(key) = overrides.keys().next() {
                     return Err(Error::param(
                         "key",
                         crate::error::excerpt(key, 60),
-                        "unknown parameter for mean; it has no parameters",
+                        format!(
+                            "unknown parameter for {}; it has no parameters",
+                            kind.name()
+                        ),
                     ));
                 }
-                ModelSpec::Mean
+                ModelSpec::default_for(kind)
             }
             ModelKind::Baseline => ModelSpec::Baseline(params_with(kind, overrides)?),
             ModelKind::Svd => ModelSpec::Svd(params_with(kind, overrides)?),
             ModelKind::Svdpp => ModelSpec::Svdpp(params_with(kind, overrides)?),
             ModelKind::Als => ModelSpec::Als(params_with(kind, overrides)?),
             ModelKind::Knn => ModelSpec::Knn(params_with(kind, overrides)?),
+            ModelKind::Ials => ModelSpec::Ials(params_with(kind, overrides)?),
         };
         spec.check()?;
         Ok(spec)
@@ -427,22 +458,26 @@ impl ModelSpec {
     /// Validates hyper-parameters (typed [`crate::Error::Param`] on failure).
     pub fn check(&self) -> Result<()> {
         match self {
-            ModelSpec::Mean => Ok(()),
+            ModelSpec::Mean | ModelSpec::Popularity => Ok(()),
             ModelSpec::Baseline(p) => p.check(),
             ModelSpec::Svd(p) => p.check(),
             ModelSpec::Svdpp(p) => p.check(),
             ModelSpec::Als(p) => p.check(),
             ModelSpec::Knn(p) => p.check(),
+            ModelSpec::Ials(p) => p.check(),
         }
     }
 
-    /// Fits the model on `train` (explicit ratings; svdpp also reads the implicit ones).
+    /// Fits the model on `train` (explicit ratings; svdpp also reads the implicit ones, and
+    /// ials fits every interaction, so it also accepts a train set with only implicit ones).
     /// Checks the parameters first; an empty train set or a non-finite rating is
     /// [`Error::Invalid`]. Reports one progress unit per epoch / iteration.
     pub fn fit(&self, train: &Interactions, progress: &dyn Progress) -> Result<FittedModel> {
         self.check()?;
         let name = self.kind().name();
-        if train.is_empty() {
+        let ranking = !self.kind().predicts_ratings();
+        let implicit_only = ranking && train.n_implicit() > 0;
+        if train.is_empty() && !implicit_only {
             return Err(Error::Invalid(format!(
                 "cannot fit {name}: the training set has no explicit ratings"
             )));
@@ -468,13 +503,23 @@ impl ModelSpec {
             ModelSpec::Svdpp(p) => svdpp::fit(p, train, progress)?,
             ModelSpec::Als(p) => als::fit(p, train, progress),
             ModelSpec::Knn(p) => knn::fit(p, train, progress),
+            ModelSpec::Ials(p) => {
+                ials::check_implicit(train)?;
+                ials::fit(p, train, progress)
+            }
+            ModelSpec::Popularity => {
+                ials::check_implicit(train)?;
+                popularity::fit(train, progress)
+            }
         };
-        Ok(FittedModel::new(
-            self.kind(),
-            self.params_json(),
-            train,
-            scorer,
-        ))
+        let mut model = FittedModel::new(self.kind(), self.params_json(), train, scorer);
+        if ranking {
+            // A ranking model knows every interaction: recommendations exclude books read
+            // without a rating too, and popularity counts them.
+            model.seen = ials::interactions_by_user(train);
+            model.item_popularity = ials::column_counts(&model.seen, train.n_items());
+        }
+        Ok(model)
     }
 }
 
@@ -505,6 +550,7 @@ mod tests {
         same::<SvdppParams>();
         same::<AlsParams>();
         same::<KnnParams>();
+        same::<IalsParams>();
     }
 
     #[test]

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::{
-    Factors, Fallback, FittedModel, ModelKind, Prediction, RecommendOptions, ScoredItem, Scorer,
-    ServeCache,
+    ials, Factors, Fallback, FittedModel, IalsParams, ModelKind, ModelSpec, Prediction,
+    RecommendOptions, ScoredItem, Scorer, ServeCache,
 };
 use crate::data::{AlignedRatings, Interactions};
 use crate::kernels::cholesky::{cholesky_solve, gram_factor, ridge_solve, Design, RidgeScratch};
@@ -70,6 +70,41 @@ impl FittedModel {
             .is_some_and(|&c| c > 0)
     }
 
+    /// The constant every score starts from: μ for rating models, 0 for preference scores
+    /// ([`ModelKind::predicts_ratings`]).
+    fn offset(&self) -> f32 {
+        if self.kind.predicts_ratings() {
+            self.global_mean
+        } else {
+            0.0
+        }
+    }
+
+    /// A raw score as returned: clipped to the rating scale for rating models, as is for
+    /// preference scores (clipping them would make every score the scale's minimum); a
+    /// non-finite score becomes the offset.
+    fn output(&self, raw: f32) -> f32 {
+        let raw = if raw.is_finite() { raw } else { self.offset() };
+        if self.kind.predicts_ratings() {
+            self.scale.clip(raw)
+        } else {
+            raw
+        }
+    }
+
+    /// ials parameters (fold-in weights) from the stored hyper-parameters.
+    fn ials_params(&self) -> Option<IalsParams> {
+        match serde_json::from_value::<ModelSpec>(self.params.clone()) {
+            Ok(ModelSpec::Ials(p)) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// ials: YᵀY + λI over the book factors (cached on first use).
+    fn ials_gram(&self, f: &Factors) -> &[f32] {
+        self.cache.gram.get_or_init(|| ials::fold_in_gram(f))
+    }
+
     fn biases(&self) -> (&[f32], &[f32]) {
         match &self.scorer {
             Scorer::Factors(f) => (&f.user_bias, &f.item_bias),
@@ -107,7 +142,7 @@ impl FittedModel {
     /// r̂ before clipping, for a known item.
     #[inline]
     fn raw_score(&self, ctx: &UserCtx, item: u32) -> f32 {
-        let base = self.global_mean + self.item_bias(item);
+        let base = self.offset() + self.item_bias(item);
         match (ctx, &self.scorer) {
             (UserCtx::Factors { bias, p }, Scorer::Factors(f)) => {
                 let inter = match f.item_vec(item) {
@@ -132,20 +167,20 @@ impl FittedModel {
     /// the scale; unknown users/books fall back to biases / μ (the one place this is decided):
     /// unknown user → μ + b_i, unknown book → μ + b_u, both → μ. "Unknown" means "no training
     /// ratings" (vocabularies are shared with the full data set, so an index alone says
-    /// nothing); indices outside the vocabulary are unknown too.
+    /// nothing); indices outside the vocabulary are unknown too. A ranking model (ials) returns
+    /// its preference score unclipped, with 0 for unknowns (see [`ModelKind::predicts_ratings`]).
     pub fn predict_idx(&self, user: Option<u32>, item: Option<u32>) -> Prediction {
         let user = user.filter(|&u| self.knows_user(u));
         let item = item.filter(|&i| self.knows_item(i));
-        let mu = self.global_mean;
+        let mu = self.offset();
         let (raw, fallback) = match (user, item) {
             (Some(u), Some(i)) => (self.raw_score(&self.known_ctx(u), i), Fallback::None),
             (None, Some(i)) => (mu + self.item_bias(i), Fallback::UnknownUser),
             (Some(u), None) => (mu + self.user_bias(u), Fallback::UnknownItem),
             (None, None) => (mu, Fallback::UnknownBoth),
         };
-        let value = if raw.is_finite() { raw } else { mu };
         Prediction {
-            value: self.scale.clip(value),
+            value: self.output(raw),
             fallback,
         }
     }
@@ -248,12 +283,13 @@ impl FittedModel {
             .into_iter()
             .map(|(item, s)| ScoredItem {
                 item,
-                score: self.scale.clip(s),
+                score: self.output(s),
             })
             .collect()
     }
 
-    /// Top-`n` books for `user`, best first, scored by predicted rating (clipped). Only books
+    /// Top-`n` books for `user`, best first, scored by predicted rating (clipped; a preference
+    /// score for ials, see [`ModelKind::predicts_ratings`]). Only books
     /// with `opts.min_support` training ratings are candidates; the user's training books are
     /// excluded if `opts.exclude_seen`. A user without training ratings gets
     /// [`Self::popular`] order scored by the fallback prediction μ + b_i.
@@ -344,6 +380,23 @@ impl FittedModel {
     /// Folds a new user's cleaned ratings into the model (no retraining).
     fn fold_in(&self, clean: &CleanRatings) -> UserCtx<'static> {
         match &self.scorer {
+            Scorer::Factors(f) if !self.kind.predicts_ratings() => {
+                let x = match self.ials_params() {
+                    Some(p) => ials::fold_in(
+                        &p,
+                        f,
+                        self.ials_gram(f),
+                        self.scale,
+                        &clean.items,
+                        &clean.ratings,
+                    ),
+                    None => vec![0f32; f.k],
+                };
+                UserCtx::Factors {
+                    bias: 0.0,
+                    p: Cow::Owned(x),
+                }
+            }
             Scorer::Factors(f) => {
                 let mut x = vec![0f32; f.k + 1];
                 if let Some((rows, targets, lambda, _)) =
@@ -376,7 +429,9 @@ impl FittedModel {
     }
 
     /// Top-`n` books for a new user given only their ratings `(book index, rating)` (fold-in:
-    /// no retraining). Factor models solve the ridge regression
+    /// no retraining). ials solves its one-row implicit least-squares problem (see
+    /// [`IalsParams`]; ratings within the scale count as explicit interactions, anything else,
+    /// e.g. 0, as implicit ones). Other factor models solve the ridge regression
     /// [b_u, p_u] = (ZᵀZ + λI)⁻¹Zᵀ(r − μ − b_i) with rows z_i = [1, q_i] (see [`Factors`]);
     /// knn uses the ratings directly with b_u = Σ(r − μ − b_i)/(reg_u + n). Every book the
     /// ratings name is excluded; books the model does not know are ignored. With no usable
@@ -414,14 +469,10 @@ impl FittedModel {
             let b = match &ctx {
                 UserCtx::Factors { bias, .. } | UserCtx::Knn { bias, .. } => *bias,
             };
-            (self.global_mean + b, Fallback::UnknownItem)
+            (self.offset() + b, Fallback::UnknownItem)
         };
         Prediction {
-            value: self.scale.clip(if raw.is_finite() {
-                raw
-            } else {
-                self.global_mean
-            }),
+            value: self.output(raw),
             fallback,
         }
     }
@@ -521,7 +572,9 @@ impl FittedModel {
     /// (A = ZᵀZ + λI, z_j = [1, q_j], t_j = r_j − μ − b_j), book j contributes
     /// (A⁻¹z_i)·z_j · t_j — exact for the fold-in estimate, an explanation (not the SGD-trained
     /// vector) for known users. knn: s_ij(r_j − b_j)/Σ|s| over the neighbours used, plus the
-    /// user-bias share (r_j − μ − b_j)/(reg_u + n). Mean model: empty.
+    /// user-bias share (r_j − μ − b_j)/(reg_u + n). ials: c_j·(A⁻¹y_i)ᵀy_j with
+    /// A = YᵀY + λI + Σ_j (c_j − 1)y_jy_jᵀ (Hu et al. 2008, §5), exact for the fold-in
+    /// estimate. Mean model: empty.
     pub fn explain_for_ratings(
         &self,
         ratings: &[(u32, f32)],
@@ -536,6 +589,20 @@ impl FittedModel {
             return Vec::new();
         }
         let contributions: Vec<f32> = match &self.scorer {
+            Scorer::Factors(f) if !self.kind.predicts_ratings() => {
+                let Some(p) = self.ials_params() else {
+                    return Vec::new();
+                };
+                ials::contributions(
+                    &p,
+                    f,
+                    self.ials_gram(f),
+                    self.scale,
+                    &clean.items,
+                    &clean.ratings,
+                    item,
+                )
+            }
             Scorer::Factors(f) => {
                 let Some((rows, targets, lambda, used)) =
                     self.fold_in_problem(f, &clean.items, &clean.ratings)
