@@ -156,11 +156,12 @@ pub struct SearchSpace {
 }
 
 /// The built-in search space of `kind` as JSON (`None` for `mean`, which has no
-/// hyper-parameters). Ranges are centred on values known to matter on sparse explicit data
+/// hyper-parameters, and for the ranking models, which the tuner does not search: their score
+/// needs cross-validation over held-out interactions, not over explicit ratings). Ranges are centred on values known to matter on sparse explicit data
 /// like Book-Crossing: far stronger regularisation than the Surprise defaults, fewer factors.
 pub fn default_space_json(kind: ModelKind) -> Option<&'static str> {
     Some(match kind {
-        ModelKind::Mean => return None,
+        ModelKind::Mean | ModelKind::Ials | ModelKind::Popularity => return None,
         ModelKind::Baseline => {
             r#"{"method": {"choice": ["als", "sgd"]},
                 "reg_u": {"log_uniform": [0.5, 50]},
@@ -292,10 +293,26 @@ fn parse_dist(spec: &Value) -> std::result::Result<Dist, String> {
     }
 }
 
+/// Ranking models (`ials`, `popularity`) predict no ratings, and the tuner's folds are folds of
+/// explicit ratings: searching them would need an interaction-level protocol it does not have.
+fn check_tunable(kind: ModelKind) -> Result<()> {
+    if kind.predicts_ratings() {
+        Ok(())
+    } else {
+        Err(Error::param(
+            "model",
+            kind.name(),
+            "is a ranking model; tune searches rating models only (evaluate ranking models with \
+             `bookrec evaluate --split interactions --relevance interactions`)",
+        ))
+    }
+}
+
 impl SearchSpace {
     /// The built-in space of `kind` ([`default_space_json`]); `mean` has none
     /// ([`Error::Param`]).
     pub fn default_for(kind: ModelKind) -> Result<SearchSpace> {
+        check_tunable(kind)?;
         let text = default_space_json(kind)
             .ok_or_else(|| Error::param("model", kind.name(), "has no hyper-parameters to tune"))?;
         SearchSpace::parse(kind, text, Path::new("<built-in space>"))
@@ -312,6 +329,7 @@ impl SearchSpace {
 
     /// Parses and validates space JSON `text`; `path` names it in errors.
     pub fn parse(kind: ModelKind, text: &str, path: &Path) -> Result<SearchSpace> {
+        check_tunable(kind)?;
         let root: Value = serde_json::from_str(text).map_err(|e| Error::Parse {
             path: path.to_path_buf(),
             line: e.line().max(1) as u64,

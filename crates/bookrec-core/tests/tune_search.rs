@@ -247,3 +247,22 @@ fn invalid_combinations_are_failed_trials_not_aborts() {
         Err(Error::Param { .. })
     ));
 }
+
+#[test]
+fn ranking_models_are_refused_with_the_evaluation_to_use() {
+    for kind in [ModelKind::Ials, ModelKind::Popularity] {
+        for result in [
+            SearchSpace::default_for(kind),
+            SearchSpace::parse(kind, "{}", Path::new("space.json")),
+        ] {
+            match result.unwrap_err() {
+                Error::Param { name, reason, .. } => {
+                    assert_eq!(name, "model");
+                    assert!(reason.contains("ranking model"), "{reason}");
+                    assert!(reason.contains("--split interactions"), "{reason}");
+                }
+                e => panic!("{kind:?}: {e}"),
+            }
+        }
+    }
+}
