@@ -25,8 +25,9 @@
 //! user (in the model's vocabulary) with a held-out interaction, and all their held-out books.
 //! A model that does not know a user answers with its fallback (the most popular books), and
 //! books it cannot recommend stay in the recall denominator. Explicit models fit the explicit
-//! part of train (and exclude only the books the user rated there); ials fits every training
-//! interaction (and excludes them all).
+//! part of train; ials fits every training interaction. Every model's lists exclude all of the
+//! reader's training interactions, rated or not (when [`evaluate`] has the train set): a book
+//! the reader already holds is not a recommendation, whichever model ranks it.
 //!
 //! **Models that do not predict ratings** (ials, see
 //! [`crate::models::ModelKind::predicts_ratings`]) get RMSE/MAE = NaN, written as `null` in
@@ -43,7 +44,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{AlignedRatings, Interactions, RatingScale};
+use crate::data::{AlignedRatings, Csr, Interactions, RatingScale};
 use crate::metrics::{mae, ranking_metrics, rmse, RankingMetrics, Relevance};
 use crate::models::{Fallback, FittedModel, ModelSpec, Prediction, RecommendOptions, ScoredItem};
 use crate::progress::{NoProgress, Progress};
@@ -199,7 +200,11 @@ pub fn evaluate(
     let start = Instant::now();
     let model = spec.fit(train, progress)?;
     let fit_seconds = start.elapsed().as_secs_f64();
-    let mut report = report_for(&model, test, opts, progress)?;
+    // Explicit models only know the rated part of train; in the interactions protocol their
+    // lists must skip the reader's unrated training books too, as ials' do.
+    let also_seen = (opts.relevance == Relevance::Interactions && model.kind.predicts_ratings())
+        .then(|| implicit_by_user(&model, train));
+    let mut report = report_for(&model, test, opts, progress, also_seen.as_ref())?;
     report.fit_seconds = fit_seconds;
     report.n_train = train.len();
     Ok((model, report))
@@ -214,7 +219,7 @@ pub fn evaluate_fitted(
 ) -> Result<EvalReport> {
     opts.check()?;
     check_test(test)?;
-    report_for(model, test, opts, &NoProgress)
+    report_for(model, test, opts, &NoProgress, None)
 }
 
 fn check_test(test: &Interactions) -> Result<()> {
@@ -226,11 +231,14 @@ fn check_test(test: &Interactions) -> Result<()> {
     Ok(())
 }
 
+/// `also_seen`: books per user (model indices) to exclude from top-N besides the model's own
+/// training books.
 fn report_for(
     p: &dyn Predictor,
     test: &Interactions,
     opts: &EvalOptions,
     progress: &dyn Progress,
+    also_seen: Option<&Csr>,
 ) -> Result<EvalReport> {
     let model = p.model();
     let aligned = model_frame(model).align(test);
@@ -265,7 +273,7 @@ fn report_for(
 
     let ranking = opts
         .ranking_k
-        .map(|k| ranking_for(p, test, &aligned, k, opts, progress));
+        .map(|k| ranking_for(p, test, &aligned, k, opts, progress, also_seen));
     let rates = model.kind.predicts_ratings();
 
     Ok(EvalReport {
@@ -316,6 +324,37 @@ fn known_item(model: &FittedModel, item: Option<u32>) -> bool {
     item.is_some_and(|i| model.knows_item(i))
 }
 
+/// The implicit (unrated) interactions of `train` by user, in the model's vocabularies.
+fn implicit_by_user(model: &FittedModel, train: &Interactions) -> Csr {
+    let pairs = implicit_pairs(model, train);
+    let (users, items): (Vec<u32>, Vec<u32>) = pairs.into_iter().unzip();
+    Csr::from_coo(model.users.len(), &users, &items, &vec![0.0; items.len()])
+}
+
+/// The implicit rows of `data` as (user, book) in the model's vocabularies, dropping those the
+/// vocabularies do not have.
+fn implicit_pairs(model: &FittedModel, data: &Interactions) -> Vec<(u32, u32)> {
+    let n = data.implicit_user.len().min(data.implicit_item.len());
+    let implicit = Interactions {
+        users: data.users.clone(),
+        items: data.items.clone(),
+        user: data.implicit_user[..n].to_vec(),
+        item: data.implicit_item[..n].to_vec(),
+        rating: vec![0.0; n],
+        timestamp: None,
+        implicit_user: Vec::new(),
+        implicit_item: Vec::new(),
+        scale: data.scale,
+    };
+    let implicit = model_frame(model).align(&implicit);
+    implicit
+        .user
+        .iter()
+        .zip(&implicit.item)
+        .filter_map(|(&u, &i)| Some((u?, i?)))
+        .collect()
+}
+
 /// Every held-out interaction of `test` (explicit rows, then implicit ones) as (user, book)
 /// in the model's vocabularies, dropping those the vocabularies do not have.
 fn held_out_interactions(
@@ -323,25 +362,12 @@ fn held_out_interactions(
     test: &Interactions,
     aligned: &AlignedRatings,
 ) -> Vec<(u32, u32)> {
-    let n = test.implicit_user.len().min(test.implicit_item.len());
-    let implicit = Interactions {
-        users: test.users.clone(),
-        items: test.items.clone(),
-        user: test.implicit_user[..n].to_vec(),
-        item: test.implicit_item[..n].to_vec(),
-        rating: vec![0.0; n],
-        timestamp: None,
-        implicit_user: Vec::new(),
-        implicit_item: Vec::new(),
-        scale: test.scale,
-    };
-    let implicit = model_frame(model).align(&implicit);
     aligned
         .user
         .iter()
         .zip(&aligned.item)
-        .chain(implicit.user.iter().zip(&implicit.item))
         .filter_map(|(&u, &i)| Some((u?, i?)))
+        .chain(implicit_pairs(model, test))
         .collect()
 }
 
@@ -352,6 +378,7 @@ fn ranking_for(
     k: usize,
     opts: &EvalOptions,
     progress: &dyn Progress,
+    also_seen: Option<&Csr>,
 ) -> RankingMetrics {
     let model = p.model();
     let threshold = opts
@@ -394,9 +421,14 @@ fn ranking_for(
     let recs: Vec<Vec<u32>> = users
         .par_iter()
         .map(|&u| {
-            let list = p.recommend(u, k, &opts.recommend);
+            let extra = also_seen.map_or(&[][..], |c| c.row(u as usize).0);
+            let list = p.recommend(u, k + extra.len(), &opts.recommend);
             progress.inc(1);
-            list.into_iter().map(|s| s.item).collect()
+            list.into_iter()
+                .map(|s| s.item)
+                .filter(|i| extra.binary_search(i).is_err())
+                .take(k)
+                .collect()
         })
         .collect();
     let rel: Vec<Vec<u32>> = users
@@ -873,7 +905,7 @@ mod tests {
             ranking_k: Some(2),
             ..EvalOptions::default()
         };
-        let r = report_for(&double, &test, &opts, &NoProgress).unwrap();
+        let r = report_for(&double, &test, &opts, &NoProgress, None).unwrap();
         assert_eq!((r.n_test, r.n_train), (4, 4));
         assert_eq!((r.n_unknown_user, r.n_unknown_item), (1, 1));
         assert!((r.rmse - (24.0f64 / 4.0).sqrt()).abs() < 1e-9, "{}", r.rmse);
@@ -912,7 +944,7 @@ mod tests {
             },
             ..EvalOptions::default()
         };
-        let r = report_for(&double, &test, &opts, &NoProgress).unwrap();
+        let r = report_for(&double, &test, &opts, &NoProgress, None).unwrap();
         assert_eq!(r.n_unknown_user, 1);
         assert_eq!(r.n_unknown_item, 0);
         // u2 has no training rating, so it is not ranked even though a list exists for it.
@@ -951,8 +983,8 @@ mod tests {
             },
             ..EvalOptions::default()
         };
-        let a = report_for(&double, &test, &opts, &NoProgress).unwrap();
-        let b = report_for(&double, &test, &opts, &NoProgress).unwrap();
+        let a = report_for(&double, &test, &opts, &NoProgress, None).unwrap();
+        let b = report_for(&double, &test, &opts, &NoProgress, None).unwrap();
         let m = a.ranking.clone().unwrap();
         assert_eq!(m.users_evaluated, 7);
         assert_eq!(
@@ -970,7 +1002,7 @@ mod tests {
             max_ranking_users: None,
             ..opts
         };
-        let full = report_for(&double, &test, &all_users, &NoProgress).unwrap();
+        let full = report_for(&double, &test, &all_users, &NoProgress, None).unwrap();
         let m = full.ranking.unwrap();
         assert_eq!(m.users_evaluated, 50);
         assert_eq!(m.coverage, 1.0);
