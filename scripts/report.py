@@ -470,8 +470,8 @@ def section_interactions(res: dict[str, Any]) -> dict[str, str]:
     first = evals[0]
     return {
         "inter_table": table(header, rows),
-        "inter_split": (f"{f(first.get('n_train'))} training and {f(first.get('n_test'))} "
-                        "held-out interactions"),
+        "inter_split": (f"of the explicit ratings, {f(first.get('n_train'))} stay in training "
+                        f"and {f(first.get('n_test'))} are held out"),
         "inter_users": f((first.get("ranking") or {}).get("users_evaluated")),
         "inter_best": text,
         "inter_k": str(k),
@@ -631,7 +631,7 @@ def section_spark(ext: dict[str, Any]) -> dict[str, str]:
     bx = (sp or {}).get("book_crossing")
     if not sp or not bx:
         return {"spark_bx_table": NOT_MEASURED, "spark_synth_table": "", "spark_meta": "",
-                "spark_verdict": "was not measured"}
+                "spark_verdict": ""}
     nat, spk = bx.get("native", {}), bx.get("spark", {})
     gap = spk.get("rmse", 0) - nat.get("rmse", 0)
     within = abs(gap) <= SPARK_TOLERANCE
@@ -645,7 +645,7 @@ def section_spark(ext: dict[str, Any]) -> dict[str, str]:
     verdict = (f"RMSE(Spark) − RMSE(native) = {gap:+.4f}: "
                + (f"within the ±{SPARK_TOLERANCE} tolerance" if within else
                   f"outside the ±{SPARK_TOLERANCE} tolerance, with the Spark path "
-                  f"{'better' if gap < 0 else 'worse'}"))
+                  f"{'better' if gap < 0 else 'worse'}")) + "."
     rows = []
     for size, s in sorted((sp.get("synth") or {}).items(), key=lambda kv: int(kv[0])):
         n, k = s.get("native", {}), s.get("spark", {})
