@@ -30,6 +30,7 @@ from ._data import (
 )
 from ._models import (
     ALS,
+    NCF,
     SVD,
     Baseline,
     GlobalMean,
@@ -74,6 +75,7 @@ __all__ = [
     "SVDpp",
     "ALS",
     "ItemKNN",
+    "NCF",
     "load",
     "evaluate",
     "cross_validate",

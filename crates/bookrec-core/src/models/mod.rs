@@ -19,6 +19,7 @@ mod als;
 mod baseline;
 mod knn;
 mod mean;
+mod ncf;
 mod serve;
 mod svd;
 mod svdpp;
@@ -26,6 +27,7 @@ mod svdpp;
 pub use als::{als_half_sweep, AlsParams};
 pub use baseline::{BaselineMethod, BaselineParams};
 pub use knn::{KnnParams, KnnScorer, Similarity};
+pub use ncf::{Dense, NcfParams, NcfScorer, NcfUser};
 pub use svd::SvdParams;
 pub use svdpp::SvdppParams;
 
@@ -39,16 +41,18 @@ pub enum ModelKind {
     Svdpp,
     Als,
     Knn,
+    Ncf,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 6] = [
+    pub const ALL: [ModelKind; 7] = [
         ModelKind::Mean,
         ModelKind::Baseline,
         ModelKind::Svd,
         ModelKind::Svdpp,
         ModelKind::Als,
         ModelKind::Knn,
+        ModelKind::Ncf,
     ];
 
     pub fn name(self) -> &'static str {
@@ -59,6 +63,7 @@ impl ModelKind {
             ModelKind::Svdpp => "svdpp",
             ModelKind::Als => "als",
             ModelKind::Knn => "knn",
+            ModelKind::Ncf => "ncf",
         }
     }
 
@@ -191,6 +196,8 @@ pub enum Scorer {
     Factors(Factors),
     /// Item-based k nearest neighbours.
     Knn(KnnScorer),
+    /// Neural collaborative filtering (NeuMF).
+    Ncf(NcfScorer),
 }
 
 /// Serving caches derived from the model on first use (not saved in model files; a clone
@@ -281,6 +288,7 @@ pub enum ModelSpec {
     Svdpp(SvdppParams),
     Als(AlsParams),
     Knn(KnnParams),
+    Ncf(NcfParams),
 }
 
 /// A hyper-parameter struct: defaults, its JSON keys, and range checks.
@@ -376,6 +384,7 @@ impl ModelSpec {
             ModelSpec::Svdpp(_) => ModelKind::Svdpp,
             ModelSpec::Als(_) => ModelKind::Als,
             ModelSpec::Knn(_) => ModelKind::Knn,
+            ModelSpec::Ncf(_) => ModelKind::Ncf,
         }
     }
 
@@ -388,6 +397,7 @@ impl ModelSpec {
             ModelKind::Svdpp => ModelSpec::Svdpp(SvdppParams::default()),
             ModelKind::Als => ModelSpec::Als(AlsParams::default()),
             ModelKind::Knn => ModelSpec::Knn(KnnParams::default()),
+            ModelKind::Ncf => ModelSpec::Ncf(NcfParams::default()),
         }
     }
 
@@ -414,6 +424,7 @@ impl ModelSpec {
             ModelKind::Svdpp => ModelSpec::Svdpp(params_with(kind, overrides)?),
             ModelKind::Als => ModelSpec::Als(params_with(kind, overrides)?),
             ModelKind::Knn => ModelSpec::Knn(params_with(kind, overrides)?),
+            ModelKind::Ncf => ModelSpec::Ncf(params_with(kind, overrides)?),
         };
         spec.check()?;
         Ok(spec)
@@ -433,6 +444,7 @@ impl ModelSpec {
             ModelSpec::Svdpp(p) => p.check(),
             ModelSpec::Als(p) => p.check(),
             ModelSpec::Knn(p) => p.check(),
+            ModelSpec::Ncf(p) => p.check(),
         }
     }
 
@@ -468,6 +480,7 @@ impl ModelSpec {
             ModelSpec::Svdpp(p) => svdpp::fit(p, train, progress)?,
             ModelSpec::Als(p) => als::fit(p, train, progress),
             ModelSpec::Knn(p) => knn::fit(p, train, progress),
+            ModelSpec::Ncf(p) => ncf::fit(p, train, progress)?,
         };
         Ok(FittedModel::new(
             self.kind(),
@@ -505,6 +518,7 @@ mod tests {
         same::<SvdppParams>();
         same::<AlsParams>();
         same::<KnnParams>();
+        same::<NcfParams>();
     }
 
     #[test]
