@@ -128,6 +128,7 @@ impl Layer {
         Ok(Layer { w, b })
     }
 
+    #[cfg(test)]
     pub(super) fn from_dense(l: &Dense, dev: &Device) -> Result<Self> {
         Ok(Layer {
             w: Var::from_vec(l.w.clone(), (l.n_out, l.n_in), dev).map_err(candle_err)?,
