@@ -291,6 +291,32 @@ fn rmse(s: &NcfScorer, u: &[u32], i: &[u32], resid: &[f32], idx: &[usize]) -> f6
     (se / idx.len().max(1) as f64).sqrt()
 }
 
+/// Starts b_u and b_i at the regularised baseline estimates (the `baseline` model's ALS with
+/// its defaults): with one or two ratings per book, as on Book-Crossing, a book's row meets
+/// one Adam step per epoch and its bias would barely leave zero; from the baseline the network
+/// only has to learn the residual.
+fn init_biases(train: &Interactions, rows: &Rows, users: &mut Table, items: &mut Table) {
+    let base = super::super::baseline::fit(
+        &super::super::BaselineParams::default(),
+        train,
+        &crate::progress::NoProgress,
+    );
+    let super::Scorer::Factors(f) = base else {
+        return;
+    };
+    for (map, bias, table) in [
+        (&rows.user_rows, &f.user_bias, users),
+        (&rows.item_rows, &f.item_bias, items),
+    ] {
+        let w = table.width;
+        for (&r, &b) in map.iter().zip(bias.iter()) {
+            if r != u32::MAX {
+                table.data[r as usize * w] = b;
+            }
+        }
+    }
+}
+
 /// Random initial network for embedding size `d` and hidden `layers`.
 pub(super) fn init_net(d: usize, layers: &[usize], rng: &mut Rng, dev: &Device) -> Result<Net> {
     let mut mlp = Vec::with_capacity(layers.len());
@@ -327,6 +353,7 @@ pub(super) fn fit(
     let mut rng = Rng::new(p.seed);
     let mut users = Table::new(rows.n_users, d, p.init_std, &mut rng);
     let mut items = Table::new(rows.n_items, d, p.init_std, &mut rng);
+    init_biases(train, &rows, &mut users, &mut items);
     let net = init_net(d, &p.layers, &mut rng, &dev)?;
     let (fit_idx, val_idx) = carve_validation(
         &u,
@@ -355,6 +382,11 @@ pub(super) fn fit(
     let mut best: Option<(f64, NcfScorer)> = None;
     let mut since_best = 0usize;
     let mut last = String::new();
+    if !val_idx.is_empty() {
+        // The starting point (baseline biases) is a candidate too: never end worse than it.
+        let snap = snapshot(&net, &users, &items, p)?;
+        best = Some((rmse(&snap, &u, &i, &resid, &val_idx), snap));
+    }
     progress.start("ncf epochs", p.epochs as u64);
     for epoch in 0..p.epochs {
         Rng::stream(p.seed, 100 + epoch as u64).shuffle(&mut order);
