@@ -381,7 +381,7 @@ impl FittedModel {
                 items: Cow::Owned(clean.items.clone()),
                 ratings: Cow::Owned(clean.ratings.clone()),
             },
-            Scorer::Ncf(n) => UserCtx::Ncf(n.fold_in(&self.ncf_books(n, &clean).1)),
+            Scorer::Ncf(n) => UserCtx::Ncf(n.fold_in(&self.ncf_books(n, clean).1)),
         }
     }
 
