@@ -76,7 +76,7 @@ impl Default for NcfParams {
             dropout: 0.0,
             epochs: 20,
             batch_size: 1024,
-            lr: 0.002,
+            lr: 0.01,
             weight_decay: 0.0,
             reg: 0.05,
             val_fraction: 0.05,
