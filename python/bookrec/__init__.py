@@ -30,6 +30,7 @@ from ._data import (
 )
 from ._models import (
     ALS,
+    NCF,
     SVD,
     Baseline,
     GlobalMean,
@@ -79,6 +80,7 @@ __all__ = [
     "ItemKNN",
     "ImplicitALS",
     "Popularity",
+    "NCF",
     "load",
     "evaluate",
     "cross_validate",

@@ -25,6 +25,7 @@ __all__ = [
     "ItemKNN",
     "ImplicitALS",
     "Popularity",
+    "NCF",
     "load",
     "evaluate",
     "cross_validate",
@@ -58,6 +59,7 @@ _SVDPP = _defaults("svdpp")
 _ALS = _defaults("als")
 _KNN = _defaults("knn")
 _IALS = _defaults("ials")
+_NCF = _defaults("ncf")
 
 
 def _as_ratings(data: Any) -> Ratings:
@@ -572,6 +574,48 @@ class ImplicitALS(_Model):
         self._books = None
 
 
+class NCF(_Model):
+    """Neural collaborative filtering (NeuMF) for explicit ratings: a GMF branch p_u ⊙ q_i and
+    an MLP branch over [p'_u ; q'_i] (hidden sizes ``layers``, ReLU) fused by one linear
+    layer, r̂(u,i) = μ + b_u + b_i + wᵀ[p_u ⊙ q_i ; h_L] + c. Trained with mini-batch Adam;
+    ``val_fraction`` of the training ratings is held out for early stopping (``patience``
+    epochs) and the best epoch's weights are kept."""
+
+    _kind = "ncf"
+
+    def __init__(
+        self,
+        factors: int = _NCF["factors"],
+        layers: Sequence[int] = tuple(_NCF["layers"]),
+        dropout: float = _NCF["dropout"],
+        epochs: int = _NCF["epochs"],
+        batch_size: int = _NCF["batch_size"],
+        lr: float = _NCF["lr"],
+        weight_decay: float = _NCF["weight_decay"],
+        reg: float = _NCF["reg"],
+        val_fraction: float = _NCF["val_fraction"],
+        patience: int = _NCF["patience"],
+        init_std: float = _NCF["init_std"],
+        fold_in_steps: int = _NCF["fold_in_steps"],
+        seed: int = _NCF["seed"],
+    ) -> None:
+        self.factors = factors
+        self.layers = layers
+        self.dropout = dropout
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.reg = reg
+        self.val_fraction = val_fraction
+        self.patience = patience
+        self.init_std = init_std
+        self.fold_in_steps = fold_in_steps
+        self.seed = seed
+        self._fitted = None
+        self._books = None
+
+
 class Popularity(_Model):
     """Score = number of training interactions (rated or implicit) of the book: the same list
     for every reader, the floor a ranking model must beat. Not a rating predictor."""
@@ -586,7 +630,7 @@ class Popularity(_Model):
 #: Engine model name → Python class.
 MODEL_CLASSES: dict[str, type[_Model]] = {
     cls._kind: cls
-    for cls in (GlobalMean, Baseline, SVD, SVDpp, ALS, ItemKNN, ImplicitALS, Popularity)
+    for cls in (GlobalMean, Baseline, SVD, SVDpp, ALS, ItemKNN, ImplicitALS, Popularity, NCF)
 }
 
 

@@ -25,6 +25,7 @@ ALL_MODELS = [
     bookrec.SVDpp,
     bookrec.ALS,
     bookrec.ItemKNN,
+    bookrec.NCF,
 ]
 FACTOR_MODELS = [bookrec.SVD, bookrec.SVDpp, bookrec.ALS]
 
@@ -70,7 +71,7 @@ def test_fit_predict_every_model(cls: type, split: Split) -> None:
     folded = model.fold_in({"DB0001": 9, "DB0002": 8}, n=5)
     assert len(folded) == 5 and not {"DB0001", "DB0002"} & set(folded["book_id"])
     similar = model.similar("DB0001", n=3)
-    has_similarity = cls in (bookrec.SVD, bookrec.SVDpp, bookrec.ALS, bookrec.ItemKNN)
+    has_similarity = cls in (bookrec.SVD, bookrec.SVDpp, bookrec.ALS, bookrec.ItemKNN, bookrec.NCF)
     assert len(similar) == (3 if has_similarity else 0)
 
 
@@ -103,6 +104,26 @@ def test_bad_hyper_parameters(model: bookrec.SVD, name: str, split: Split) -> No
         model.fit(split[0])
     assert isinstance(info.value, ValueError)
     assert info.value.name == name and name in str(info.value)
+
+
+def test_ncf_layers_and_model_file(split: Split, tmp_path: Path) -> None:
+    """NCF's list-valued `layers` reaches the engine, and a saved model loads as an NCF with
+    the same hyper-parameters and identical predictions."""
+    train, test = split
+    model = bookrec.NCF(factors=8, layers=[16, 4], epochs=3, seed=1).fit(train)
+    assert json.loads(model._model().params_json)["layers"] == [16, 4]
+    path = tmp_path / "ncf.bkr"
+    model.save(path)
+    loaded = bookrec.load(path)
+    assert isinstance(loaded, bookrec.NCF)
+    assert list(loaded.layers) == [16, 4] and loaded.factors == 8
+    df = test.to_pandas()
+    np.testing.assert_array_equal(
+        model.predict(df["user"], df["item"]), loaded.predict(df["user"], df["item"])
+    )
+    with pytest.raises(bookrec.ParamError) as info:
+        bookrec.NCF(layers=[]).fit(train)
+    assert info.value.name == "layers"
 
 
 def test_not_fitted() -> None:

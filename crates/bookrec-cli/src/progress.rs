@@ -57,6 +57,14 @@ impl Progress for Bars {
         }
     }
 
+    fn message(&self, msg: &str) {
+        if let Ok(cur) = self.current.lock() {
+            if let Some((bar, stage, _)) = cur.as_ref() {
+                bar.set_message(format!("{stage}: {msg}"));
+            }
+        }
+    }
+
     fn finish(&self, summary: &str) {
         if let Ok(mut cur) = self.current.lock() {
             if let Some((bar, stage, started)) = cur.take() {

@@ -460,6 +460,14 @@ fn check_consistency(model: &FittedModel, header: &Header) -> std::result::Resul
                 && csr_fits(&knn.neighbours, n_items, n_items)
                 && csr_fits(&knn.reverse, n_items, n_items)
         }
+        Scorer::Ncf(n) => {
+            n.shapes_fit()
+                && n.user_bias.len() == n_users
+                && n.item_bias.len() == n_items
+                && factor_rows_fit(2 * n.factors, &n.user_emb, &n.user_rows, n_users)
+                && factor_rows_fit(2 * n.factors, &n.item_emb, &n.item_rows, n_items)
+                && !n.user_rows.is_empty()
+        }
     };
     if !ok {
         return Err("the model parameters do not match the vocabularies".to_string());

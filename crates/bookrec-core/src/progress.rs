@@ -7,6 +7,8 @@ pub trait Progress: Sync {
     fn start(&self, stage: &str, total: u64);
     /// `n` more units of the current stage are done.
     fn inc(&self, n: u64);
+    /// A short status of the current stage, e.g. "epoch 3: validation rmse 1.62" (optional).
+    fn message(&self, _msg: &str) {}
     /// The current stage is done; `summary` is a short human-readable result, e.g. "rmse 1.62".
     fn finish(&self, summary: &str);
 }

@@ -44,7 +44,7 @@
 //! never on the thread count or on which trial finishes first. Models whose fit is
 //! single-threaded (`mean`, `baseline`, `svdpp`) run the trials of a batch in parallel with
 //! rayon; models that already parallelise their fit (`svd`'s blocked SGD, `als`' row solves,
-//! `knn`'s similarity pass) run trials one at a time, so the two levels do not oversubscribe
+//! `knn`'s similarity pass, `ncf`'s tensor kernels) run trials one at a time, so the two levels do not oversubscribe
 //! the cores. Models take the tuning seed as their `seed` unless the space sets it.
 //!
 //! **Metric.** `rmse` (minimised) or `ndcg@10` (maximised; relevance and ranking options as in
@@ -194,6 +194,12 @@ pub fn default_space_json(kind: ModelKind) -> Option<&'static str> {
                 "shrinkage": {"log_uniform": [1, 1000]},
                 "reg_u": {"log_uniform": [1, 50]},
                 "reg_i": {"log_uniform": [1, 50]}}"#
+        }
+        ModelKind::Ncf => {
+            r#"{"factors": {"log_int": [4, 64]},
+                "lr": {"log_uniform": [0.001, 0.03]},
+                "reg": {"log_uniform": [0.005, 0.5]},
+                "dropout": {"uniform": [0, 0.5]}}"#
         }
     })
 }
@@ -658,7 +664,10 @@ impl fmt::Display for TuneReport {
 
 /// Models whose fit already uses every core; their trials run one at a time.
 fn fits_in_parallel(kind: ModelKind) -> bool {
-    matches!(kind, ModelKind::Svd | ModelKind::Als | ModelKind::Knn)
+    matches!(
+        kind,
+        ModelKind::Svd | ModelKind::Als | ModelKind::Knn | ModelKind::Ncf
+    )
 }
 
 /// Searches `space` on `data` (see the module doc). Errors: invalid options, folds the data

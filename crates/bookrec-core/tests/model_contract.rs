@@ -74,6 +74,14 @@ fn spec(kind: ModelKind) -> ModelSpec {
         ModelKind::Ials => {
             o.insert("factors".into(), 4.into());
         }
+        ModelKind::Ncf => {
+            o.insert("factors".into(), 8.into());
+            o.insert("layers".into(), "[16, 8]".into());
+            o.insert("epochs".into(), 40.into());
+            o.insert("batch_size".into(), 64.into());
+            o.insert("lr".into(), serde_json::json!(0.01));
+            o.insert("patience".into(), 4.into());
+        }
         _ => {}
     }
     ModelSpec::from_params(kind, &o).unwrap()
@@ -399,6 +407,19 @@ fn svd_same_result_on_one_thread() {
 }
 
 #[test]
+fn ncf_same_result_on_one_thread() {
+    let (train, _) = planted(9);
+    let s = spec(ModelKind::Ncf);
+    let a = s.fit(&train, &NoProgress).unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let b = pool.install(|| s.fit(&train, &NoProgress).unwrap());
+    assert_eq!(a.scorer, b.scorer);
+}
+
+#[test]
 fn parameter_errors() {
     let bad = |kind: ModelKind, key: &str, v: serde_json::Value| {
         let mut o = serde_json::Map::new();
@@ -427,6 +448,17 @@ fn parameter_errors() {
     assert!(matches!(
         bad(ModelKind::Svdpp, "nope", 1.into()),
         Error::Param { .. }
+    ));
+    assert!(matches!(
+        bad(ModelKind::Ncf, "layers", "[]".into()),
+        Error::Param { name: "layers", .. }
+    ));
+    assert!(matches!(
+        bad(ModelKind::Ncf, "dropout", serde_json::json!(1.5)),
+        Error::Param {
+            name: "dropout",
+            ..
+        }
     ));
     assert!(matches!(
         bad(ModelKind::Mean, "factors", 1.into()),

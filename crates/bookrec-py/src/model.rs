@@ -132,6 +132,7 @@ impl Model {
         match &self.model.scorer {
             Scorer::Factors(f) => (&f.user_bias, &f.item_bias),
             Scorer::Knn(k) => (&k.user_bias, &k.item_bias),
+            Scorer::Ncf(n) => (&n.user_bias, &n.item_bias),
         }
     }
 }

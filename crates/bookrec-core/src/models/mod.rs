@@ -20,6 +20,7 @@ mod baseline;
 mod ials;
 mod knn;
 mod mean;
+mod ncf;
 mod popularity;
 mod serve;
 mod svd;
@@ -29,6 +30,7 @@ pub use als::{als_half_sweep, AlsParams};
 pub use baseline::{BaselineMethod, BaselineParams};
 pub use ials::IalsParams;
 pub use knn::{KnnParams, KnnScorer, Similarity};
+pub use ncf::{Dense, NcfParams, NcfScorer, NcfUser};
 pub use svd::SvdParams;
 pub use svdpp::SvdppParams;
 
@@ -44,10 +46,11 @@ pub enum ModelKind {
     Knn,
     Ials,
     Popularity,
+    Ncf,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 8] = [
+    pub const ALL: [ModelKind; 9] = [
         ModelKind::Mean,
         ModelKind::Baseline,
         ModelKind::Svd,
@@ -56,6 +59,7 @@ impl ModelKind {
         ModelKind::Knn,
         ModelKind::Ials,
         ModelKind::Popularity,
+        ModelKind::Ncf,
     ];
 
     pub fn name(self) -> &'static str {
@@ -68,6 +72,7 @@ impl ModelKind {
             ModelKind::Knn => "knn",
             ModelKind::Ials => "ials",
             ModelKind::Popularity => "popularity",
+            ModelKind::Ncf => "ncf",
         }
     }
 
@@ -210,6 +215,8 @@ pub enum Scorer {
     Factors(Factors),
     /// Item-based k nearest neighbours.
     Knn(KnnScorer),
+    /// Neural collaborative filtering (NeuMF).
+    Ncf(NcfScorer),
 }
 
 /// Serving caches derived from the model on first use (not saved in model files; a clone
@@ -304,6 +311,7 @@ pub enum ModelSpec {
     Knn(KnnParams),
     Ials(IalsParams),
     Popularity,
+    Ncf(NcfParams),
 }
 
 /// A hyper-parameter struct: defaults, its JSON keys, and range checks.
@@ -401,6 +409,7 @@ impl ModelSpec {
             ModelSpec::Knn(_) => ModelKind::Knn,
             ModelSpec::Ials(_) => ModelKind::Ials,
             ModelSpec::Popularity => ModelKind::Popularity,
+            ModelSpec::Ncf(_) => ModelKind::Ncf,
         }
     }
 
@@ -415,6 +424,7 @@ impl ModelSpec {
             ModelKind::Knn => ModelSpec::Knn(KnnParams::default()),
             ModelKind::Ials => ModelSpec::Ials(IalsParams::default()),
             ModelKind::Popularity => ModelSpec::Popularity,
+            ModelKind::Ncf => ModelSpec::Ncf(NcfParams::default()),
         }
     }
 
@@ -445,6 +455,7 @@ impl ModelSpec {
             ModelKind::Als => ModelSpec::Als(params_with(kind, overrides)?),
             ModelKind::Knn => ModelSpec::Knn(params_with(kind, overrides)?),
             ModelKind::Ials => ModelSpec::Ials(params_with(kind, overrides)?),
+            ModelKind::Ncf => ModelSpec::Ncf(params_with(kind, overrides)?),
         };
         spec.check()?;
         Ok(spec)
@@ -465,6 +476,7 @@ impl ModelSpec {
             ModelSpec::Als(p) => p.check(),
             ModelSpec::Knn(p) => p.check(),
             ModelSpec::Ials(p) => p.check(),
+            ModelSpec::Ncf(p) => p.check(),
         }
     }
 
@@ -511,6 +523,7 @@ impl ModelSpec {
                 ials::check_implicit(train)?;
                 popularity::fit(train, progress)
             }
+            ModelSpec::Ncf(p) => ncf::fit(p, train, progress)?,
         };
         let mut model = FittedModel::new(self.kind(), self.params_json(), train, scorer);
         if ranking {
@@ -551,6 +564,7 @@ mod tests {
         same::<AlsParams>();
         same::<KnnParams>();
         same::<IalsParams>();
+        same::<NcfParams>();
     }
 
     #[test]

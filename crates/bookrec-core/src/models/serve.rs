@@ -6,8 +6,8 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::{
-    ials, Factors, Fallback, FittedModel, IalsParams, ModelKind, ModelSpec, Prediction,
-    RecommendOptions, ScoredItem, Scorer, ServeCache,
+    ials, Factors, Fallback, FittedModel, IalsParams, ModelKind, ModelSpec, NcfScorer, NcfUser,
+    Prediction, RecommendOptions, ScoredItem, Scorer, ServeCache,
 };
 use crate::data::{AlignedRatings, Interactions};
 use crate::kernels::cholesky::{cholesky_solve, gram_factor, ridge_solve, Design, RidgeScratch};
@@ -26,6 +26,7 @@ pub(crate) enum UserCtx<'a> {
         items: Cow<'a, [u32]>,
         ratings: Cow<'a, [f32]>,
     },
+    Ncf(NcfUser),
 }
 
 /// A user's ratings restricted to books the model knows, sorted by book, one per book.
@@ -109,6 +110,7 @@ impl FittedModel {
         match &self.scorer {
             Scorer::Factors(f) => (&f.user_bias, &f.item_bias),
             Scorer::Knn(k) => (&k.user_bias, &k.item_bias),
+            Scorer::Ncf(n) => (&n.user_bias, &n.item_bias),
         }
     }
 
@@ -136,6 +138,7 @@ impl FittedModel {
                     ratings: Cow::Borrowed(ratings),
                 }
             }
+            Scorer::Ncf(n) => UserCtx::Ncf(n.known_user(user, bias)),
         }
     }
 
@@ -159,6 +162,9 @@ impl FittedModel {
                 },
                 Scorer::Knn(k),
             ) => base + bias + k.neighbourhood_term(self.global_mean, *bias, items, ratings, item),
+            (UserCtx::Ncf(c), Scorer::Ncf(n)) => {
+                base + c.bias + n.interaction_idx(c, item).unwrap_or(0.0)
+            }
             _ => base,
         }
     }
@@ -273,6 +279,9 @@ impl FittedModel {
                 },
                 Scorer::Knn(k),
             ) => k.score_candidates(self.global_mean, *bias, items, ratings, &cands, &mut offer),
+            (UserCtx::Ncf(c), Scorer::Ncf(nc)) => nc.score_candidates(c, &cands, &mut |i, y| {
+                offer(i, self.global_mean + self.item_bias(i) + c.bias + y)
+            }),
             _ => {
                 for &i in cands.iter() {
                     offer(i, self.raw_score(ctx, i));
@@ -425,7 +434,23 @@ impl FittedModel {
                 items: Cow::Owned(clean.items.clone()),
                 ratings: Cow::Owned(clean.ratings.clone()),
             },
+            Scorer::Ncf(n) => UserCtx::Ncf(n.fold_in(&self.ncf_books(n, clean).1)),
         }
+    }
+
+    /// The rated books an ncf model has embeddings for: their positions in `clean.items` and
+    /// (embedding row, r − μ − b_i) pairs.
+    fn ncf_books(&self, n: &NcfScorer, clean: &CleanRatings) -> (Vec<usize>, Vec<(usize, f32)>) {
+        clean
+            .items
+            .iter()
+            .zip(&clean.ratings)
+            .enumerate()
+            .filter_map(|(pos, (&i, &r))| {
+                let row = n.item_row(i)?;
+                Some((pos, (row, r - self.global_mean - self.item_bias(i))))
+            })
+            .unzip()
     }
 
     /// Top-`n` books for a new user given only their ratings `(book index, rating)` (fold-in:
@@ -468,6 +493,7 @@ impl FittedModel {
         } else {
             let b = match &ctx {
                 UserCtx::Factors { bias, .. } | UserCtx::Knn { bias, .. } => *bias,
+                UserCtx::Ncf(c) => c.bias,
             };
             (self.offset() + b, Fallback::UnknownItem)
         };
@@ -496,26 +522,17 @@ impl FittedModel {
         let mut top = TopK::new(n);
         match &self.scorer {
             Scorer::Factors(f) if f.k > 0 => {
-                let norms = self.item_norms(f);
-                let (Some(r), Some(q)) = (f.item_row(item), f.item_vec(item)) else {
-                    return Vec::new();
-                };
-                let qn = norms[r];
-                if qn <= 0.0 {
-                    return Vec::new();
-                }
-                for &j in self.candidates(need).iter() {
-                    let (Some(jr), Some(qj)) = (f.item_row(j), f.item_vec(j)) else {
-                        continue;
-                    };
-                    let jn = norms[jr];
-                    if j == item || jn <= 0.0 {
-                        continue;
-                    }
-                    top.push(j, dot(q, qj) / (qn * jn));
-                }
+                let norms = self.item_norms(&f.item_factors, f.k);
+                let vec_of = |i| Some((f.item_row(i)?, f.item_vec(i)?));
+                self.cosine_top(item, need, norms, vec_of, &mut top);
             }
             Scorer::Factors(_) => return Vec::new(),
+            // Cosine of the concatenated item embeddings [q_i ; q'_i].
+            Scorer::Ncf(nc) => {
+                let norms = self.item_norms(&nc.item_emb, 2 * nc.factors);
+                let vec_of = |i| Some((nc.item_row(i)?, nc.item_vec(i)?));
+                self.cosine_top(item, need, norms, vec_of, &mut top);
+            }
             Scorer::Knn(k) => {
                 let (js, ss) = k.neighbours.row(item as usize);
                 for (&j, &s) in js.iter().zip(ss) {
@@ -535,10 +552,41 @@ impl FittedModel {
             .collect()
     }
 
-    fn item_norms(&self, f: &Factors) -> &[f32] {
+    /// Offers every candidate book j ≠ `item` with cosine(v_item, v_j) to `top`, where
+    /// `vec_of` gives a book's (row, vector) and `norms` the norm of each row (zero vectors are
+    /// skipped).
+    fn cosine_top<'a>(
+        &self,
+        item: u32,
+        need: u32,
+        norms: &[f32],
+        vec_of: impl Fn(u32) -> Option<(usize, &'a [f32])>,
+        top: &mut TopK,
+    ) {
+        let Some((r, q)) = vec_of(item) else {
+            return;
+        };
+        let qn = norms[r];
+        if qn <= 0.0 {
+            return;
+        }
+        for &j in self.candidates(need).iter() {
+            let Some((jr, qj)) = vec_of(j) else {
+                continue;
+            };
+            let jn = norms[jr];
+            if j == item || jn <= 0.0 {
+                continue;
+            }
+            top.push(j, dot(q, qj) / (qn * jn));
+        }
+    }
+
+    /// ‖row‖ of each row of `m` (stride `width`), cached on first use.
+    fn item_norms(&self, m: &[f32], width: usize) -> &[f32] {
         self.cache
             .item_norms
-            .get_or_init(|| f.item_factors.par_chunks(f.k.max(1)).map(norm).collect())
+            .get_or_init(|| m.par_chunks(width.max(1)).map(norm).collect())
     }
 
     /// The `n` most-rated books with at least `opts.min_support` training ratings, scored by
@@ -628,6 +676,14 @@ impl FittedModel {
                 c
             }
             Scorer::Knn(k) => k.contributions(self.global_mean, &clean.items, &clean.ratings, item),
+            Scorer::Ncf(nc) => {
+                let (used, books) = self.ncf_books(nc, &clean);
+                let mut c = vec![0f32; clean.items.len()];
+                for (pos, v) in used.into_iter().zip(nc.contributions(item, &books)) {
+                    c[pos] = v;
+                }
+                c
+            }
         };
         let mut top = TopK::new(n);
         for (j, c) in contributions.into_iter().enumerate() {
