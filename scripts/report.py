@@ -55,8 +55,8 @@ SYNTH_MODELS = ["baseline", "svd", "als"]
 #: One-line equations of the models added after the report's template was written; a model
 #: present in the results gets its row in §2.
 EXTRA_MODEL_ROWS = {
-    "ncf": "| Neural CF | r̂ = f_MLP([p_u; q_i]) (neural collaborative filtering) |",
-    "ials": "| Implicit ALS | min Σ c_ui (x_ui − p_uᵀq_i)² + λ(‖P‖² + ‖Q‖²), confidence c_ui = 1 + α·r_ui |",
+    "ncf": "| Neural CF | r̂ = μ + b_u + b_i + wᵀ[p_u ⊙ q_i ; MLP([p'_u ; q'_i])] + c (NeuMF), mini-batch Adam, early stopping on a validation slice; b_u, b_i start at the baseline's estimates |",
+    "ials": "| Implicit ALS | min Σ c_ui (x_ui − p_uᵀq_i)² + λ(‖P‖² + ‖Q‖²), p_ui = 1 on every interaction, confidence c_ui = 1 + α·w (w = weight of a rated / unrated interaction) |",
     "popularity": "| Popularity | score(i) = number of readers who interacted with book i (same list for everybody) |",
 }
 RANKING = ["precision", "recall", "ndcg", "map", "hit_rate", "coverage"]
@@ -539,7 +539,7 @@ def section_surprise(ext: dict[str, Any]) -> dict[str, str]:
         for m in run["models"]:
             speedups.setdefault(m["bookrec_model"], []).append(m["speedup"])
     fast = [name for name, v in speedups.items() if min(v) >= 30]
-    slow = [f"{name} ({'–'.join(f'{x:.0f}' for x in sorted({round(x) for x in v}))}×)"
+    slow = [f"{name} ({min(v):.0f}–{max(v):.0f}×)" if round(min(v)) != round(max(v)) else f"{name} ({min(v):.0f}×)"
             for name, v in speedups.items() if min(v) < 30]
     target = (f"is met for {', '.join(fast) or 'no model'}"
               + (f" but not for {', '.join(slow)}" if slow else ""))
