@@ -35,7 +35,7 @@ use crate::kernels::dense::dot;
 use crate::kernels::implicit::{gram, solve_cg, solve_exact, CgScratch, Weighted};
 use crate::kernels::padded;
 use crate::progress::Progress;
-use crate::{Error, Result};
+use crate::Result;
 use rayon::prelude::*;
 
 /// Parameters of `ials`.
@@ -151,29 +151,6 @@ pub(crate) fn column_counts(m: &Csr, n_cols: usize) -> Vec<u32> {
         c[i as usize] += 1;
     }
     c
-}
-
-/// Checks the implicit columns of `train` before fitting.
-pub(crate) fn check_implicit(train: &Interactions) -> Result<()> {
-    if train.implicit_user.len() != train.implicit_item.len() {
-        return Err(Error::Invalid(
-            "implicit user and item columns differ in length".into(),
-        ));
-    }
-    if train
-        .implicit_user
-        .iter()
-        .any(|&u| u as usize >= train.n_users())
-        || train
-            .implicit_item
-            .iter()
-            .any(|&i| i as usize >= train.n_items())
-    {
-        return Err(Error::Invalid(
-            "an implicit interaction refers to a user or book outside the vocabulary".into(),
-        ));
-    }
-    Ok(())
 }
 
 /// The training problem over compact rows: weights w = c − 1 by user and by book.
@@ -416,6 +393,7 @@ pub(crate) fn contributions(
 mod tests {
     use super::*;
     use crate::progress::NoProgress;
+    use crate::Error;
 
     /// Two reading groups: users 0–3 read books a–c, users 4–7 read books d–f (some rated,
     /// some implicit), each user missing one book of their group.

@@ -508,6 +508,7 @@ impl ModelSpec {
                 "cannot fit {name}: a rating refers to a user or book outside the vocabulary"
             )));
         }
+        check_implicit(train)?;
         let scorer = match self {
             ModelSpec::Mean => mean::fit(train, progress),
             ModelSpec::Baseline(p) => baseline::fit(p, train, progress),
@@ -515,14 +516,8 @@ impl ModelSpec {
             ModelSpec::Svdpp(p) => svdpp::fit(p, train, progress)?,
             ModelSpec::Als(p) => als::fit(p, train, progress),
             ModelSpec::Knn(p) => knn::fit(p, train, progress),
-            ModelSpec::Ials(p) => {
-                ials::check_implicit(train)?;
-                ials::fit(p, train, progress)
-            }
-            ModelSpec::Popularity => {
-                ials::check_implicit(train)?;
-                popularity::fit(train, progress)
-            }
+            ModelSpec::Ials(p) => ials::fit(p, train, progress),
+            ModelSpec::Popularity => popularity::fit(train, progress),
             ModelSpec::Ncf(p) => ncf::fit(p, train, progress)?,
         };
         let mut model = FittedModel::new(self.kind(), self.params_json(), train, scorer);
@@ -534,6 +529,30 @@ impl ModelSpec {
         }
         Ok(model)
     }
+}
+
+/// Checks the implicit columns of `train` before fitting (svdpp and the ranking models read
+/// them).
+pub(crate) fn check_implicit(train: &Interactions) -> Result<()> {
+    if train.implicit_user.len() != train.implicit_item.len() {
+        return Err(Error::Invalid(
+            "implicit user and item columns differ in length".into(),
+        ));
+    }
+    if train
+        .implicit_user
+        .iter()
+        .any(|&u| u as usize >= train.n_users())
+        || train
+            .implicit_item
+            .iter()
+            .any(|&i| i as usize >= train.n_items())
+    {
+        return Err(Error::Invalid(
+            "an implicit interaction refers to a user or book outside the vocabulary".into(),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

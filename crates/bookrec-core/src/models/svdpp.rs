@@ -28,7 +28,7 @@ use crate::kernels::dense::{axpy, dot};
 use crate::kernels::padded;
 use crate::progress::Progress;
 use crate::rng::Rng;
-use crate::{Error, Result};
+use crate::Result;
 
 /// Parameters of `svdpp`. Defaults equal Surprise's `SVDpp` (seed aside).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -122,24 +122,6 @@ pub(crate) fn fit(
     train: &Interactions,
     progress: &dyn Progress,
 ) -> Result<Scorer> {
-    if train.implicit_user.len() != train.implicit_item.len() {
-        return Err(Error::Invalid(
-            "implicit user and item columns differ in length".into(),
-        ));
-    }
-    if train
-        .implicit_user
-        .iter()
-        .any(|&u| u as usize >= train.n_users())
-        || train
-            .implicit_item
-            .iter()
-            .any(|&i| i as usize >= train.n_items())
-    {
-        return Err(Error::Invalid(
-            "an implicit interaction refers to a user or book outside the vocabulary".into(),
-        ));
-    }
     let k = padded(p.factors);
     let mu = train.global_mean();
     let (n_users, n_items) = (train.n_users(), train.n_items());
