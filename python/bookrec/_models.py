@@ -586,7 +586,7 @@ class NCF(_Model):
     def __init__(
         self,
         factors: int = _NCF["factors"],
-        layers: Sequence[int] = tuple(_NCF["layers"]),
+        layers: Sequence[int] = list(_NCF["layers"]),  # noqa: B006 - never mutated; the engine reports a list
         dropout: float = _NCF["dropout"],
         epochs: int = _NCF["epochs"],
         batch_size: int = _NCF["batch_size"],
