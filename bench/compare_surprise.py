@@ -10,11 +10,11 @@ load average is recorded with the figures):
     ratings, for each seed of ``--seeds``: the split is made here, written to two CSV files, and
     both libraries read the same files; fit time is the model fit alone on both sides
     (``algo.fit(trainset)`` vs bookrec's ``fit_seconds``: no process start, loading or
-    evaluation);
+    evaluation), the median of ``--fit-repeats`` alternated fits per side;
   * peak memory (max RSS) of ``bookrec evaluate`` for svd, via /usr/bin/time -v.
 
 Usage:  python3 bench/compare_surprise.py [--data DIR] [--bookrec PATH] [--seeds 0,1,2]
-         [--svdpp] [--load-repeats 3] [--json OUT.json]
+         [--svdpp] [--load-repeats 3] [--fit-repeats 3] [--json OUT.json]
 Needs: pandas, numpy, scikit-surprise (pip install scikit-surprise), a release build of bookrec
 (`cargo build --release -p bookrec-cli`).
 """
@@ -70,25 +70,33 @@ def compare_on_split(args, surprise, df, seed):
     pairs = PAIRS + ([SVDPP] if args.svdpp else [])
     rows = []
     for ours, params, theirs, kwargs in pairs:
-        algo = getattr(surprise, theirs)(**kwargs) if kwargs else getattr(surprise, theirs)()
-        t = time.perf_counter()
-        algo.fit(trainset)
-        s_fit = time.perf_counter() - t
-        preds = algo.test(testset)
-        s_rmse = surprise.accuracy.rmse(preds, verbose=False)
-        s_mae = surprise.accuracy.mae(preds, verbose=False)
-
+        # Each side fits --fit-repeats times, alternating, so a burst of load hits both alike;
+        # the medians are compared (same seeds, so every repeat gives the same model).
+        s_fits, b_fits = [], []
         cmd = [args.bookrec, "evaluate", "--train", train_path, "--test", test_path,
                "--model", ours, "-k", "0", "--json", "--seed", str(seed)]
         for p in params:
             cmd += ["-p", p]
-        b = json.loads(run(cmd).stdout)
+        for _ in range(max(1, args.fit_repeats)):
+            algo = getattr(surprise, theirs)(**kwargs) if kwargs else getattr(surprise, theirs)()
+            t = time.perf_counter()
+            algo.fit(trainset)
+            s_fits.append(time.perf_counter() - t)
+            b = json.loads(run(cmd).stdout)
+            b_fits.append(b["fit_seconds"])
+        s_fit, b_fit = float(np.median(s_fits)), float(np.median(b_fits))
+        b["fit_seconds"] = b_fit
+        preds = algo.test(testset)
+        s_rmse = surprise.accuracy.rmse(preds, verbose=False)
+        s_mae = surprise.accuracy.mae(preds, verbose=False)
+
         row = {
             "bookrec_model": ours, "surprise_model": theirs,
             "bookrec_rmse": b["rmse"], "surprise_rmse": s_rmse,
             "bookrec_mae": b["mae"], "surprise_mae": s_mae,
             "bookrec_fit_s": b["fit_seconds"], "surprise_fit_s": s_fit,
             "speedup": s_fit / b["fit_seconds"] if b["fit_seconds"] > 0 else float("inf"),
+            "bookrec_fit_runs_s": b_fits, "surprise_fit_runs_s": s_fits,
         }
         rows.append(row)
         print(f"{ours:>9} vs {theirs:<12} rmse {b['rmse']:.4f} vs {s_rmse:.4f}   mae {b['mae']:.4f} vs {s_mae:.4f}   "
@@ -103,6 +111,8 @@ def main():
     ap.add_argument("--bookrec", default=os.path.join(ROOT, "target", "release", "bookrec"))
     ap.add_argument("--seeds", default="0", help="comma-separated split seeds, e.g. 0,1,2")
     ap.add_argument("--load-repeats", type=int, default=3)
+    ap.add_argument("--fit-repeats", type=int, default=3,
+                    help="fits per model and side (alternated); medians are compared")
     ap.add_argument("--svdpp", action="store_true", help="also compare SVD++ (Surprise takes ~1 min)")
     ap.add_argument("--json", help="write all figures to this JSON file")
     args = ap.parse_args()

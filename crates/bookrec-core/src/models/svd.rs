@@ -223,6 +223,24 @@ fn block_of(bounds: &[usize], n: usize) -> Vec<u32> {
     out
 }
 
+/// `order` stably sorted by `keys[order[j]]` (each key < `n_keys`).
+fn counting_sort(order: &[u32], keys: &[u32], n_keys: usize) -> Vec<u32> {
+    let mut start = vec![0usize; n_keys + 1];
+    for &k in keys {
+        start[k as usize + 1] += 1;
+    }
+    for x in 1..start.len() {
+        start[x] += start[x - 1];
+    }
+    let mut out = vec![0u32; order.len()];
+    for &j in order {
+        let slot = &mut start[keys[j as usize] as usize];
+        out[*slot] = j;
+        *slot += 1;
+    }
+    out
+}
+
 /// The ratings of the G×G grid (block (bu, bi) at index bu·G + bi), with block-local indices,
 /// each block in (user, book) order.
 pub(crate) struct Grid {
@@ -244,18 +262,20 @@ impl Grid {
         }
         let mut blocks: Vec<Vec<BlockRating>> =
             sizes.iter().map(|&s| Vec::with_capacity(s)).collect();
-        for ((&u, &i), &r) in c.u.iter().zip(&c.i).zip(ratings) {
+        // LibMF's "partial random" order: blocks are visited in random order, ratings inside a
+        // block in (user, book) order, so consecutive updates reuse the user's row from cache.
+        // Visiting all ratings in (user, book) order fills every block in that order; two
+        // counting sorts (by book, then stably by user) give it in O(n), not O(n log n).
+        let all: Vec<u32> = (0..c.u.len() as u32).collect();
+        let by_item = counting_sort(&all, &c.i, c.item_counts.len());
+        for k in counting_sort(&by_item, &c.u, c.user_counts.len()) {
+            let (u, i, r) = (c.u[k as usize], c.i[k as usize], ratings[k as usize]);
             let (bu, bi) = (ub[u as usize] as usize, ib[i as usize] as usize);
             blocks[bu * g + bi].push(BlockRating {
                 u: (u as usize - user_bounds[bu]) as u32,
                 i: (i as usize - item_bounds[bi]) as u32,
                 r,
             });
-        }
-        // LibMF's "partial random" order: blocks are visited in random order, ratings inside a
-        // block in (user, book) order, so consecutive updates reuse the user's row from cache.
-        for block in blocks.iter_mut() {
-            block.sort_unstable_by_key(|br| (br.u, br.i));
         }
         Grid {
             g,
@@ -444,5 +464,45 @@ mod tests {
         assert_eq!(b.len(), 5);
         assert_eq!((b[0], b[4]), (0, 2));
         assert!(b.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    /// Every training rating lands in exactly one block, with block-local indices, and each
+    /// block is in (user, book) order.
+    #[test]
+    fn grid_blocks_are_complete_and_ordered() {
+        let mut rng = Rng::new(3);
+        let mut seen = std::collections::HashSet::new();
+        let mut t = Vec::new();
+        while t.len() < 3000 {
+            let (u, i) = (rng.below(150), rng.below(400));
+            if seen.insert((u, i)) {
+                t.push((format!("u{u}"), format!("b{i}"), 1.0 + rng.below(10) as f32));
+            }
+        }
+        let train = Interactions::from_triplets(t, None);
+        let c = CompactRatings::new(&train);
+        for g in [1, 2, 3] {
+            let grid = Grid::new(&c, &train.rating, g);
+            let mut got: Vec<(u32, u32, u32)> = Vec::new();
+            for bu in 0..g {
+                for bi in 0..g {
+                    let block = &grid.blocks[bu * g + bi];
+                    assert!(block
+                        .windows(2)
+                        .all(|w| (w[0].u, w[0].i) < (w[1].u, w[1].i)));
+                    got.extend(block.iter().map(|br| {
+                        let u = br.u + grid.user_bounds[bu] as u32;
+                        let i = br.i + grid.item_bounds[bi] as u32;
+                        (u, i, br.r.to_bits())
+                    }));
+                }
+            }
+            let mut want: Vec<(u32, u32, u32)> = (0..c.u.len())
+                .map(|k| (c.u[k], c.i[k], train.rating[k].to_bits()))
+                .collect();
+            got.sort_unstable();
+            want.sort_unstable();
+            assert_eq!(got, want, "G = {g}");
+        }
     }
 }
