@@ -300,24 +300,47 @@ pub(crate) fn fold_in_gram(f: &Factors) -> Vec<f32> {
     gram(&f.item_factors, f.k, f.k, f.fold_in_reg)
 }
 
-/// A new reader's interactions as factor rows and weights w = c − 1 (books without factors
-/// skipped), with their positions in `items`.
-fn reader_rows(
-    p: &IalsParams,
-    f: &Factors,
-    scale: RatingScale,
-    items: &[u32],
-    ratings: &[f32],
-) -> (Vec<u32>, Vec<f32>, Vec<usize>) {
-    let (mut rows, mut w, mut used) = (Vec::new(), Vec::new(), Vec::new());
-    for (pos, (&i, &r)) in items.iter().zip(ratings).enumerate() {
-        if let Some(row) = f.item_row(i) {
-            rows.push(row as u32);
-            w.push(p.weight(r, scale));
-            used.push(pos);
+/// A new reader's interactions over a fitted model's book factors: the factor rows, weights
+/// w = c − 1 (books without factors skipped), and their positions in the reader's `items`.
+struct Reader {
+    rows: Vec<u32>,
+    w: Vec<f32>,
+    used: Vec<usize>,
+}
+
+impl Reader {
+    fn new(
+        p: &IalsParams,
+        f: &Factors,
+        scale: RatingScale,
+        items: &[u32],
+        ratings: &[f32],
+    ) -> Reader {
+        let mut reader = Reader {
+            rows: Vec::new(),
+            w: Vec::new(),
+            used: Vec::new(),
+        };
+        for (pos, (&i, &r)) in items.iter().zip(ratings).enumerate() {
+            if let Some(row) = f.item_row(i) {
+                reader.rows.push(row as u32);
+                reader.w.push(p.weight(r, scale));
+                reader.used.push(pos);
+            }
+        }
+        reader
+    }
+
+    /// The weighted design Σ_j w_j y_j y_jᵀ over these rows of `f`'s book factors.
+    fn design<'a>(&'a self, f: &'a Factors) -> Weighted<'a> {
+        Weighted {
+            idx: &self.rows,
+            w: &self.w,
+            mat: &f.item_factors,
+            stride: f.k,
+            d: f.k,
         }
     }
-    (rows, w, used)
 }
 
 /// Fold-in: x_u = (G + Σ_j w_j y_j y_jᵀ)⁻¹ Σ_j (1 + w_j) y_j over the reader's interactions
@@ -332,18 +355,17 @@ pub(crate) fn fold_in(
     ratings: &[f32],
 ) -> Vec<f32> {
     let mut x = vec![0f32; f.k];
-    let (rows, w, _) = reader_rows(p, f, scale, items, ratings);
-    if rows.is_empty() || g.len() != f.k * f.k {
+    let reader = Reader::new(p, f, scale, items, ratings);
+    if reader.rows.is_empty() || g.len() != f.k * f.k {
         return x;
     }
-    let design = Weighted {
-        idx: &rows,
-        w: &w,
-        mat: &f.item_factors,
-        stride: f.k,
-        d: f.k,
-    };
-    solve_exact(g, &design, &mut Vec::new(), &mut Vec::new(), &mut x);
+    solve_exact(
+        g,
+        &reader.design(f),
+        &mut Vec::new(),
+        &mut Vec::new(),
+        &mut x,
+    );
     x
 }
 
@@ -360,30 +382,23 @@ pub(crate) fn contributions(
     item: u32,
 ) -> Vec<f32> {
     let mut out = vec![0f32; items.len()];
-    let (rows, w, used) = reader_rows(p, f, scale, items, ratings);
+    let reader = Reader::new(p, f, scale, items, ratings);
     let Some(yi) = f.item_vec(item) else {
         return out;
     };
-    if rows.is_empty() || g.len() != f.k * f.k {
+    if reader.rows.is_empty() || g.len() != f.k * f.k {
         return out;
     }
-    let design = Weighted {
-        idx: &rows,
-        w: &w,
-        mat: &f.item_factors,
-        stride: f.k,
-        d: f.k,
-    };
     let (mut a, mut b) = (Vec::new(), Vec::new());
-    crate::kernels::implicit::assemble(g, &design, &mut a, &mut b);
+    crate::kernels::implicit::assemble(g, &reader.design(f), &mut a, &mut b);
     if !cholesky_factor(&mut a, f.k) {
         return out;
     }
     let mut s = yi.to_vec();
     cholesky_solve(&a, f.k, &mut s);
-    for (j, &pos) in used.iter().enumerate() {
-        let r = rows[j] as usize * f.k;
-        out[pos] = (1.0 + w[j]) * dot(&s, &f.item_factors[r..r + f.k]);
+    for (j, &pos) in reader.used.iter().enumerate() {
+        let r = reader.rows[j] as usize * f.k;
+        out[pos] = (1.0 + reader.w[j]) * dot(&s, &f.item_factors[r..r + f.k]);
     }
     out
 }
