@@ -170,10 +170,7 @@ pub fn predicted_ratings(
             .collect(),
     };
     let mut next = predictions.into_iter();
-    items
-        .iter()
-        .map(|i| i.and_then(|_| next.next()))
-        .collect()
+    items.iter().map(|i| i.and_then(|_| next.next())).collect()
 }
 
 /// What [`check_pair`] found about a rating model and a ranker.

@@ -110,7 +110,9 @@ impl AppState {
         settings: Settings,
     ) -> anyhow::Result<Self> {
         let (model, ranker, pair) = load_pair(model, ranker, settings.min_support)?;
-        Ok(Self::assemble(model, ranker, pair, catalog, store, settings))
+        Ok(Self::assemble(
+            model, ranker, pair, catalog, store, settings,
+        ))
     }
 
     fn assemble(

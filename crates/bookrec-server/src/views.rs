@@ -353,8 +353,7 @@ impl Loaded {
             (values, rates && reader.source == RecSource::Popular)
         } else {
             let ids: Vec<&str> = scored.iter().map(|s| ranker.items.id(s.item)).collect();
-            let predictions =
-                predicted_ratings(rating, &Reader::of(rating, user_id, stored), &ids);
+            let predictions = predicted_ratings(rating, &Reader::of(rating, user_id, stored), &ids);
             let fallback = predictions
                 .iter()
                 .flatten()
@@ -504,7 +503,11 @@ impl Loaded {
     /// Catalogue search (see [`crate::search`]); popular books first within a match tier.
     pub fn search(&self, query: &str, n: usize) -> SearchResponse {
         let hits = self.search.search(query, n, |id| {
-            self.model.fitted.items.get(id).map_or(0, |i| self.support(i))
+            self.model
+                .fitted
+                .items
+                .get(id)
+                .map_or(0, |i| self.support(i))
         });
         let items = hits.iter().filter_map(|h| self.book_view(&h.id)).collect();
         SearchResponse {
@@ -535,7 +538,9 @@ impl<'a> Explainer<'a> {
         };
         let scale = model.scale;
         Explainer {
-            user: reader.known.filter(|_| reader.source == RecSource::Personal),
+            user: reader
+                .known
+                .filter(|_| reader.source == RecSource::Personal),
             ratings,
             high: mean.max((scale.min + scale.max) / 2.0),
         }

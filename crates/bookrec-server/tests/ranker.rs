@@ -182,7 +182,10 @@ async fn the_ranker_orders_and_the_model_predicts() {
     let state = two_model_state(dir.path());
     let addr = listen(&state).await;
     let loaded = state.loaded();
-    let (svd, ials) = (&loaded.model.fitted, &loaded.ranker.as_ref().unwrap().fitted);
+    let (svd, ials) = (
+        &loaded.model.fitted,
+        &loaded.ranker.as_ref().unwrap().fitted,
+    );
 
     for user in ["1", "20", "26"] {
         let j = get_json(addr, &format!("/api/users/{user}/recommendations?n=10")).await;
@@ -242,7 +245,10 @@ async fn the_ranker_orders_and_the_model_predicts() {
     for r in j["items"].as_array().unwrap() {
         let id = r["book"]["id"].as_str().unwrap();
         if id != EXTRA {
-            assert!(close(&r["predicted_rating"], svd.predict("nobody", id).value));
+            assert!(close(
+                &r["predicted_rating"],
+                svd.predict("nobody", id).value
+            ));
         }
     }
 
@@ -262,7 +268,10 @@ async fn the_ranker_orders_and_the_model_predicts() {
     // The page shows the ranker's match score and the rating model's prediction, and says so.
     let (status, page) = http(addr, "GET", "/?user=26", "").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("Ranked by ials; predicted ratings by svd"), "{page}");
+    assert!(
+        page.contains("Ranked by ials; predicted ratings by svd"),
+        "{page}"
+    );
     assert!(page.contains("match "), "{page}");
     assert!(page.contains(" predicted</div>"), "{page}");
     assert!(page.contains("ranker: ials"), "{page}");
@@ -277,7 +286,10 @@ async fn both_models_fold_in_stored_ratings() {
     let state = two_model_state(dir.path());
     let addr = listen(&state).await;
     let loaded = state.loaded();
-    let (svd, ials) = (&loaded.model.fitted, &loaded.ranker.as_ref().unwrap().fitted);
+    let (svd, ials) = (
+        &loaded.model.fitted,
+        &loaded.ranker.as_ref().unwrap().fitted,
+    );
 
     // A new reader rates two crime books; a known fantasy reader adds one crime book.
     for (user, book, rating) in [("guest", "C0", 10), ("guest", "C1", 9), ("1", "C2", 10)] {
@@ -330,7 +342,10 @@ async fn both_models_fold_in_stored_ratings() {
         // The stored crime ratings moved both: the guest's list starts with crime.
         if user == "guest" {
             let first = &want_ids[0];
-            assert!(first.starts_with('C') || *first == "NOCAT" || *first == EXTRA, "{want_ids:?}");
+            assert!(
+                first.starts_with('C') || *first == "NOCAT" || *first == EXTRA,
+                "{want_ids:?}"
+            );
         }
     }
 }
@@ -351,7 +366,10 @@ async fn rank_by_is_checked() {
             .as_str()
             .unwrap()
             .to_string();
-        assert!(msg.contains("rank_by must be \"ranker\" or \"rating\""), "{msg}");
+        assert!(
+            msg.contains("rank_by must be \"ranker\" or \"rating\""),
+            "{msg}"
+        );
     }
     let (status, page) = http(addr, "GET", "/?user=1&rank_by=best", "").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -360,7 +378,13 @@ async fn rank_by_is_checked() {
     // Asking for a ranker on a server without one is well-formed but impossible: 422.
     let single = state_in(dir.path());
     let addr = listen(&single).await;
-    let (status, body) = http(addr, "GET", "/api/users/1/recommendations?rank_by=ranker", "").await;
+    let (status, body) = http(
+        addr,
+        "GET",
+        "/api/users/1/recommendations?rank_by=ranker",
+        "",
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.contains("no ranker"), "{body}");
     let j = get_json(addr, "/api/users/1/recommendations?rank_by=rating").await;
@@ -388,14 +412,14 @@ fn incompatible_pairs_are_refused_at_start() {
     assert!(err.contains("does not predict ratings"), "{err}");
     // Another rating scale: trained on other data.
     let five = Interactions::from_triplets(
-        [("1", "F0", 5.0), ("2", "F1", 4.0)].into_iter(),
+        [("1", "F0", 5.0), ("2", "F1", 4.0)],
         Some(RatingScale::new(1.0, 5.0)),
     );
     let err = start(fixture_model(), fit_ials(&five));
     assert!(err.contains("1–10") && err.contains("1–5"), "{err}");
     // No book in common.
     let other = Interactions::from_triplets(
-        [("1", "X0", 5.0), ("2", "X1", 4.0), ("3", "X0", 7.0)].into_iter(),
+        [("1", "X0", 5.0), ("2", "X1", 4.0), ("3", "X0", 7.0)],
         Some(RatingScale::new(1.0, 10.0)),
     );
     let err = start(fixture_model(), fit_ials(&other));
@@ -415,8 +439,14 @@ async fn reload_reads_both_files_and_keeps_serving_on_a_bad_ranker() {
     std::fs::write(&ranker_path, &good[..good.len() / 2]).unwrap();
     let (status, body) = http(addr, "POST", "/admin/reload", "").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert!(body.contains("ials.bkr") && body.contains("still serving"), "{body}");
-    assert_eq!(get_json(addr, "/api/users/26/recommendations").await, before);
+    assert!(
+        body.contains("ials.bkr") && body.contains("still serving"),
+        "{body}"
+    );
+    assert_eq!(
+        get_json(addr, "/api/users/26/recommendations").await,
+        before
+    );
 
     // A ranking model written over the rating model's file: an incompatible pair, rejected.
     std::fs::write(&ranker_path, &good).unwrap();
@@ -434,7 +464,10 @@ async fn reload_reads_both_files_and_keeps_serving_on_a_bad_ranker() {
     assert_eq!(j["model"], "svd");
     assert_eq!(j["ranker"]["model"], "ials");
     assert_eq!(j["ranker"]["books_unknown_to_model"], 1);
-    assert_eq!(get_json(addr, "/api/users/26/recommendations").await, before);
+    assert_eq!(
+        get_json(addr, "/api/users/26/recommendations").await,
+        before
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

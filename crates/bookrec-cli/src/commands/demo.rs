@@ -13,8 +13,8 @@ use bookrec_core::demo::{demo_data, write_demo_files};
 use bookrec_core::evaluate::{evaluate, fit_and_describe, EvalOptions};
 use bookrec_core::io::save_model;
 use bookrec_core::models::{FittedModel, ModelKind, ModelSpec, RecommendOptions};
-use bookrec_server::ranking::{predicted_ratings, Reader};
 use bookrec_core::split::{train_test_split, Split};
+use bookrec_server::ranking::{predicted_ratings, Reader};
 
 use crate::args::DemoArgs;
 use crate::progress::Bars;

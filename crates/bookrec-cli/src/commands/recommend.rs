@@ -161,7 +161,12 @@ fn print_rows(rows: &[Row], score_name: &str, predicted: Option<&[Option<f32>]>)
                 format!("{:.2}", r.score),
             ];
             if let Some(p) = predicted {
-                row.push(p.get(k).copied().flatten().map_or("–".to_string(), |v| format!("{v:.2}")));
+                row.push(
+                    p.get(k)
+                        .copied()
+                        .flatten()
+                        .map_or("–".to_string(), |v| format!("{v:.2}")),
+                );
             }
             row.extend([r.title.clone(), r.author.clone()]);
             row
