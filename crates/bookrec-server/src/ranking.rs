@@ -18,7 +18,7 @@ use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::engine::{FittedModel, Prediction, RecommendOptions, ScoredItem};
+use crate::engine::{Fallback, FittedModel, Prediction, RecommendOptions, ScoredItem};
 use crate::error::{AppError, AppResult};
 use crate::fast::CandidateScorer;
 use crate::state::Loaded;
@@ -257,6 +257,36 @@ impl Loaded {
                     .to_string(),
             )),
         }
+    }
+
+    /// The predicted rating of each book `ranking` listed for a reader (`reader`: as
+    /// `ranking` sees them), and whether they are the rating model's non-personal fallback.
+    /// When the model ranked its own list, its scores are the predictions (no second solve).
+    pub fn predictions_for(
+        &self,
+        ranking: &Served,
+        reader: &Reader,
+        listed: &[ScoredItem],
+        user_id: &str,
+        stored: &[StoredRating],
+    ) -> (Vec<Option<f32>>, bool) {
+        let rating = &self.model.fitted;
+        if std::ptr::eq(ranking, &self.model) {
+            let rates = rating.kind.predicts_ratings();
+            let values = listed.iter().map(|s| rates.then_some(s.score)).collect();
+            return (values, rates && reader.source == RecSource::Popular);
+        }
+        let ids: Vec<&str> = listed
+            .iter()
+            .map(|s| ranking.fitted.items.id(s.item))
+            .collect();
+        let predictions = predicted_ratings(rating, &Reader::of(rating, user_id, stored), &ids);
+        let fallback = predictions
+            .iter()
+            .flatten()
+            .any(|p| p.fallback != Fallback::None);
+        let values = predictions.iter().map(|p| p.map(|p| p.value)).collect();
+        (values, fallback)
     }
 
     pub fn ranker_info(&self) -> Option<RankerInfo> {

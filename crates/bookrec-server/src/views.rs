@@ -7,9 +7,9 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::engine::{Book, Catalog, Fallback, FittedModel, RecommendOptions};
+use crate::engine::{Book, Catalog, FittedModel, RecommendOptions};
 use crate::error::{AppError, AppResult};
-use crate::ranking::{predicted_ratings, RankBy, Reader};
+use crate::ranking::{RankBy, Reader};
 use crate::state::Loaded;
 use crate::store::StoredRating;
 
@@ -346,21 +346,8 @@ impl Loaded {
         let reader = Reader::of(ranker, user_id, stored);
         let scored = ranking.top_n(&reader, n, opts);
         let rating = &self.model.fitted;
-        let (predicted, rating_fallback) = if std::ptr::eq(ranking, &self.model) {
-            // The list's own scores are the predictions (or there are none).
-            let rates = rating.kind.predicts_ratings();
-            let values = scored.iter().map(|s| rates.then_some(s.score)).collect();
-            (values, rates && reader.source == RecSource::Popular)
-        } else {
-            let ids: Vec<&str> = scored.iter().map(|s| ranker.items.id(s.item)).collect();
-            let predictions = predicted_ratings(rating, &Reader::of(rating, user_id, stored), &ids);
-            let fallback = predictions
-                .iter()
-                .flatten()
-                .any(|p| p.fallback != Fallback::None);
-            let values: Vec<Option<f32>> = predictions.iter().map(|p| p.map(|p| p.value)).collect();
-            (values, fallback)
-        };
+        let (predicted, rating_fallback) =
+            self.predictions_for(ranking, &reader, &scored, user_id, stored);
         let explainer = (explain && reader.source != RecSource::Popular)
             .then(|| Explainer::new(ranker, &reader));
         let items = scored
