@@ -389,6 +389,21 @@ async fn rank_by_is_checked() {
     assert!(body.contains("no ranker"), "{body}");
     let j = get_json(addr, "/api/users/1/recommendations?rank_by=rating").await;
     assert_eq!(j["ranker"], "svd");
+
+    // The API document describes the parameter and the fields.
+    let doc = get_json(addr, "/openapi.json").await;
+    for path in ["/api/users/{id}/recommendations", "/api/books/{id}/similar"] {
+        let params = doc["paths"][path]["get"]["parameters"].as_array().unwrap();
+        assert!(params.iter().any(|p| p["name"] == "rank_by"), "{path}");
+    }
+    let fields = &doc["components"]["schemas"]["RecommendationsResponse"]["properties"];
+    for field in ["ranker", "score_kind", "rating_model", "rating_fallback"] {
+        assert!(fields.get(field).is_some(), "{field} missing from the schema");
+    }
+    assert_eq!(
+        doc["components"]["schemas"]["RankBy"]["enum"],
+        serde_json::json!(["ranker", "rating"])
+    );
 }
 
 #[test]
