@@ -398,7 +398,10 @@ async fn rank_by_is_checked() {
     }
     let fields = &doc["components"]["schemas"]["RecommendationsResponse"]["properties"];
     for field in ["ranker", "score_kind", "rating_model", "rating_fallback"] {
-        assert!(fields.get(field).is_some(), "{field} missing from the schema");
+        assert!(
+            fields.get(field).is_some(),
+            "{field} missing from the schema"
+        );
     }
     assert_eq!(
         doc["components"]["schemas"]["RankBy"]["enum"],
