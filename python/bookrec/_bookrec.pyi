@@ -179,4 +179,5 @@ def serve(
     port: int,
     min_support: int,
     threads: int,
+    ranker: str | PathLike[str] | None = None,
 ) -> Server: ...

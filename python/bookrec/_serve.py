@@ -78,6 +78,7 @@ def serve(
     db: "str | os.PathLike[str] | None" = None,
     min_support: int = DEFAULT_MIN_SUPPORT,
     threads: int = 2,
+    ranker: "str | os.PathLike[str] | None" = None,
 ) -> Server:
     """Starts the web app and JSON API (the same server as ``bookrec serve``) on a model file
     written by ``Model.save`` / ``bookrec train``, in a background thread of this process, and
@@ -85,8 +86,11 @@ def serve(
 
     ``books``: the catalogue CSV (titles, authors, covers); ``port=0`` picks a free port (see
     ``Server.url``); ``db``: the SQLite file for ratings submitted through the page or API
-    (default: a temporary one, removed by ``stop()``). A bad model file raises
-    :class:`RuntimeError` naming it; a busy port raises :class:`OSError`.
+    (default: a temporary one, removed by ``stop()``); ``ranker``: a second model file that
+    chooses and orders the recommendations (e.g. an ``ials`` model) while ``model_path``
+    supplies the predicted ratings, as ``bookrec serve --ranker``. A bad model file, or a
+    model and ranker that cannot work together, raises :class:`RuntimeError` naming it; a busy
+    port raises :class:`OSError`.
     """
     tmpdir = None
     if db is None:
@@ -101,6 +105,7 @@ def serve(
             int(port),
             int(min_support),
             int(threads),
+            None if ranker is None else os.fspath(ranker),
         )
     except BaseException:
         if tmpdir is not None:

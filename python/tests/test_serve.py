@@ -86,3 +86,29 @@ def test_bad_arguments_raise_param_error(model_file: Path) -> None:
         bookrec.serve(model_file, host="localhost:80")
     with pytest.raises(bookrec.ParamError):
         bookrec.serve(model_file, threads=0)
+
+
+def test_a_ranker_orders_the_list_and_the_model_predicts_the_ratings(
+    model_file: Path,
+    svd: bookrec.SVD,
+    split: tuple[bookrec.Ratings, bookrec.Ratings],
+    tmp_path: Path,
+) -> None:
+    ials = bookrec.ImplicitALS(factors=16, iterations=5).fit(split[0])
+    ranker_file = tmp_path / "ials.bkr"
+    ials.save(ranker_file)
+    with bookrec.serve(model_file, ranker=ranker_file) as server:
+        body = get_json(f"{server.url}/api/users/7/recommendations?n=5&explain=false")
+        assert body["ranker"] == "ials"
+        assert body["rating_model"] == "svd"
+        assert body["score_kind"] == "preference"
+        ids = [r["book"]["id"] for r in body["items"]]
+        assert ids == ials.recommend("7", n=5)["book_id"].tolist()
+        for r in body["items"]:
+            assert r["predicted_rating"] == pytest.approx(svd.predict("7", r["book"]["id"]), abs=1e-4)
+        own = get_json(f"{server.url}/api/users/7/recommendations?n=5&rank_by=rating")
+        assert own["ranker"] == "svd"
+        assert [r["book"]["id"] for r in own["items"]] == svd.recommend("7", n=5)["book_id"].tolist()
+    # A ranking model cannot supply predicted ratings for another ranker's lists.
+    with pytest.raises(RuntimeError, match="does not predict ratings"):
+        bookrec.serve(ranker_file, ranker=ranker_file)

@@ -341,6 +341,10 @@ pub struct RecommendArgs {
     /// Model file written by `bookrec train`.
     #[arg(long)]
     pub model: PathBuf,
+    /// A second model file that chooses and orders the books (e.g. trained with `--model
+    /// ials`); --model then supplies the predicted ratings.
+    #[arg(long)]
+    pub ranker: Option<PathBuf>,
     /// User id as in the ratings file.
     #[arg(long)]
     pub user: String,

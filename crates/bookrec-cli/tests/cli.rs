@@ -425,3 +425,85 @@ fn ials_evaluate_train_recommend() {
     assert_eq!(v["score"], "ranking score (not a rating)");
     assert_eq!(v["recommendations"].as_array().unwrap().len(), 10);
 }
+
+/// `recommend --ranker`: the ranker's list, in its order, with the rating model's predicted
+/// ratings; a pair that cannot work together is refused with one sentence.
+#[test]
+fn recommend_with_a_ranker() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ratings, books) = demo_files(dir.path());
+    let (svd, ials) = (dir.path().join("svd.bkr"), dir.path().join("ials.bkr"));
+    for (kind, out, param) in [("svd", &svd, "factors=8"), ("ials", &ials, "factors=8")] {
+        ok(&[
+            "train",
+            "--ratings",
+            s(&ratings),
+            "--model",
+            kind,
+            "-p",
+            param,
+            "--out",
+            s(out),
+        ]);
+    }
+    let json = |args: &[&str]| -> serde_json::Value { serde_json::from_str(&ok(args)).unwrap() };
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        v["recommendations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["book_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let alone = json(&["recommend", "--model", s(&ials), "--user", "7", "--json"]);
+    let both = json(&[
+        "recommend",
+        "--model",
+        s(&svd),
+        "--ranker",
+        s(&ials),
+        "--user",
+        "7",
+        "--json",
+    ]);
+    assert_eq!(both["ranker"], "ials");
+    assert_eq!(both["rating_model"], "svd");
+    assert_eq!(both["score"], "ranking score (not a rating)");
+    assert_eq!(ids(&both), ids(&alone));
+    let (model, _) = bookrec_core::io::load_model(&svd).unwrap();
+    for r in both["recommendations"].as_array().unwrap() {
+        let want = model.predict("7", r["book_id"].as_str().unwrap()).value as f64;
+        let got = r["predicted_rating"].as_f64().unwrap();
+        assert!((got - want).abs() < 1e-4, "{r}: want {want}");
+    }
+    let text = ok(&[
+        "recommend",
+        "--model",
+        s(&svd),
+        "--ranker",
+        s(&ials),
+        "--user",
+        "7",
+        "--books",
+        s(&books),
+    ]);
+    assert!(
+        text.contains("ranked by ials, predicted ratings by svd"),
+        "{text}"
+    );
+    assert!(
+        text.contains("preference") && text.contains("predicted"),
+        "{text}"
+    );
+
+    let err = fails(&[
+        "recommend",
+        "--model",
+        s(&ials),
+        "--ranker",
+        s(&ials),
+        "--user",
+        "7",
+    ]);
+    assert!(err.contains("does not predict ratings"), "{err}");
+}

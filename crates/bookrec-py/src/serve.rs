@@ -86,11 +86,12 @@ impl Drop for Server {
     }
 }
 
-/// Loads `model` (a model file), `books` (optional catalogue CSV) and the SQLite ratings
+/// Loads `model` (a model file), `ranker` (optional second model file that ranks, see
+/// `bookrec_server::ranking`), `books` (optional catalogue CSV) and the SQLite ratings
 /// database `db`, binds `host:port` (port 0 = any free port) and serves in a background
 /// thread with `threads` tokio workers.
 #[pyfunction]
-#[pyo3(signature = (model, books, db, host, port, min_support, threads))]
+#[pyo3(signature = (model, books, db, host, port, min_support, threads, ranker = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn serve(
     py: Python<'_>,
@@ -101,6 +102,7 @@ pub fn serve(
     port: u16,
     min_support: u32,
     threads: usize,
+    ranker: Option<PathBuf>,
 ) -> PyResult<Server> {
     if threads == 0 {
         return Err(param("threads", threads, "must be at least 1"));
@@ -109,7 +111,15 @@ pub fn serve(
         .parse()
         .map_err(|_| param("host", &host, "must be an IP address, e.g. 127.0.0.1"))?;
     let state = py
-        .detach(|| AppState::load(&model, books.as_deref(), &db, min_support))
+        .detach(|| {
+            AppState::load(
+                &model,
+                ranker.as_deref(),
+                books.as_deref(),
+                &db,
+                min_support,
+            )
+        })
         .map_err(|e| PyRuntimeError::new_err(format!("{e:#}")))?;
     let listener = std::net::TcpListener::bind(SocketAddr::new(ip, port))
         .and_then(|l| l.set_nonblocking(true).map(|()| l))

@@ -26,6 +26,7 @@ fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let state = AppState::load(
         Path::new(&args[1]),
+        None,
         Some(Path::new(&args[2])),
         &dir.path().join("r.sqlite"),
         bookrec_server::Settings::default().min_support,
@@ -34,7 +35,7 @@ fn main() -> anyhow::Result<()> {
     let loaded = state.loaded();
     let store: std::sync::Arc<Store> = state.store();
     let opts = state.recommend_options();
-    let model = &loaded.model;
+    let model = &loaded.model.fitted;
     // Every k-th known user, so light and heavy readers are both represented.
     let known: Vec<u32> = (0..model.users.len() as u32)
         .filter(|&u| model.knows_user(u))
@@ -55,7 +56,7 @@ fn main() -> anyhow::Result<()> {
         std::hint::black_box(model.recommend(u, 10, &opts));
         engine.push(t.elapsed().as_secs_f64() * 1e3);
         let t = Instant::now();
-        let got = std::hint::black_box(loaded.recommend_known(u, 10, &opts));
+        let got = std::hint::black_box(loaded.model.recommend_known(u, 10, &opts));
         fast.push(t.elapsed().as_secs_f64() * 1e3);
         let want = model.recommend(u, 10, &opts);
         total += want.len();
@@ -65,10 +66,10 @@ fn main() -> anyhow::Result<()> {
             .count();
         let t = Instant::now();
         let stored = store.ratings_for(&id)?;
-        std::hint::black_box(loaded.recommendations(&id, &stored, 10, &opts, false));
+        std::hint::black_box(loaded.recommendations(&id, &stored, 10, &opts, false, None)?);
         view.push(t.elapsed().as_secs_f64() * 1e3);
         let t = Instant::now();
-        std::hint::black_box(loaded.recommendations(&id, &stored, 10, &opts, true));
+        std::hint::black_box(loaded.recommendations(&id, &stored, 10, &opts, true, None)?);
         explained.push(t.elapsed().as_secs_f64() * 1e3);
     }
     for (name, v) in [
@@ -86,7 +87,7 @@ fn main() -> anyhow::Result<()> {
     println!(
         "contiguous block vs engine: recall@10 = {:.4} ({hits}/{total}); candidates: {}",
         hits as f64 / total.max(1) as f64,
-        loaded.fast.as_ref().map_or(0, |f| f.len())
+        loaded.model.fast.as_ref().map_or(0, |f| f.len())
     );
     Ok(())
 }

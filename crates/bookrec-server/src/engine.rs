@@ -2,4 +2,6 @@
 
 pub use bookrec_core::data::{load_catalog, Book, Catalog, CatalogReport};
 pub use bookrec_core::io::{load_model, ModelMeta};
-pub use bookrec_core::models::{FittedModel, ModelKind, RecommendOptions, ScoredItem};
+pub use bookrec_core::models::{
+    Fallback, FittedModel, ModelKind, Prediction, RecommendOptions, ScoredItem,
+};

@@ -10,8 +10,9 @@
 //!
 //! It computes exactly what the engine computes — r̂ = (μ + b_i) + b_u + q_iᵀp_u with the same
 //! `dot` kernel, the same top-k order (score, then index) and the same exclusion of seen books,
-//! clipped to the scale — so its lists are identical to `FittedModel::recommend` (checked by
-//! the tests and by the `serve_timing` example on real models: recall@10 = 1).
+//! clipped to the scale (a ranking model's preference x_uᵀy_i: no μ, no clipping) — so its lists
+//! and scores are identical to `FittedModel::recommend` (checked by the tests and by the
+//! `serve_timing` example on real models: recall@10 = 1).
 
 use bookrec_core::kernels::dense::dot;
 use bookrec_core::kernels::topk::TopK;
@@ -21,6 +22,8 @@ use crate::engine::{FittedModel, RecommendOptions, ScoredItem};
 
 pub struct CandidateScorer {
     k: usize,
+    /// False for ranking models: scores are preferences, neither offset by μ nor clipped.
+    ratings: bool,
     min_support: u32,
     /// Candidate book indices, most popular first.
     items: Vec<u32>,
@@ -41,6 +44,8 @@ impl CandidateScorer {
             return None;
         }
         let need = min_support.max(1);
+        let ratings = model.kind.predicts_ratings();
+        let offset = if ratings { model.global_mean } else { 0.0 };
         let mut items: Vec<u32> = (0..model.item_popularity.len() as u32)
             .filter(|&i| model.item_popularity[i as usize] >= need)
             .collect();
@@ -53,7 +58,7 @@ impl CandidateScorer {
         let mut factors = Vec::with_capacity(items.len() * f.k);
         for &i in &items {
             let b_i = f.item_bias.get(i as usize).copied().unwrap_or(0.0);
-            base.push(model.global_mean + b_i);
+            base.push(offset + b_i);
             // A book without a vector scores μ + b_i + b_u in the engine: zeros do the same.
             match f.item_vec(i) {
                 Some(q) if q.len() == f.k => factors.extend_from_slice(q),
@@ -62,11 +67,23 @@ impl CandidateScorer {
         }
         Some(CandidateScorer {
             k: f.k,
+            ratings,
             min_support,
             items,
             base,
             factors,
         })
+    }
+
+    /// The score as the engine returns it: clipped to the scale for rating models, as is for
+    /// preferences; a non-finite score becomes the offset (μ or 0).
+    fn output(&self, model: &FittedModel, s: f32) -> f32 {
+        match (self.ratings, s.is_finite()) {
+            (true, true) => model.scale.clip(s),
+            (true, false) => model.scale.clip(model.global_mean),
+            (false, true) => s,
+            (false, false) => 0.0,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -117,7 +134,7 @@ impl CandidateScorer {
                 .into_iter()
                 .map(|(item, s)| ScoredItem {
                     item,
-                    score: model.scale.clip(s),
+                    score: self.output(model, s),
                 })
                 .collect(),
         )
@@ -133,8 +150,9 @@ mod tests {
     use bookrec_core::progress::NoProgress;
     use bookrec_core::rng::Rng;
 
-    /// Random ratings; factors either random (dense rows) or fitted by the engine's svd
-    /// (compact rows: only books and users with ratings have vectors).
+    /// Random ratings; factors either random (dense rows) or fitted by the engine's svd or
+    /// ials (compact rows: only books and users with ratings have vectors; ials scores are
+    /// preferences, not offset by μ nor clipped).
     fn random_model(seed: u64) -> FittedModel {
         let mut rng = Rng::new(seed);
         let (n_users, n_items, k) = (60usize, 300usize, 8usize);
@@ -151,8 +169,9 @@ mod tests {
                 .map(|(u, i, r)| (u.as_str(), i.as_str(), *r)),
             None,
         );
-        if seed % 2 == 1 {
-            return ModelSpec::default_for(ModelKind::Svd)
+        if seed % 3 > 0 {
+            let kind = [ModelKind::Svd, ModelKind::Ials][seed as usize % 3 - 1];
+            return ModelSpec::default_for(kind)
                 .fit(&train, &NoProgress)
                 .unwrap();
         }
@@ -177,7 +196,7 @@ mod tests {
 
     #[test]
     fn identical_to_the_engine() {
-        for seed in 0..4 {
+        for seed in 0..6 {
             let model = random_model(seed);
             for min_support in [1, 2, 3] {
                 let opts = RecommendOptions {

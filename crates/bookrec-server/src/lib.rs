@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod fast;
 pub mod openapi;
+pub mod ranking;
 pub mod routes;
 pub mod search;
 pub mod state;
@@ -33,8 +34,11 @@ pub use store::Store;
 /// Everything `bookrec serve` needs.
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
-    /// A model file written by `bookrec train`.
+    /// A model file written by `bookrec train`: predicts ratings, and ranks without a ranker.
     pub model_path: PathBuf,
+    /// A second model file that chooses and orders the lists (e.g. `ials`); see
+    /// [`ranking`].
+    pub ranker_path: Option<PathBuf>,
     /// The books CSV (titles, authors, covers); without it books show as their ids.
     pub books_path: Option<PathBuf>,
     /// SQLite file for submitted ratings, created on first run.
@@ -42,7 +46,7 @@ pub struct ServeConfig {
     pub addr: SocketAddr,
     /// Minimum training ratings for a book to be recommended or shown as similar.
     pub min_support: u32,
-    /// Poll the model file every `watch_interval` and hot-reload it when it changes.
+    /// Poll the model and ranker files every `watch_interval` and hot-reload when one changes.
     pub watch_model: bool,
     pub watch_interval: Duration,
 }
@@ -53,6 +57,7 @@ impl ServeConfig {
     pub fn new(model_path: impl Into<PathBuf>) -> Self {
         ServeConfig {
             model_path: model_path.into(),
+            ranker_path: None,
             books_path: None,
             db_path: PathBuf::from("bookrec-ratings.sqlite"),
             addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
@@ -67,9 +72,14 @@ impl ServeConfig {
 /// `bookrec serve` and the `bookrec-server` binary so they stay the same.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ServeArgs {
-    /// Model file written by `bookrec train`.
+    /// Model file written by `bookrec train`: supplies predicted ratings (and ranks, unless
+    /// --ranker is given).
     #[arg(long, env = "BOOKREC_MODEL")]
     pub model: PathBuf,
+    /// A second model file that chooses and orders the recommendations (e.g. one trained with
+    /// `bookrec train --model ials`); --model then supplies the predicted ratings.
+    #[arg(long, env = "BOOKREC_RANKER")]
+    pub ranker: Option<PathBuf>,
     /// Books CSV (titles, authors, cover URLs); without it books show as ids.
     #[arg(long, env = "BOOKREC_BOOKS")]
     pub books: Option<PathBuf>,
@@ -82,16 +92,17 @@ pub struct ServeArgs {
     /// Books with fewer training ratings are never recommended.
     #[arg(long, env = "BOOKREC_MIN_SUPPORT", default_value_t = Settings::default().min_support)]
     pub min_support: u32,
-    /// Do not watch the model file for changes (POST /admin/reload still works).
+    /// Do not watch the model and ranker files for changes (POST /admin/reload still works).
     #[arg(long, env = "BOOKREC_NO_WATCH")]
     pub no_watch: bool,
 }
 
 impl ServeArgs {
-    /// The [`ServeConfig`] these flags describe (model file polled every 2 s unless
+    /// The [`ServeConfig`] these flags describe (model files polled every 2 s unless
     /// `--no-watch`).
     pub fn into_config(self) -> ServeConfig {
         let mut config = ServeConfig::new(self.model);
+        config.ranker_path = self.ranker;
         config.books_path = self.books;
         config.db_path = self.db;
         config.addr = self.addr;
@@ -101,12 +112,14 @@ impl ServeArgs {
     }
 }
 
-/// Loads the model, catalogue and database named by `config` and serves until SIGINT/SIGTERM.
+/// Loads the model (and ranker), catalogue and database named by `config` and serves until
+/// SIGINT/SIGTERM.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let cfg = config.clone();
     let state = tokio::task::spawn_blocking(move || {
         AppState::load(
             &cfg.model_path,
+            cfg.ranker_path.as_deref(),
             cfg.books_path.as_deref(),
             &cfg.db_path,
             cfg.min_support,
@@ -115,11 +128,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     .await
     .context("start-up task failed")??;
     if config.watch_model {
-        tokio::spawn(watch_model_file(
-            state.clone(),
-            config.model_path.clone(),
-            config.watch_interval,
-        ));
+        tokio::spawn(watch_model_files(state.clone(), config.watch_interval));
     }
     serve_with(state, config.addr).await
 }
@@ -177,33 +186,40 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown signal received, finishing in-flight requests");
 }
 
-/// Hot reload on file change: polls the model file's modification time and size; on a change
-/// (after the writer has had `interval` to finish) reloads it. A bad file is logged and the old
-/// model keeps serving; the same bad file is not retried until it changes again.
-pub async fn watch_model_file(state: AppState, path: PathBuf, interval: Duration) {
-    let stamp = |p: &PathBuf| -> Option<(SystemTime, u64)> {
-        let m = std::fs::metadata(p).ok()?;
-        Some((m.modified().ok()?, m.len()))
+/// Hot reload on file change: polls the modification time and size of the model file (and the
+/// ranker file, if any); on a change (after the writer has had `interval` to finish) reloads
+/// both together. A bad file or an incompatible pair is logged and the old models keep
+/// serving; the same files are not retried until one changes again.
+pub async fn watch_model_files(state: AppState, interval: Duration) {
+    let paths = state.model_files();
+    let stamp = || -> Option<Vec<(SystemTime, u64)>> {
+        paths
+            .iter()
+            .map(|p| {
+                let m = std::fs::metadata(p).ok()?;
+                Some((m.modified().ok()?, m.len()))
+            })
+            .collect()
     };
-    let mut last = stamp(&path);
+    let mut last = stamp();
     let mut ticker = tokio::time::interval(interval);
     ticker.tick().await;
     loop {
         ticker.tick().await;
-        let now = stamp(&path);
+        let now = stamp();
         if now.is_none() || now == last {
             continue;
         }
-        // Wait one more interval for a writer still copying the file, then compare again.
+        // Wait one more interval for a writer still copying a file, then compare again.
         tokio::time::sleep(interval).await;
-        if stamp(&path) != now {
+        if stamp() != now {
             continue;
         }
         last = now;
         match state.reload().await {
-            Ok(_) => tracing::info!(path = %path.display(), "model file changed: reloaded"),
+            Ok(_) => tracing::info!(files = ?paths, "model file changed: reloaded"),
             Err(e) => {
-                tracing::warn!(path = %path.display(), error = %e, "model file changed but was rejected")
+                tracing::warn!(files = ?paths, error = %e, "model file changed but was rejected")
             }
         }
     }

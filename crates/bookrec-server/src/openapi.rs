@@ -15,7 +15,9 @@ use crate::routes::{admin, api};
         title = "bookrec API",
         description = "Personalised book recommendations: top-N for a reader, similar books, \
                        catalogue search, and ratings stored durably and folded into the model \
-                       without retraining. Errors are JSON {\"error\": \"...\"} with a 4xx status."
+                       without retraining. With a ranker (`--ranker`), one model chooses and \
+                       orders the lists and the other predicts ratings (`rank_by`, `ranker`, \
+                       `rating_model`). Errors are JSON {\"error\": \"...\"} with a 4xx status."
     ),
     paths(
         api::recommendations,
@@ -28,6 +30,7 @@ use crate::routes::{admin, api};
         api::readyz,
         admin::reload,
     ),
+    components(schemas(crate::ranking::RankBy)),
     tags(
         (name = "users", description = "Recommendations and ratings"),
         (name = "books", description = "Catalogue, search and similar books"),

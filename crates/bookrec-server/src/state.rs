@@ -1,6 +1,6 @@
-//! Shared server state: the loaded model + catalogue + search index behind an [`ArcSwap`]
-//! (readers take a cheap `Arc` snapshot per request; a reload swaps in a new snapshot
-//! atomically, in-flight requests finish on the old one), and the ratings store.
+//! Shared server state: the loaded model (and ranker, if any) + catalogue + search index behind
+//! an [`ArcSwap`] (readers take a cheap `Arc` snapshot per request; a reload swaps in a new
+//! snapshot atomically, in-flight requests finish on the old one), and the ratings store.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,16 +11,19 @@ use arc_swap::ArcSwap;
 use bookrec_core::progress::NoProgress;
 
 use crate::engine::{load_catalog, load_model, Catalog, FittedModel, RecommendOptions};
-use crate::fast::CandidateScorer;
+use crate::ranking::{check_pair, PairCheck, Served};
 use crate::search::SearchIndex;
 use crate::store::Store;
 use crate::templates::Templates;
 
 /// Everything a request reads, swapped as one unit.
 pub struct Loaded {
-    pub model: FittedModel,
-    /// Contiguous candidate factors for known users' top-N (factor models only).
-    pub fast: Option<CandidateScorer>,
+    /// The `--model` file: supplies predicted ratings, and ranks unless there is a ranker.
+    pub model: Served,
+    /// The `--ranker` file, if any: chooses and orders the lists (see [`crate::ranking`]).
+    pub ranker: Option<Served>,
+    /// What [`check_pair`] found about the two (with a ranker).
+    pub pair: Option<PairCheck>,
     pub catalog: Arc<Catalog>,
     pub search: Arc<SearchIndex>,
     /// When this model was loaded (for /readyz and the admin answer).
@@ -35,6 +38,8 @@ pub struct Settings {
     pub min_support: u32,
     /// The model file `POST /admin/reload` re-reads; `None` for an in-memory model (demo).
     pub model_path: Option<PathBuf>,
+    /// The ranker file `POST /admin/reload` re-reads with the model, if the server has one.
+    pub ranker_path: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -42,8 +47,36 @@ impl Default for Settings {
         Settings {
             min_support: RecommendOptions::default().min_support,
             model_path: None,
+            ranker_path: None,
         }
     }
+}
+
+/// The model and the optional ranker, checked to work together (see [`check_pair`]).
+fn load_pair(
+    model: FittedModel,
+    ranker: Option<FittedModel>,
+    min_support: u32,
+) -> anyhow::Result<(Served, Option<Served>, Option<PairCheck>)> {
+    let pair = ranker.as_ref().map(|r| check_pair(&model, r)).transpose()?;
+    if let Some(p) = pair.filter(|p| p.books_unknown_to_model > 0) {
+        tracing::warn!(
+            ranker_books = p.ranker_books,
+            without_rating = p.books_unknown_to_model,
+            "the ranker knows books the rating model does not: they are listed without a predicted rating"
+        );
+    }
+    Ok((
+        Served::new(model, min_support),
+        ranker.map(|r| Served::new(r, min_support)),
+        pair,
+    ))
+}
+
+fn read_model(path: &Path) -> anyhow::Result<FittedModel> {
+    Ok(load_model(path)
+        .with_context(|| format!("loading model {}", path.display()))?
+        .0)
 }
 
 struct Inner {
@@ -61,12 +94,40 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State from an in-memory model and catalogue (used by `bookrec demo` and tests).
+    /// State from an in-memory model and catalogue (used by tests).
     pub fn new(model: FittedModel, catalog: Catalog, store: Store, settings: Settings) -> Self {
+        let model = Served::new(model, settings.min_support);
+        Self::assemble(model, None, None, catalog, store, settings)
+    }
+
+    /// State from an in-memory model, an optional ranker and a catalogue; fails if the two
+    /// models cannot work together (see [`check_pair`]).
+    pub fn with_ranker(
+        model: FittedModel,
+        ranker: Option<FittedModel>,
+        catalog: Catalog,
+        store: Store,
+        settings: Settings,
+    ) -> anyhow::Result<Self> {
+        let (model, ranker, pair) = load_pair(model, ranker, settings.min_support)?;
+        Ok(Self::assemble(
+            model, ranker, pair, catalog, store, settings,
+        ))
+    }
+
+    fn assemble(
+        model: Served,
+        ranker: Option<Served>,
+        pair: Option<PairCheck>,
+        catalog: Catalog,
+        store: Store,
+        settings: Settings,
+    ) -> Self {
         let search = Arc::new(build_search(&catalog));
         let loaded = Loaded {
-            fast: CandidateScorer::build(&model, settings.min_support),
             model,
+            ranker,
+            pair,
             catalog: Arc::new(catalog),
             search,
             loaded_at: SystemTime::now(),
@@ -82,15 +143,17 @@ impl AppState {
         }
     }
 
-    /// Loads the model file, the catalogue (if any) and opens the ratings database. Blocking.
+    /// Loads the model file, the ranker file (if any), the catalogue (if any) and opens the
+    /// ratings database. Blocking.
     pub fn load(
         model_path: &Path,
+        ranker_path: Option<&Path>,
         books_path: Option<&Path>,
         db_path: &Path,
         min_support: u32,
     ) -> anyhow::Result<Self> {
-        let (model, _meta) = load_model(model_path)
-            .with_context(|| format!("loading model {}", model_path.display()))?;
+        let model = read_model(model_path)?;
+        let ranker = ranker_path.map(read_model).transpose()?;
         let catalog = match books_path {
             Some(p) => {
                 load_catalog(p, &NoProgress)
@@ -100,15 +163,17 @@ impl AppState {
             None => Catalog::default(),
         };
         let store = Store::open(db_path)?;
-        Ok(AppState::new(
+        AppState::with_ranker(
             model,
+            ranker,
             catalog,
             store,
             Settings {
                 min_support,
                 model_path: Some(model_path.to_path_buf()),
+                ranker_path: ranker_path.map(Path::to_path_buf),
             },
-        ))
+        )
     }
 
     /// A snapshot of the current model, catalogue and index.
@@ -135,40 +200,47 @@ impl AppState {
         }
     }
 
-    /// Re-reads the model file and swaps it in. On any error (missing, truncated, corrupted,
-    /// wrong version) the current model keeps serving and the error is returned. Reloads are
-    /// serialised; the catalogue and search index are kept.
+    /// Re-reads the model file (and the ranker file, if any), checks that they work together,
+    /// and swaps them in as one unit. On any error (missing, truncated, corrupted, wrong
+    /// version, an incompatible pair) the current models keep serving and the error is
+    /// returned. Reloads are serialised; the catalogue and search index are kept.
     pub async fn reload(&self) -> Result<Arc<Loaded>, ReloadError> {
-        let path = self
-            .inner
-            .settings
+        let settings = &self.inner.settings;
+        let path = settings
             .model_path
             .clone()
             .ok_or(ReloadError::NoModelFile)?;
         let _guard = self.inner.reload_lock.lock().await;
-        let read_path = path.clone();
-        let min_support = self.inner.settings.min_support;
-        let (model, fast) = tokio::task::spawn_blocking(move || {
-            load_model(&read_path).map(|(model, _meta)| {
-                let fast = CandidateScorer::build(&model, min_support);
-                (model, fast)
-            })
+        let (model_path, ranker_path) = (path.clone(), settings.ranker_path.clone());
+        let min_support = settings.min_support;
+        let (model, ranker, pair) = tokio::task::spawn_blocking(move || {
+            let model = read_model(&model_path)?;
+            let ranker = ranker_path.as_deref().map(read_model).transpose()?;
+            load_pair(model, ranker, min_support)
         })
         .await
         .map_err(|e| ReloadError::Rejected(format!("loader task failed: {e}")))?
-        .map_err(|e| ReloadError::Rejected(e.to_string()))?;
+        .map_err(|e| ReloadError::Rejected(format!("{e:#}")))?;
         let old = self.loaded();
         let fresh = Arc::new(Loaded {
             model,
-            fast,
+            ranker,
+            pair,
             catalog: Arc::clone(&old.catalog),
             search: Arc::clone(&old.search),
             loaded_at: SystemTime::now(),
         });
         self.inner.loaded.store(Arc::clone(&fresh));
-        tracing::info!(path = %path.display(), users = fresh.model.users.len(),
-            books = fresh.model.items.len(), "model reloaded");
+        tracing::info!(path = %path.display(), users = fresh.model.fitted.users.len(),
+            books = fresh.model.fitted.items.len(),
+            ranker = fresh.ranker.as_ref().map(|r| r.fitted.kind.name()), "model reloaded");
         Ok(fresh)
+    }
+
+    /// The model files a reload re-reads (the model, then the ranker if any).
+    pub fn model_files(&self) -> Vec<PathBuf> {
+        let s = &self.inner.settings;
+        s.model_path.iter().chain(&s.ranker_path).cloned().collect()
     }
 }
 

@@ -7,8 +7,9 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::engine::{Book, RecommendOptions, ScoredItem};
+use crate::engine::{Book, Catalog, FittedModel, RecommendOptions};
 use crate::error::{AppError, AppResult};
+use crate::ranking::{RankBy, Reader};
 use crate::state::Loaded;
 use crate::store::StoredRating;
 
@@ -72,11 +73,12 @@ impl ScoreKind {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Recommendation {
     pub book: BookView,
-    /// Predicted rating on the model's scale; `null` when the model ranks without predicting
-    /// ratings (see `score_kind`).
+    /// Predicted rating on the scale of the rating model (`rating_model`); `null` when no
+    /// served model predicts ratings, or when the ranker listed a book the rating model has
+    /// no training ratings for.
     pub predicted_rating: Option<f32>,
-    /// The score the list is ranked by: the predicted rating, or a ranking model's score
-    /// (see `score_kind`).
+    /// The score the list is ranked by, from the model named in `ranker`: a predicted rating,
+    /// a preference or a count (see `score_kind`).
     pub score: f32,
     /// The user's rated books that contribute most to this recommendation (empty for popular
     /// fallbacks).
@@ -103,10 +105,19 @@ pub struct RecommendationsResponse {
     pub source: RecSource,
     /// A sentence for the reader when the list is a fallback.
     pub message: Option<String>,
-    /// Ratings used (training + stored, books known to the model).
+    /// Ratings used (training + stored, books known to the ranking model).
     pub n_ratings_used: usize,
-    /// What `score` means for this model.
+    /// The model kind that chose and ordered the list (e.g. "ials" with a ranker, else the
+    /// served model, e.g. "svd").
+    pub ranker: String,
+    /// What `score` means for the ranking model.
     pub score_kind: ScoreKind,
+    /// The model kind that supplied `predicted_rating`; `null` when no served model predicts
+    /// ratings.
+    pub rating_model: Option<String>,
+    /// True when the predicted ratings are the rating model's non-personal fallback (μ + b_i:
+    /// it has no ratings from this reader), not a prediction for this reader.
+    pub rating_fallback: bool,
     pub items: Vec<Recommendation>,
 }
 
@@ -145,6 +156,8 @@ pub struct SimilarBook {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct SimilarResponse {
     pub book_id: String,
+    /// The model kind whose book similarities these are (the ranker when there is one).
+    pub ranker: String,
     pub items: Vec<SimilarBook>,
 }
 
@@ -246,7 +259,7 @@ pub fn check_query(raw: Option<&str>) -> AppResult<&str> {
 
 /// Checks a rating against the model's scale.
 pub fn check_rating(loaded: &Loaded, rating: f32) -> AppResult<f32> {
-    let scale = loaded.model.scale;
+    let scale = loaded.model.fitted.scale;
     if !rating.is_finite() || !scale.contains(rating) {
         return Err(AppError::Unprocessable(format!(
             "rating must be between {} and {} (got {rating})",
@@ -262,7 +275,7 @@ pub fn check_rating(loaded: &Loaded, rating: f32) -> AppResult<f32> {
 impl Loaded {
     /// The book as shown, or `None` if neither the catalogue nor the model knows `id`.
     pub fn book_view(&self, id: &str) -> Option<BookView> {
-        let item = self.model.items.get(id);
+        let item = self.model.fitted.items.get(id);
         let book = self.catalog.get(id);
         if item.is_none() && book.is_none() {
             return None;
@@ -271,9 +284,7 @@ impl Loaded {
     }
 
     fn view_of(&self, id: &str, book: Option<&Book>, item: Option<u32>) -> BookView {
-        let n_ratings = item
-            .and_then(|i| self.model.item_popularity.get(i as usize).copied())
-            .unwrap_or(0);
+        let n_ratings = item.map_or(0, |i| self.support(i));
         match book {
             Some(b) => BookView {
                 id: id.to_string(),
@@ -300,63 +311,26 @@ impl Loaded {
         }
     }
 
-    /// The model's index of `user_id` if the model has training ratings for them (vocabularies
-    /// may be shared with a larger data set, so being in the vocabulary is not enough).
-    pub fn known_user(&self, user_id: &str) -> Option<u32> {
-        self.model
-            .users
-            .get(user_id)
-            .filter(|&u| self.model.knows_user(u))
+    /// View of a book listed by `model` (the model or the ranker), by its id.
+    fn listed_view(&self, model: &FittedModel, item: u32) -> BookView {
+        let id = model.items.id(item);
+        self.view_of(id, self.catalog.get(id), self.model.fitted.items.get(id))
     }
 
-    /// The engine's top-N for a known user, through the contiguous candidate block when there
-    /// is one (identical results, see [`crate::fast`]).
-    pub fn recommend_known(&self, user: u32, n: usize, opts: &RecommendOptions) -> Vec<ScoredItem> {
-        self.fast
-            .as_ref()
-            .and_then(|f| f.recommend(&self.model, user, n, opts))
-            .unwrap_or_else(|| self.model.recommend(user, n, opts))
-    }
-
-    /// View of a model item index.
-    fn item_view(&self, item: u32) -> BookView {
-        let id = self.model.items.id(item);
-        self.view_of(id, self.catalog.get(id), Some(item))
-    }
-
-    /// A user's ratings as the model should see them: training ratings with stored ratings
-    /// replacing or adding to them (books unknown to the model are skipped — they cannot be
-    /// folded in).
-    fn model_ratings(&self, user: Option<u32>, stored: &[StoredRating]) -> Vec<(u32, f32)> {
-        let mut merged: Vec<(u32, f32)> = match user {
-            Some(u) => {
-                let (items, values) = self.model.seen.row(u as usize);
-                items.iter().copied().zip(values.iter().copied()).collect()
-            }
-            None => Vec::new(),
-        };
-        for s in stored {
-            if let Some(item) = self.model.items.get(&s.book_id) {
-                match merged.iter_mut().find(|(i, _)| *i == item) {
-                    Some(slot) => slot.1 = s.rating,
-                    None => merged.push((item, s.rating)),
-                }
-            }
-        }
-        merged
-    }
-
-    /// Top-`n` recommendations for `user_id`, with their explanations.
+    /// Top-`n` recommendations for `user_id`, with their explanations, ranked by the model
+    /// `rank_by` names (see [`crate::ranking`]; default: the ranker if there is one).
     ///
+    /// The ranking model sees the reader as [`Reader::of`] says:
     /// - known user, nothing stored: the trained factors ([`RecSource::Personal`]);
     /// - any stored ratings (known or new user): training + stored ratings folded in
     ///   ([`RecSource::FoldIn`]), so rating more books changes the list on the next load;
     /// - no ratings at all: popular books ([`RecSource::Popular`]) and a message saying so.
     ///
-    /// With `explain`, each item names up to [`EXPLAIN_N`] of the user's books that contribute
-    /// most to its score and that the user rated highly (at or above both their own mean rating
-    /// and the middle of the scale). This costs one fold-in decomposition per item (see
-    /// `FittedModel::explain_for_ratings`), more than the top-N itself for readers with
+    /// The rating model sees the reader the same way and predicts the listed books. With
+    /// `explain`, each item names up to [`EXPLAIN_N`] of the user's books that contribute
+    /// most to its ranking score and that the user rated highly (at or above both their own
+    /// mean rating and the middle of the scale). This costs one fold-in decomposition per item
+    /// (see `FittedModel::explain_for_ratings`), more than the top-N itself for readers with
     /// hundreds of ratings.
     pub fn recommendations(
         &self,
@@ -365,28 +339,32 @@ impl Loaded {
         n: usize,
         opts: &RecommendOptions,
         explain: bool,
-    ) -> RecommendationsResponse {
-        let user = self.known_user(user_id);
-        let used_stored = stored
-            .iter()
-            .any(|s| self.model.items.get(&s.book_id).is_some());
-        let ratings = self.model_ratings(user, stored);
-        let (source, scored) = match user {
-            Some(u) if !used_stored => (RecSource::Personal, self.recommend_known(u, n, opts)),
-            _ if !ratings.is_empty() => (
-                RecSource::FoldIn,
-                self.model.recommend_for_ratings(&ratings, n, opts),
-            ),
-            _ => (RecSource::Popular, self.model.popular(n, opts)),
-        };
-        let personal = user.filter(|_| source == RecSource::Personal);
-        let explain_with = explain.then(|| Explainer::new(self, personal, &ratings));
+        rank_by: Option<RankBy>,
+    ) -> AppResult<RecommendationsResponse> {
+        let ranking = self.ranking(rank_by)?;
+        let ranker = &ranking.fitted;
+        let reader = Reader::of(ranker, user_id, stored);
+        let scored = ranking.top_n(&reader, n, opts);
+        let rating = &self.model.fitted;
+        let (predicted, rating_fallback) =
+            self.predictions_for(ranking, &reader, &scored, user_id, stored);
+        let explainer = (explain && reader.source != RecSource::Popular)
+            .then(|| Explainer::new(ranker, &reader));
         let items = scored
             .iter()
-            .map(|s| self.recommendation(s, source, explain_with.as_ref()))
+            .zip(predicted)
+            .map(|(s, predicted_rating)| Recommendation {
+                book: self.listed_view(ranker, s.item),
+                predicted_rating,
+                score: s.score,
+                because: explainer
+                    .as_ref()
+                    .map(|e| e.because(ranker, &self.catalog, s.item))
+                    .unwrap_or_default(),
+            })
             .collect();
-        let message = (source == RecSource::Popular).then(|| {
-            if user.is_none() {
+        let message = (reader.source == RecSource::Popular).then(|| {
+            if reader.known.is_none() {
                 format!(
                     "We don't know reader {user_id:?} yet, so here are the most popular books. \
                      Rate a few books to get personal recommendations."
@@ -395,59 +373,41 @@ impl Loaded {
                 "This reader has no ratings yet, so here are the most popular books.".to_string()
             }
         });
-        RecommendationsResponse {
+        Ok(RecommendationsResponse {
             user_id: user_id.to_string(),
-            known_user: user.is_some(),
-            source,
+            known_user: reader.known.is_some(),
+            source: reader.source,
             message,
-            n_ratings_used: ratings.len(),
-            score_kind: ScoreKind::of(&self.model),
+            n_ratings_used: reader.ratings.len(),
+            ranker: ranker.kind.name().to_string(),
+            score_kind: ScoreKind::of(ranker),
+            rating_model: rating
+                .kind
+                .predicts_ratings()
+                .then(|| rating.kind.name().to_string()),
+            rating_fallback,
             items,
-        }
-    }
-
-    fn recommendation(
-        &self,
-        s: &ScoredItem,
-        source: RecSource,
-        explainer: Option<&Explainer<'_>>,
-    ) -> Recommendation {
-        let (score, because) = match source {
-            RecSource::Personal | RecSource::FoldIn => (
-                s.score,
-                explainer
-                    .map(|e| e.because(self, s.item))
-                    .unwrap_or_default(),
-            ),
-            // Popular: the score is a count; show the unknown-user prediction instead (μ + b_i
-            // for rating models, the ranking model's own fallback score otherwise).
-            RecSource::Popular => (self.model.predict_idx(None, Some(s.item)).value, Vec::new()),
-        };
-        Recommendation {
-            book: self.item_view(s.item),
-            predicted_rating: self.model.kind.predicts_ratings().then_some(score),
-            score,
-            because,
-        }
+        })
     }
 
     /// All ratings of `user_id` (training + stored), highest first; `None` if the model does
     /// not know the user and nothing is stored for them.
     pub fn user_ratings(&self, user_id: &str, stored: &[StoredRating]) -> Option<RatingsResponse> {
-        let user = self.known_user(user_id);
+        let model = &self.model.fitted;
+        let user = Reader::of(model, user_id, &[]).known;
         if user.is_none() && stored.is_empty() {
             return None;
         }
         let mut ratings: Vec<RatedBook> = Vec::new();
         if let Some(u) = user {
-            let (items, values) = self.model.seen.row(u as usize);
+            let (items, values) = model.seen.row(u as usize);
             for (&item, &rating) in items.iter().zip(values) {
-                let id = self.model.items.id(item);
+                let id = model.items.id(item);
                 if stored.iter().any(|s| s.book_id == id) {
                     continue;
                 }
                 ratings.push(RatedBook {
-                    book: self.item_view(item),
+                    book: self.listed_view(model, item),
                     rating,
                     source: RatingSource::Training,
                 });
@@ -475,40 +435,52 @@ impl Loaded {
     }
 
     /// Up to `n` books similar to `book_id` (positive similarity only) with at least
-    /// `min_support` training ratings;
-    /// `None` if the book is unknown to catalogue and model. A catalogue book the model never
-    /// saw has no neighbours (empty list).
-    pub fn similar(&self, book_id: &str, n: usize, min_support: u32) -> Option<SimilarResponse> {
-        self.book_view(book_id)?;
-        let items = match self.model.items.get(book_id) {
+    /// `min_support` training ratings, by the model `rank_by` names (default: the ranker if
+    /// there is one); `None` if the book is unknown to catalogue and model. A catalogue book the
+    /// ranking model never saw has no neighbours (empty list).
+    pub fn similar(
+        &self,
+        book_id: &str,
+        n: usize,
+        min_support: u32,
+        rank_by: Option<RankBy>,
+    ) -> AppResult<Option<SimilarResponse>> {
+        let ranker = &self.ranking(rank_by)?.fitted;
+        if self.book_view(book_id).is_none() && ranker.items.get(book_id).is_none() {
+            return Ok(None);
+        }
+        let items = match ranker.items.get(book_id) {
             Some(item) => {
                 // Rarely rated books are left out: their factors are mostly noise.
                 let opts = RecommendOptions {
                     min_support,
                     exclude_seen: true,
                 };
-                self.model
+                ranker
                     .similar_with(item, n.saturating_add(1), &opts)
                     .into_iter()
                     // Zero or negative similarity is not "readers also liked".
                     .filter(|s| s.item != item && s.score > 0.0)
                     .take(n)
                     .map(|s| SimilarBook {
-                        book: self.item_view(s.item),
+                        book: self.listed_view(ranker, s.item),
                         similarity: s.score,
                     })
                     .collect()
             }
             None => Vec::new(),
         };
-        Some(SimilarResponse {
+        Ok(Some(SimilarResponse {
             book_id: book_id.to_string(),
+            ranker: ranker.kind.name().to_string(),
             items,
-        })
+        }))
     }
 
+    /// Training ratings of the model's book `item` (0 when unknown).
     fn support(&self, item: u32) -> u32 {
         self.model
+            .fitted
             .item_popularity
             .get(item as usize)
             .copied()
@@ -518,7 +490,11 @@ impl Loaded {
     /// Catalogue search (see [`crate::search`]); popular books first within a match tier.
     pub fn search(&self, query: &str, n: usize) -> SearchResponse {
         let hits = self.search.search(query, n, |id| {
-            self.model.items.get(id).map_or(0, |i| self.support(i))
+            self.model
+                .fitted
+                .items
+                .get(id)
+                .map_or(0, |i| self.support(i))
         });
         let items = hits.iter().filter_map(|h| self.book_view(&h.id)).collect();
         SearchResponse {
@@ -528,7 +504,8 @@ impl Loaded {
     }
 }
 
-/// "Because you rated X highly" for one user's recommendations.
+/// "Because you rated X highly" for one user's recommendations, from the model that ranked
+/// them.
 struct Explainer<'a> {
     /// The known user whose trained score is decomposed; `None` = decompose the fold-in
     /// estimate from `ratings`.
@@ -539,15 +516,18 @@ struct Explainer<'a> {
 }
 
 impl<'a> Explainer<'a> {
-    fn new(loaded: &Loaded, user: Option<u32>, ratings: &'a [(u32, f32)]) -> Self {
+    fn new(model: &FittedModel, reader: &'a Reader) -> Self {
+        let ratings = &reader.ratings;
         let mean = if ratings.is_empty() {
             0.0
         } else {
             ratings.iter().map(|r| r.1).sum::<f32>() / ratings.len() as f32
         };
-        let scale = loaded.model.scale;
+        let scale = model.scale;
         Explainer {
-            user,
+            user: reader
+                .known
+                .filter(|_| reader.source == RecSource::Personal),
             ratings,
             high: mean.max((scale.min + scale.max) / 2.0),
         }
@@ -557,8 +537,7 @@ impl<'a> Explainer<'a> {
         self.ratings.iter().find(|(i, _)| *i == item).map(|r| r.1)
     }
 
-    fn because(&self, loaded: &Loaded, item: u32) -> Vec<Because> {
-        let model = &loaded.model;
+    fn because(&self, model: &FittedModel, catalog: &Catalog, item: u32) -> Vec<Because> {
         // Ask for a few more than shown: some top contributors may not be "rated highly".
         let want = EXPLAIN_N + 3;
         let reasons = match self.user {
@@ -570,8 +549,7 @@ impl<'a> Explainer<'a> {
             .filter_map(|r| {
                 let rating = self.rating_of(r.item).filter(|&v| v >= self.high)?;
                 let id = model.items.id(r.item);
-                let title = loaded
-                    .catalog
+                let title = catalog
                     .get(id)
                     .map(|b| b.title.clone())
                     .unwrap_or_else(|| format!("Book {id}"));

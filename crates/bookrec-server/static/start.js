@@ -93,12 +93,18 @@
             ? Math.round(r.score) + " readers"
             : "match " + r.score.toFixed(2);
         extra.appendChild(el("div", "score", label));
+        if (recs.score_kind !== "predicted_rating" && r.predicted_rating !== null) {
+          extra.appendChild(el("div", "score", "★ " + r.predicted_rating.toFixed(1) + " predicted"));
+        }
         if (r.because.length) {
           extra.appendChild(el("div", "why", "because you rated " + r.because.map((b) => b.title).join(" and ") + " highly"));
         }
         return bookItem(r.book, extra);
       }));
-      status.textContent = recs.message || "Top " + recs.items.length + " from your " + recs.n_ratings_used + " ratings.";
+      const by = recs.rating_model && recs.rating_model !== recs.ranker
+        ? " Ranked by " + recs.ranker + "; predicted ratings by " + recs.rating_model + "."
+        : "";
+      status.textContent = (recs.message || "Top " + recs.items.length + " from your " + recs.n_ratings_used + " ratings.") + by;
     } catch (e) {
       status.textContent = "Could not load recommendations: " + e.message;
     }

@@ -1,14 +1,20 @@
 //! `bookrec demo`: the whole pipeline on the embedded demo data (a real catalogue of well-known
 //! books, ratings generated from readers with planted genre tastes): clean → compare models →
 //! train → save → recommend, so the recommendations can be checked against the planted tastes.
+//!
+//! The lists come from the model with the best NDCG@10 on the split. When that is a ranking
+//! model (ials, popularity), it is served as the ranker and the rating model with the best
+//! NDCG@10 supplies the predicted ratings (`bookrec serve --model R --ranker K`), so the page
+//! shows both; otherwise the best model is served alone.
 
 use anyhow::Result;
 use bookrec_core::data::{load_catalog, LoadOptions};
 use bookrec_core::demo::{demo_data, write_demo_files};
 use bookrec_core::evaluate::{evaluate, fit_and_describe, EvalOptions};
 use bookrec_core::io::save_model;
-use bookrec_core::models::{ModelKind, ModelSpec, RecommendOptions};
+use bookrec_core::models::{FittedModel, ModelKind, ModelSpec, RecommendOptions};
 use bookrec_core::split::{train_test_split, Split};
+use bookrec_server::ranking::{predicted_ratings, Reader};
 
 use crate::args::DemoArgs;
 use crate::progress::Bars;
@@ -30,13 +36,18 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let (train, test) = train_test_split(&data, &Split::Random { test_fraction: 0.2 }, args.seed)?;
     let opts = EvalOptions::default();
     let mut rows = Vec::new();
+    // The best model by NDCG@10, and the best rating model.
     let mut best: Option<(ModelKind, f64)> = None;
+    let mut best_rating: Option<(ModelKind, f64)> = None;
     for kind in ModelKind::ALL {
         let spec = ModelSpec::default_for(kind);
         let (_, r) = evaluate(&spec, &train, &test, &opts, &Bars::new())?;
         let ndcg = r.ranking.as_ref().map_or(0.0, |m| m.ndcg);
         if best.is_none_or(|(_, b)| ndcg > b) {
             best = Some((kind, ndcg));
+        }
+        if kind.predicts_ratings() && best_rating.is_none_or(|(_, b)| ndcg > b) {
+            best_rating = Some((kind, ndcg));
         }
         rows.push(vec![
             r.model.clone(),
@@ -52,21 +63,36 @@ pub fn run(args: DemoArgs) -> Result<()> {
     );
 
     let best = best.map_or(ModelKind::Svd, |(kind, _)| kind);
-    println!(
-        "\n== 3. Train the model with the best ndcg@10 ({}) on all ratings and save it",
-        best.name()
-    );
-    let spec = ModelSpec::default_for(best);
-    let (model, meta) = fit_and_describe(&spec, &data, &Bars::new())?;
-    let model_path = args.dir.join(format!("demo-{}.bkr", best.name()));
-    save_model(&model, &meta, &model_path)?;
-    println!("wrote {}", model_path.display());
+    let rating_kind = best_rating.map_or(ModelKind::Svd, |(kind, _)| kind);
+    let ranker_kind = (!best.predicts_ratings()).then_some(best);
+    let train_and_save = |kind: ModelKind| -> Result<(FittedModel, std::path::PathBuf)> {
+        let (model, meta) = fit_and_describe(&ModelSpec::default_for(kind), &data, &Bars::new())?;
+        let path = args.dir.join(format!("demo-{}.bkr", kind.name()));
+        save_model(&model, &meta, &path)?;
+        println!("wrote {}", path.display());
+        Ok((model, path))
+    };
+    match ranker_kind {
+        Some(r) => println!(
+            "\n== 3. The best ndcg@10 is a ranking model ({}): train it to rank, and the best \
+             rating model ({}) to predict ratings, on all ratings, and save them",
+            r.name(),
+            rating_kind.name()
+        ),
+        None => println!(
+            "\n== 3. Train the model with the best ndcg@10 ({}) on all ratings and save it",
+            rating_kind.name()
+        ),
+    }
+    let (model, model_path) = train_and_save(rating_kind)?;
+    let ranker = ranker_kind.map(train_and_save).transpose()?;
+    let ranking = ranker.as_ref().map_or(&model, |r| &r.0);
 
     println!("\n== 4. Recommendations for readers with planted tastes");
     let truth = demo_data(args.seed);
     let rec_opts = RecommendOptions::default();
     for user in truth.users.iter().take(3) {
-        let Some(u) = model.users.get(&user.id) else {
+        let Some(u) = ranking.users.get(&user.id) else {
             continue;
         };
         println!(
@@ -74,28 +100,47 @@ pub fn run(args: DemoArgs) -> Result<()> {
             user.id,
             user.favourite_genres.join(", ")
         );
-        let recs = model.recommend(u, 10, &rec_opts);
+        let recs = ranking.recommend(u, 10, &rec_opts);
+        let ids: Vec<&str> = recs.iter().map(|s| ranking.items.id(s.item)).collect();
+        // With a ranker, the rating model predicts the ranker's books.
+        let predicted: Vec<Option<f32>> =
+            predicted_ratings(&model, &Reader::of(&model, &user.id, &[]), &ids)
+                .into_iter()
+                .map(|p| p.map(|p| p.value))
+                .collect();
         let body: Vec<Vec<String>> = recs
             .iter()
-            .map(|s| {
-                let id = model.items.id(s.item);
+            .zip(&ids)
+            .zip(&predicted)
+            .map(|((s, id), p)| {
                 let book = catalog.get(id);
-                vec![
-                    format!("{:.2}", s.score),
+                let mut row = Vec::new();
+                if ranker.is_some() {
+                    row.push(format!("{:.2}", s.score));
+                }
+                row.extend([
+                    p.map_or("–".to_string(), |v| format!("{v:.2}")),
                     book.map(|b| b.title.clone())
                         .unwrap_or_else(|| id.to_string()),
                     book.map(|b| b.author.clone()).unwrap_or_default(),
                     book.and_then(|b| b.genre.clone()).unwrap_or_default(),
-                ]
+                ]);
+                row
             })
             .collect();
-        print!(
-            "{}",
-            table::render(&["predicted", "title", "author", "genre"], &body)
-        );
+        let mut header = Vec::new();
+        if ranker.is_some() {
+            header.push("match");
+        }
+        header.extend(["predicted", "title", "author", "genre"]);
+        print!("{}", table::render(&header, &body));
     }
+    let ranker_flag = ranker
+        .as_ref()
+        .map(|r| format!(" --ranker {}", r.1.display()))
+        .unwrap_or_default();
     println!(
-        "\nTry: bookrec recommend --model {} --books {} --user 7",
+        "\nTry: bookrec recommend --model {}{ranker_flag} --books {} --user 7",
         model_path.display(),
         books_path.display()
     );
@@ -107,6 +152,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         truth.users.len()
     );
     let mut config = bookrec_server::ServeConfig::new(&model_path);
+    config.ranker_path = ranker.map(|r| r.1);
     config.books_path = Some(books_path);
     config.db_path = args.dir.join("ratings.sqlite");
     config.addr = args.addr;

@@ -4,61 +4,94 @@ use anyhow::{Context, Result};
 use bookrec_core::data::Catalog;
 use bookrec_core::io::load_model;
 use bookrec_core::models::{FittedModel, ModelKind, ScoredItem};
+use bookrec_server::ranking::{check_pair, predicted_ratings, Reader};
 
 use crate::args::{RecommendArgs, SimilarArgs};
 use crate::table;
 
 pub fn run(args: RecommendArgs) -> Result<()> {
     let (model, _) = load_model(&args.model)?;
+    // With a ranker, the ranker chooses the books and the model predicts their ratings
+    // (bookrec_server::ranking, as `bookrec serve --ranker`).
+    let ranker = match &args.ranker {
+        Some(path) => {
+            let (ranker, _) = load_model(path)?;
+            check_pair(&model, &ranker)
+                .with_context(|| format!("cannot rank with {}", path.display()))?;
+            Some(ranker)
+        }
+        None => None,
+    };
+    let ranking = ranker.as_ref().unwrap_or(&model);
     let catalog = super::load_books(args.books.as_deref())?;
     let opts = args.rec.options();
     let user = args.user.trim();
-    let (items, known) = match model
+    let (items, known) = match ranking
         .users
         .get(user)
-        .filter(|&u| model.seen.row_len(u as usize) > 0)
+        .filter(|&u| ranking.seen.row_len(u as usize) > 0)
     {
-        Some(u) => (model.recommend(u, args.n, &opts), true),
-        None => (model.popular(args.n, &opts), false),
+        Some(u) => (ranking.recommend(u, args.n, &opts), true),
+        None => (ranking.popular(args.n, &opts), false),
     };
-    let rows = rows(&model, catalog.as_ref(), &items);
+    let rows = rows(ranking, catalog.as_ref(), &items);
+    let predicted: Option<Vec<Option<f32>>> = ranker.as_ref().map(|_| {
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        predicted_ratings(&model, &Reader::of(&model, user, &[]), &ids)
+            .into_iter()
+            .map(|p| p.map(|p| p.value))
+            .collect()
+    });
     if args.json {
+        let mut recs = rows_json(&rows);
+        if let Some(predicted) = &predicted {
+            for (r, p) in recs.iter_mut().zip(predicted) {
+                r["predicted_rating"] = serde_json::json!(p);
+            }
+        }
         let json = serde_json::json!({
             "user": user,
             "known_user": known,
             "strategy": if known { "personalised" } else { "popular (unknown user)" },
-            "score": match (known, model.kind.predicts_ratings()) {
+            "ranker": ranking.kind.name(),
+            "rating_model": ranker.as_ref().map(|_| model.kind.name()),
+            "score": match (known, ranking.kind.predicts_ratings()) {
                 (false, true) => "training ratings",
                 (false, false) => "training interactions",
                 (true, true) => "predicted rating",
                 (true, false) => "ranking score (not a rating)",
             },
-            "recommendations": rows_json(&rows),
+            "recommendations": recs,
         });
         println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(());
     }
-    if known {
-        println!(
-            "Top {} books for user {user} ({} model):",
-            items.len(),
+    let by = match &ranker {
+        Some(r) => format!(
+            "ranked by {}, predicted ratings by {}",
+            r.kind.name(),
             model.kind.name()
-        );
+        ),
+        None => format!("{} model", model.kind.name()),
+    };
+    if known {
+        println!("Top {} books for user {user} ({by}):", items.len());
     } else {
         println!(
-            "User {user:?} is not in the model's training data; showing the {} most popular books instead.",
+            "User {user:?} is not in the {} model's training data; showing the {} most popular books instead ({by}).",
+            ranking.kind.name(),
             items.len()
         );
     }
     // A ranking model's scores are preferences (ials) or counts, never predicted ratings.
-    let score_name = match (known, model.kind) {
+    let score_name = match (known, ranking.kind) {
         (false, k) if k.predicts_ratings() => "ratings",
         (false, _) => "interactions",
         (true, k) if k.predicts_ratings() => "predicted",
         (true, ModelKind::Popularity) => "readers",
         (true, _) => "preference",
     };
-    print_rows(&rows, score_name);
+    print_rows(&rows, score_name, predicted.as_deref());
     Ok(())
 }
 
@@ -82,7 +115,7 @@ pub fn run_similar(args: SimilarArgs) -> Result<()> {
     if rows.is_empty() {
         println!("(the {} model has no item similarity)", model.kind.name());
     }
-    print_rows(&rows, "similarity");
+    print_rows(&rows, "similarity", None);
     Ok(())
 }
 
@@ -115,22 +148,34 @@ fn rows_json(rows: &[Row]) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn print_rows(rows: &[Row], score_name: &str) {
+/// The table of books; `predicted` adds a column of another model's predicted ratings ("–"
+/// for a book it does not know).
+fn print_rows(rows: &[Row], score_name: &str, predicted: Option<&[Option<f32>]>) {
     let body: Vec<Vec<String>> = rows
         .iter()
         .enumerate()
         .map(|(k, r)| {
-            vec![
+            let mut row = vec![
                 format!("{}", k + 1),
                 r.id.clone(),
                 format!("{:.2}", r.score),
-                r.title.clone(),
-                r.author.clone(),
-            ]
+            ];
+            if let Some(p) = predicted {
+                row.push(
+                    p.get(k)
+                        .copied()
+                        .flatten()
+                        .map_or("–".to_string(), |v| format!("{v:.2}")),
+                );
+            }
+            row.extend([r.title.clone(), r.author.clone()]);
+            row
         })
         .collect();
-    print!(
-        "{}",
-        table::render(&["#", "book", score_name, "title", "author"], &body)
-    );
+    let mut header = vec!["#", "book", score_name];
+    if predicted.is_some() {
+        header.push("predicted");
+    }
+    header.extend(["title", "author"]);
+    print!("{}", table::render(&header, &body));
 }

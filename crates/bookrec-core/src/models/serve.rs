@@ -483,24 +483,44 @@ impl FittedModel {
     /// Predicts a book for a new user given only their ratings (fold-in, as
     /// [`Self::recommend_for_ratings`]); unknown book → μ + b_u.
     pub fn predict_for_ratings(&self, ratings: &[(u32, f32)], item: u32) -> Prediction {
+        self.predict_items_for_ratings(ratings, &[item])
+            .pop()
+            .unwrap_or_else(|| self.predict_idx(None, Some(item)))
+    }
+
+    /// [`Self::predict_for_ratings`] for several books, folding the ratings in once (one
+    /// solve, not one per book); one prediction per entry of `items`, in order.
+    pub fn predict_items_for_ratings(
+        &self,
+        ratings: &[(u32, f32)],
+        items: &[u32],
+    ) -> Vec<Prediction> {
         let clean = self.clean(ratings);
         if clean.items.is_empty() {
-            return self.predict_idx(None, Some(item));
+            return items
+                .iter()
+                .map(|&i| self.predict_idx(None, Some(i)))
+                .collect();
         }
         let ctx = self.fold_in(&clean);
-        let (raw, fallback) = if self.knows_item(item) {
-            (self.raw_score(&ctx, item), Fallback::None)
-        } else {
-            let b = match &ctx {
-                UserCtx::Factors { bias, .. } | UserCtx::Knn { bias, .. } => *bias,
-                UserCtx::Ncf(c) => c.bias,
-            };
-            (self.offset() + b, Fallback::UnknownItem)
+        let bias = match &ctx {
+            UserCtx::Factors { bias, .. } | UserCtx::Knn { bias, .. } => *bias,
+            UserCtx::Ncf(c) => c.bias,
         };
-        Prediction {
-            value: self.output(raw),
-            fallback,
-        }
+        items
+            .iter()
+            .map(|&item| {
+                let (raw, fallback) = if self.knows_item(item) {
+                    (self.raw_score(&ctx, item), Fallback::None)
+                } else {
+                    (self.offset() + bias, Fallback::UnknownItem)
+                };
+                Prediction {
+                    value: self.output(raw),
+                    fallback,
+                }
+            })
+            .collect()
     }
 
     /// The `n` books most similar to `item`, most similar first, among books with at least

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult, ErrorBody};
+use crate::ranking::RankerInfo;
 use crate::state::{AppState, ReloadError};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -18,10 +19,13 @@ pub struct Reloaded {
     pub model: String,
     pub users: usize,
     pub books: usize,
+    /// The reloaded ranker, if the server has one.
+    pub ranker: Option<RankerInfo>,
 }
 
-/// Re-reads the model file and swaps it in atomically. A corrupted or unreadable file is
-/// rejected (422) and the previous model keeps serving. Loopback clients only.
+/// Re-reads the model file (and the ranker file, if any) and swaps them in atomically. A
+/// corrupted or unreadable file, or a model and ranker that do not work together, is rejected
+/// (422) and the previous models keep serving. Loopback clients only.
 #[utoipa::path(post, path = "/admin/reload", tag = "ops",
     responses(
         (status = 200, description = "New model serving", body = Reloaded),
@@ -50,8 +54,9 @@ pub async fn reload(State(state): State<AppState>, request: Request) -> AppResul
     })?;
     Ok(Json(Reloaded {
         status: "reloaded".to_string(),
-        model: fresh.model.kind.name().to_string(),
-        users: fresh.model.users.len(),
-        books: fresh.model.items.len(),
+        model: fresh.model.fitted.kind.name().to_string(),
+        users: fresh.model.fitted.users.len(),
+        books: fresh.model.fitted.items.len(),
+        ranker: fresh.ranker_info(),
     }))
 }

@@ -9,18 +9,24 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{blocking, ApiJson, ApiPath, ApiQuery};
 use crate::error::{AppError, AppResult, ErrorBody};
-use crate::state::AppState;
+use crate::ranking::{RankBy, RankerInfo};
+use crate::state::{AppState, Loaded};
+use crate::store::StoredRating;
 use crate::views::{
     check_id, check_query, check_rating, parse_bool, parse_n, BookView, NewRating, RatingAck,
     RatingsResponse, RecommendationsResponse, SearchResponse, SimilarResponse,
 };
 
-/// `?n=` for top-N lists.
+/// `?n=&rank_by=` for similar books.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct NParam {
     /// How many books (1–100, default 10).
     #[param(value_type = Option<u32>)]
     pub n: Option<String>,
+    /// Which model ranks: `ranker` (the `--ranker` model; the default when the server has
+    /// one) or `rating` (the `--model` model). `ranker` on a server without one is a 422.
+    #[param(value_type = Option<RankBy>)]
+    pub rank_by: Option<String>,
 }
 
 /// `?n=&explain=` for recommendations.
@@ -33,6 +39,11 @@ pub struct RecParams {
     /// decomposition per book; `false` returns the top-N alone.
     #[param(value_type = Option<bool>)]
     pub explain: Option<String>,
+    /// Which model chooses and orders the list: `ranker` (the `--ranker` model; the default
+    /// when the server has one) or `rating` (the `--model` model, which always supplies
+    /// `predicted_rating`). `ranker` on a server without one is a 422.
+    #[param(value_type = Option<RankBy>)]
+    pub rank_by: Option<String>,
 }
 
 /// `?q=&n=` for search.
@@ -45,30 +56,41 @@ pub struct SearchParams {
     pub n: Option<String>,
 }
 
+/// Runs `view` on the blocking pool over the current snapshot and `user_id`'s stored ratings:
+/// the one way handlers read a user.
+async fn with_stored<T, F>(state: &AppState, user_id: String, view: F) -> AppResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Loaded, &str, &[StoredRating]) -> AppResult<T> + Send + 'static,
+{
+    let loaded = state.loaded();
+    let store = state.store();
+    blocking(move || {
+        let stored = store.ratings_for(&user_id)?;
+        view(&loaded, &user_id, &stored)
+    })
+    .await
+}
+
 /// Recommendations for a user (shared with the home page).
 pub async fn recommendations_for(
     state: &AppState,
     user_id: String,
     n: usize,
     explain: bool,
+    rank_by: Option<RankBy>,
 ) -> AppResult<RecommendationsResponse> {
-    let loaded = state.loaded();
-    let store = state.store();
     let opts = state.recommend_options();
-    blocking(move || {
-        let stored = store.ratings_for(&user_id)?;
-        Ok(loaded.recommendations(&user_id, &stored, n, &opts, explain))
+    with_stored(state, user_id, move |loaded, user_id, stored| {
+        loaded.recommendations(user_id, stored, n, &opts, explain, rank_by)
     })
     .await
 }
 
 /// A user's ratings, or `None` for an unknown user with nothing stored.
 pub async fn ratings_for(state: &AppState, user_id: String) -> AppResult<Option<RatingsResponse>> {
-    let loaded = state.loaded();
-    let store = state.store();
-    blocking(move || {
-        let stored = store.ratings_for(&user_id)?;
-        Ok(loaded.user_ratings(&user_id, &stored))
+    with_stored(state, user_id, |loaded, user_id, stored| {
+        Ok(loaded.user_ratings(user_id, stored))
     })
     .await
 }
@@ -101,13 +123,16 @@ pub async fn store_rating(
 ///
 /// Known users get the trained model's list; once they (or a new reader) have ratings stored
 /// on this server, training + stored ratings are folded into the model. A user with no ratings
-/// at all gets popular books (`source: "popular"`, with a `message`).
+/// at all gets popular books (`source: "popular"`, with a `message`). With a ranker
+/// (`bookrec serve --ranker`), the ranker chooses and orders the list (`ranker`, `score`,
+/// `score_kind`) and the rating model supplies `predicted_rating` (`rating_model`; `null` for a
+/// book it does not know); both fold in stored ratings.
 #[utoipa::path(get, path = "/api/users/{id}/recommendations", tag = "users",
     params(("id" = String, Path, description = "User id, e.g. 276847"), RecParams),
     responses(
         (status = 200, description = "Recommendations, best first", body = RecommendationsResponse),
-        (status = 400, description = "Malformed id or n", body = ErrorBody),
-        (status = 422, description = "n out of range", body = ErrorBody),
+        (status = 400, description = "Malformed id, n, explain or rank_by", body = ErrorBody),
+        (status = 422, description = "n out of range, or rank_by=ranker without a ranker", body = ErrorBody),
     ))]
 pub async fn recommendations(
     State(state): State<AppState>,
@@ -117,8 +142,9 @@ pub async fn recommendations(
     let user_id = check_id("user", &id)?.to_string();
     let n = parse_n(params.n.as_deref(), 10)?;
     let explain = parse_bool("explain", params.explain.as_deref(), true)?;
+    let rank_by = RankBy::parse(params.rank_by.as_deref())?;
     Ok(Json(
-        recommendations_for(&state, user_id, n, explain).await?,
+        recommendations_for(&state, user_id, n, explain, rank_by).await?,
     ))
 }
 
@@ -183,14 +209,15 @@ pub async fn book(
         .ok_or_else(|| AppError::NotFound(format!("unknown book {book_id:?}")))
 }
 
-/// Books similar to this one ("readers who liked this also liked").
+/// Books similar to this one ("readers who liked this also liked"), by the ranker when the
+/// server has one (similar books are a list to choose, like recommendations).
 #[utoipa::path(get, path = "/api/books/{id}/similar", tag = "books",
     params(("id" = String, Path, description = "Book id (ISBN)"), NParam),
     responses(
         (status = 200, description = "Similar books, most similar first", body = SimilarResponse),
-        (status = 400, description = "Malformed id or n", body = ErrorBody),
+        (status = 400, description = "Malformed id, n or rank_by", body = ErrorBody),
         (status = 404, description = "Unknown book", body = ErrorBody),
-        (status = 422, description = "n out of range", body = ErrorBody),
+        (status = 422, description = "n out of range, or rank_by=ranker without a ranker", body = ErrorBody),
     ))]
 pub async fn similar(
     State(state): State<AppState>,
@@ -199,11 +226,12 @@ pub async fn similar(
 ) -> AppResult<Json<SimilarResponse>> {
     let book_id = check_id("book", &id)?.to_string();
     let n = parse_n(params.n.as_deref(), 10)?;
+    let rank_by = RankBy::parse(params.rank_by.as_deref())?;
     let loaded = state.loaded();
     let min_support = state.settings().min_support;
     blocking(move || {
         loaded
-            .similar(&book_id, n, min_support)
+            .similar(&book_id, n, min_support, rank_by)?
             .ok_or_else(|| AppError::NotFound(format!("unknown book {book_id:?}")))
     })
     .await
@@ -254,9 +282,11 @@ pub struct Readiness {
     pub stored_ratings: u64,
     /// Seconds since the Unix epoch when the current model was loaded.
     pub model_loaded_at: u64,
+    /// The ranker (`--ranker`), if the server has one.
+    pub ranker: Option<RankerInfo>,
 }
 
-/// Readiness: a model is loaded and the ratings database answers.
+/// Readiness: a model (and the ranker, if any) is loaded and the ratings database answers.
 #[utoipa::path(get, path = "/readyz", tag = "ops",
     responses(
         (status = 200, description = "Ready", body = Readiness),
@@ -276,11 +306,12 @@ pub async fn readyz(State(state): State<AppState>) -> AppResult<Json<Readiness>>
         .unwrap_or(0);
     Ok(Json(Readiness {
         status: "ready".to_string(),
-        model: loaded.model.kind.name().to_string(),
-        users: loaded.model.users.len(),
-        books: loaded.model.items.len(),
+        model: loaded.model.fitted.kind.name().to_string(),
+        users: loaded.model.fitted.users.len(),
+        books: loaded.model.fitted.items.len(),
         catalog_books: loaded.catalog.len(),
         stored_ratings: stored,
         model_loaded_at: loaded_at,
+        ranker: loaded.ranker_info(),
     }))
 }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::api::{ratings_for, recommendations_for, store_rating};
 use super::{blocking, ApiPath};
 use crate::error::{AppError, AppResult};
+use crate::ranking::RankBy;
 use crate::state::{AppState, Loaded};
 use crate::views::{check_id, check_query, parse_n};
 
@@ -20,9 +21,10 @@ const RATED_LIMIT: usize = 30;
 /// `extra` plus the values every page shows (footer).
 fn with_base(loaded: &Loaded, extra: Value) -> Value {
     context! {
-        model_kind => loaded.model.kind.name(),
-        n_users => loaded.model.users.len(),
-        n_books => loaded.model.items.len(),
+        model_kind => loaded.model.fitted.kind.name(),
+        ranker_kind => loaded.ranker.as_ref().map(|r| r.fitted.kind.name()),
+        n_users => loaded.model.fitted.users.len(),
+        n_books => loaded.model.fitted.items.len(),
         ..extra
     }
 }
@@ -64,9 +66,11 @@ pub fn error_page(state: &AppState, err: AppError) -> Response {
 pub struct HomeQuery {
     pub user: Option<String>,
     pub n: Option<String>,
+    pub rank_by: Option<String>,
 }
 
-/// `/` and `/?user=ID`: the user form, then recommendations beside the user's rated books.
+/// `/` and `/?user=ID[&rank_by=ranker|rating]`: the user form, then recommendations beside the
+/// user's rated books.
 pub async fn home(
     State(state): State<AppState>,
     query: Result<Query<HomeQuery>, QueryRejection>,
@@ -76,10 +80,11 @@ pub async fn home(
         Err(e) => return error_page(&state, e.into()),
     };
     let loaded = state.loaded();
-    let example_user = if loaded.model.users.is_empty() {
+    let users = &loaded.model.fitted.users;
+    let example_user = if users.is_empty() {
         String::new()
     } else {
-        loaded.model.users.id(0).to_string()
+        users.id(0).to_string()
     };
     let q = Some(query.0);
     let input = q.as_ref().and_then(|q| q.user.clone()).unwrap_or_default();
@@ -100,7 +105,8 @@ pub async fn home(
     let result: AppResult<Value> = async {
         let user_id = check_id("reader", &input)?.to_string();
         let n = parse_n(q.as_ref().and_then(|q| q.n.as_deref()), 10)?;
-        let recs = recommendations_for(&state, user_id.clone(), n, true).await?;
+        let rank_by = RankBy::parse(q.as_ref().and_then(|q| q.rank_by.as_deref()))?;
+        let recs = recommendations_for(&state, user_id.clone(), n, true, rank_by).await?;
         let rated = ratings_for(&state, user_id.clone()).await?;
         Ok(context! { user_id, recs, rated })
     }
@@ -140,7 +146,7 @@ pub async fn book(
             let book = l
                 .book_view(&book_id)
                 .ok_or_else(|| AppError::NotFound(format!("There is no book {book_id:?}.")))?;
-            let similar = l.similar(&book_id, 10, min_support);
+            let similar = l.similar(&book_id, 10, min_support, None)?;
             Ok((book, similar))
         })
         .await?;
@@ -148,7 +154,7 @@ pub async fn book(
             .ok()
             .and_then(|Query(q)| q.user)
             .filter(|u| check_id("user", u).is_ok());
-        let scale = loaded.model.scale;
+        let scale = loaded.model.fitted.scale;
         let scale_values: Vec<i32> = (scale.min.ceil() as i32..=scale.max.floor() as i32).collect();
         Ok(render(
             &state,
@@ -217,11 +223,11 @@ pub async fn start(State(state): State<AppState>) -> Response {
     let loaded = state.loaded();
     let opts = state.recommend_options();
     let l = loaded.clone();
-    let popular = match blocking(move || Ok(l.recommendations("", &[], 12, &opts, false))).await {
+    let popular = match blocking(move || l.recommendations("", &[], 12, &opts, false, None)).await {
         Ok(p) => p,
         Err(e) => return error_page(&state, e),
     };
-    let scale = loaded.model.scale;
+    let scale = loaded.model.fitted.scale;
     render(
         &state,
         StatusCode::OK,

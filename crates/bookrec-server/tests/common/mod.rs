@@ -201,7 +201,7 @@ pub fn state_in(dir: &Path) -> AppState {
         store,
         Settings {
             min_support: 5,
-            model_path: None,
+            ..Settings::default()
         },
     )
 }

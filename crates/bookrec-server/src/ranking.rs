@@ -1,0 +1,301 @@
+//! Which model ranks.
+//!
+//! A server (or `bookrec recommend`) holds the model given by `--model` and, optionally, a
+//! ranker given by `--ranker` (e.g. `ials`, trained with `bookrec train --model ials`). With a
+//! ranker, the ranker chooses and orders every list — a reader's recommendations, the popular
+//! books an unknown reader gets, similar books — and the model supplies the predicted rating of
+//! each listed book. Without one, the model does both, as it always did. `?rank_by=rating`
+//! asks for the model's own list for one request, `?rank_by=ranker` insists on the ranker.
+//!
+//! Both models see a reader the same way ([`Reader::of`]): their training ratings for them, or
+//! training + stored ratings folded in, or nothing (popular books / the unknown-reader
+//! fallback μ + b_i). The two models are matched by book id, never by index (their vocabularies
+//! may differ). A listed book the model does not know gets no predicted rating (`null`): its
+//! fallback μ + b_u would print the same number for every such book. [`check_pair`] refuses
+//! pairs that cannot work together, at start and on every reload.
+
+use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::engine::{Fallback, FittedModel, Prediction, RecommendOptions, ScoredItem};
+use crate::error::{AppError, AppResult};
+use crate::fast::CandidateScorer;
+use crate::state::Loaded;
+use crate::store::StoredRating;
+use crate::views::RecSource;
+
+/// Which of the two served models ranks a list (`?rank_by=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RankBy {
+    /// The model given by `--ranker` (the default when there is one).
+    Ranker,
+    /// The model given by `--model`, which also supplies predicted ratings.
+    Rating,
+}
+
+impl RankBy {
+    /// Parses `?rank_by=` (`ranker` or `rating`; absent or empty = the server's default).
+    pub fn parse(raw: Option<&str>) -> AppResult<Option<RankBy>> {
+        match raw.map(str::trim) {
+            None | Some("") => Ok(None),
+            Some("ranker") => Ok(Some(RankBy::Ranker)),
+            Some("rating") => Ok(Some(RankBy::Rating)),
+            Some(other) => Err(AppError::BadRequest(format!(
+                "rank_by must be \"ranker\" or \"rating\" (got {:?})",
+                bookrec_core::error::excerpt(other, 20)
+            ))),
+        }
+    }
+}
+
+/// A loaded model and its serving cache.
+pub struct Served {
+    pub fitted: FittedModel,
+    /// Contiguous candidate factors for known users' top-N (factor models only).
+    pub fast: Option<CandidateScorer>,
+}
+
+impl Served {
+    pub fn new(fitted: FittedModel, min_support: u32) -> Self {
+        Served {
+            fast: CandidateScorer::build(&fitted, min_support),
+            fitted,
+        }
+    }
+
+    /// The engine's top-N for a known user, through the contiguous candidate block when there
+    /// is one (identical results, see [`crate::fast`]).
+    pub fn recommend_known(&self, user: u32, n: usize, opts: &RecommendOptions) -> Vec<ScoredItem> {
+        self.fast
+            .as_ref()
+            .and_then(|f| f.recommend(&self.fitted, user, n, opts))
+            .unwrap_or_else(|| self.fitted.recommend(user, n, opts))
+    }
+
+    /// This model's top-`n` for `reader`: trained factors, fold-in, or popular books scored by
+    /// the unknown-reader prediction (μ + b_i; a ranking model's own fallback score).
+    pub fn top_n(&self, reader: &Reader, n: usize, opts: &RecommendOptions) -> Vec<ScoredItem> {
+        match (reader.source, reader.known) {
+            (RecSource::Personal, Some(u)) => self.recommend_known(u, n, opts),
+            (RecSource::FoldIn, _) => self.fitted.recommend_for_ratings(&reader.ratings, n, opts),
+            _ => self
+                .fitted
+                .popular(n, opts)
+                .into_iter()
+                .map(|s| ScoredItem {
+                    item: s.item,
+                    score: self.fitted.predict_idx(None, Some(s.item)).value,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// How one model sees one reader.
+#[derive(Clone, Debug)]
+pub struct Reader {
+    /// The model's index of the reader, if it has training ratings for them (vocabularies may
+    /// be shared with a larger data set, so being in the vocabulary is not enough).
+    pub known: Option<u32>,
+    /// Training ratings with the reader's stored ratings replacing or adding to them, in the
+    /// model's book indices (books the model does not know cannot be folded in: left out).
+    pub ratings: Vec<(u32, f32)>,
+    /// What the model's answers rest on: the trained parameters when nothing is stored for a
+    /// known reader, the ratings folded in as soon as any are stored, else nothing.
+    pub source: RecSource,
+}
+
+impl Reader {
+    pub fn of(model: &FittedModel, user_id: &str, stored: &[StoredRating]) -> Reader {
+        let known = model.users.get(user_id).filter(|&u| model.knows_user(u));
+        let mut ratings: Vec<(u32, f32)> = match known {
+            Some(u) => {
+                let (items, values) = model.seen.row(u as usize);
+                items.iter().copied().zip(values.iter().copied()).collect()
+            }
+            None => Vec::new(),
+        };
+        let mut used_stored = false;
+        for s in stored {
+            if let Some(item) = model.items.get(&s.book_id) {
+                used_stored = true;
+                match ratings.iter_mut().find(|(i, _)| *i == item) {
+                    Some(slot) => slot.1 = s.rating,
+                    None => ratings.push((item, s.rating)),
+                }
+            }
+        }
+        let source = match known {
+            Some(_) if !used_stored => RecSource::Personal,
+            _ if !ratings.is_empty() => RecSource::FoldIn,
+            _ => RecSource::Popular,
+        };
+        Reader {
+            known,
+            ratings,
+            source,
+        }
+    }
+}
+
+/// `model`'s predicted rating of each book in `book_ids` for `reader` (seen through `model`,
+/// see [`Reader::of`]), in order: the trained prediction, the fold-in prediction (one solve for
+/// all books), or the unknown-reader fallback μ + b_i (flagged in [`Prediction::fallback`]).
+/// `None` for a book the model has no training ratings for, and for every book when the model
+/// does not predict ratings.
+pub fn predicted_ratings(
+    model: &FittedModel,
+    reader: &Reader,
+    book_ids: &[&str],
+) -> Vec<Option<Prediction>> {
+    if !model.kind.predicts_ratings() {
+        return vec![None; book_ids.len()];
+    }
+    let items: Vec<Option<u32>> = book_ids
+        .iter()
+        .map(|id| model.items.get(id).filter(|&i| model.knows_item(i)))
+        .collect();
+    let known: Vec<u32> = items.iter().flatten().copied().collect();
+    let predictions: Vec<Prediction> = match (reader.source, reader.known) {
+        (RecSource::Personal, Some(u)) => known
+            .iter()
+            .map(|&i| model.predict_idx(Some(u), Some(i)))
+            .collect(),
+        (RecSource::FoldIn, _) => model.predict_items_for_ratings(&reader.ratings, &known),
+        _ => known
+            .iter()
+            .map(|&i| model.predict_idx(None, Some(i)))
+            .collect(),
+    };
+    let mut next = predictions.into_iter();
+    items.iter().map(|i| i.and_then(|_| next.next())).collect()
+}
+
+/// What [`check_pair`] found about a rating model and a ranker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PairCheck {
+    /// Books the ranker has training interactions for (the ones it can list).
+    pub ranker_books: usize,
+    /// Of those, books the rating model has no training ratings for: listed with
+    /// `predicted_rating: null`.
+    pub books_unknown_to_model: usize,
+}
+
+/// Checks that `model` can supply predicted ratings for the lists of `ranker`: `model` must
+/// predict ratings (a ranking model has none to give: serve it alone, or as the ranker), both
+/// must use the same rating scale (stored ratings are checked against it and folded into both),
+/// and they must share at least one book (otherwise they were trained on different data).
+/// Books only the ranker knows are allowed and counted.
+pub fn check_pair(model: &FittedModel, ranker: &FittedModel) -> Result<PairCheck> {
+    if !model.kind.predicts_ratings() {
+        bail!(
+            "the model {} does not predict ratings, so it cannot supply them for the ranker's \
+             lists: give a rating model (e.g. svd) as --model, or serve {} alone",
+            model.kind.name(),
+            model.kind.name()
+        );
+    }
+    if model.scale != ranker.scale {
+        bail!(
+            "the model ({}) rates on {}–{} but the ranker ({}) on {}–{}: train both on the same data",
+            model.kind.name(),
+            model.scale.min,
+            model.scale.max,
+            ranker.kind.name(),
+            ranker.scale.min,
+            ranker.scale.max
+        );
+    }
+    let (mut ranker_books, mut unknown) = (0, 0);
+    for i in 0..ranker.items.len() as u32 {
+        if !ranker.knows_item(i) {
+            continue;
+        }
+        ranker_books += 1;
+        let id = ranker.items.id(i);
+        if !model.items.get(id).is_some_and(|j| model.knows_item(j)) {
+            unknown += 1;
+        }
+    }
+    if ranker_books == unknown {
+        bail!(
+            "the model ({}) and the ranker ({}) have no book in common: were they trained on \
+             the same data?",
+            model.kind.name(),
+            ranker.kind.name()
+        );
+    }
+    Ok(PairCheck {
+        ranker_books,
+        books_unknown_to_model: unknown,
+    })
+}
+
+/// The ranker as `/readyz` and `/admin/reload` describe it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RankerInfo {
+    /// Model kind, e.g. "ials".
+    pub model: String,
+    pub users: usize,
+    pub books: usize,
+    /// Books the ranker can list that the rating model has no training ratings for (listed
+    /// with `predicted_rating: null`).
+    pub books_unknown_to_model: usize,
+}
+
+impl Loaded {
+    /// The model that ranks for `rank_by`: by default the ranker when there is one, else the
+    /// model. Asking for a ranker the server does not have is a 422.
+    pub fn ranking(&self, rank_by: Option<RankBy>) -> AppResult<&Served> {
+        match (rank_by, &self.ranker) {
+            (Some(RankBy::Rating), _) | (None, None) => Ok(&self.model),
+            (Some(RankBy::Ranker) | None, Some(ranker)) => Ok(ranker),
+            (Some(RankBy::Ranker), None) => Err(AppError::Unprocessable(
+                "rank_by=ranker, but this server has no ranker (start it with --ranker FILE)"
+                    .to_string(),
+            )),
+        }
+    }
+
+    /// The predicted rating of each book `ranking` listed for a reader (`reader`: as
+    /// `ranking` sees them), and whether they are the rating model's non-personal fallback.
+    /// When the model ranked its own list, its scores are the predictions (no second solve).
+    pub fn predictions_for(
+        &self,
+        ranking: &Served,
+        reader: &Reader,
+        listed: &[ScoredItem],
+        user_id: &str,
+        stored: &[StoredRating],
+    ) -> (Vec<Option<f32>>, bool) {
+        let rating = &self.model.fitted;
+        if std::ptr::eq(ranking, &self.model) {
+            let rates = rating.kind.predicts_ratings();
+            let values = listed.iter().map(|s| rates.then_some(s.score)).collect();
+            return (values, rates && reader.source == RecSource::Popular);
+        }
+        let ids: Vec<&str> = listed
+            .iter()
+            .map(|s| ranking.fitted.items.id(s.item))
+            .collect();
+        let predictions = predicted_ratings(rating, &Reader::of(rating, user_id, stored), &ids);
+        let fallback = predictions
+            .iter()
+            .flatten()
+            .any(|p| p.fallback != Fallback::None);
+        let values = predictions.iter().map(|p| p.map(|p| p.value)).collect();
+        (values, fallback)
+    }
+
+    pub fn ranker_info(&self) -> Option<RankerInfo> {
+        let ranker = self.ranker.as_ref()?;
+        Some(RankerInfo {
+            model: ranker.fitted.kind.name().to_string(),
+            users: ranker.fitted.users.len(),
+            books: ranker.fitted.items.len(),
+            books_unknown_to_model: self.pair.map_or(0, |p| p.books_unknown_to_model),
+        })
+    }
+}
