@@ -428,7 +428,7 @@ pub struct TuneArgs {
     /// Ratings CSV.
     #[arg(long)]
     pub ratings: PathBuf,
-    /// Model to tune: baseline, svd, svdpp, als, knn.
+    /// Model to tune: baseline, svd, svdpp, als, knn, ncf, hybrid.
     #[arg(short, long)]
     pub model: String,
     /// Number of parameter combinations tried.
