@@ -106,7 +106,9 @@ impl ModelKind {
     }
 }
 
-/// Why a prediction is not the model's personalised rule.
+/// Why a prediction is not the model's personalised rule. (Models with side-information biases,
+/// [`ModelKind::has_cold_biases`], also add the unknown side's learned bias, 0 without side
+/// information.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fallback {
