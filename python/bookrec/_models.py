@@ -26,6 +26,7 @@ __all__ = [
     "ImplicitALS",
     "Popularity",
     "NCF",
+    "Hybrid",
     "load",
     "evaluate",
     "cross_validate",
@@ -60,6 +61,7 @@ _ALS = _defaults("als")
 _KNN = _defaults("knn")
 _IALS = _defaults("ials")
 _NCF = _defaults("ncf")
+_HYBRID = _defaults("hybrid")
 
 
 def _as_ratings(data: Any) -> Ratings:
@@ -616,6 +618,38 @@ class NCF(_Model):
         self._books = None
 
 
+class Hybrid(_Model):
+    """r̂(u,i) = μ + b_u + γ_a(u) + b_i + Σ_g β_g(i) + δ_a(i): regularised biases plus biases
+    of the book's catalogue groups (author, work, publisher, period) and of readers' and
+    books' implicit-activity levels (⌊log₂ n⌋ of their unrated interactions), fitted by
+    back-fitting. From Python the catalogue groups are not attached (only the activity
+    levels apply); the CLI's ``--books`` attaches them."""
+
+    _kind = "hybrid"
+
+    def __init__(
+        self,
+        epochs: int = _HYBRID["epochs"],
+        reg_u: float = _HYBRID["reg_u"],
+        reg_i: float = _HYBRID["reg_i"],
+        reg_author: float = _HYBRID["reg_author"],
+        reg_work: float = _HYBRID["reg_work"],
+        reg_publisher: float = _HYBRID["reg_publisher"],
+        reg_period: float = _HYBRID["reg_period"],
+        reg_activity: float = _HYBRID["reg_activity"],
+    ) -> None:
+        self.epochs = epochs
+        self.reg_u = reg_u
+        self.reg_i = reg_i
+        self.reg_author = reg_author
+        self.reg_work = reg_work
+        self.reg_publisher = reg_publisher
+        self.reg_period = reg_period
+        self.reg_activity = reg_activity
+        self._fitted = None
+        self._books = None
+
+
 class Popularity(_Model):
     """Score = number of training interactions (rated or implicit) of the book: the same list
     for every reader, the floor a ranking model must beat. Not a rating predictor."""
@@ -630,7 +664,9 @@ class Popularity(_Model):
 #: Engine model name → Python class.
 MODEL_CLASSES: dict[str, type[_Model]] = {
     cls._kind: cls
-    for cls in (GlobalMean, Baseline, SVD, SVDpp, ALS, ItemKNN, ImplicitALS, Popularity, NCF)
+    for cls in (
+        GlobalMean, Baseline, SVD, SVDpp, ALS, ItemKNN, ImplicitALS, Popularity, NCF, Hybrid
+    )
 }
 
 

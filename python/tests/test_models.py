@@ -26,6 +26,7 @@ ALL_MODELS = [
     bookrec.ALS,
     bookrec.ItemKNN,
     bookrec.NCF,
+    bookrec.Hybrid,
 ]
 FACTOR_MODELS = [bookrec.SVD, bookrec.SVDpp, bookrec.ALS]
 

@@ -280,6 +280,11 @@ pub struct EvaluateArgs {
     pub json: bool,
     #[command(flatten)]
     pub load: LoadArgs,
+    /// Book catalogue CSV: each book's author, work (title + author across editions),
+    /// publisher and publication period become side information for `hybrid` (other models
+    /// ignore it).
+    #[arg(long)]
+    pub books: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -303,6 +308,11 @@ pub struct TrainArgs {
     pub json: bool,
     #[command(flatten)]
     pub load: LoadArgs,
+    /// Book catalogue CSV: each book's author, work (title + author across editions),
+    /// publisher and publication period become side information for `hybrid` (other models
+    /// ignore it).
+    #[arg(long)]
+    pub books: Option<PathBuf>,
     /// `native` (in memory, here) or `spark` (a PySpark job through spark-submit, imported
     /// into the model file; `--model als` only; --ratings may then be anything Spark reads).
     #[arg(long, default_value = "native", value_parser = ["native", "spark"])]
@@ -422,7 +432,7 @@ pub struct TuneArgs {
     /// Ratings CSV.
     #[arg(long)]
     pub ratings: PathBuf,
-    /// Model to tune: baseline, svd, svdpp, als, knn.
+    /// Model to tune: baseline, svd, svdpp, als, knn, ncf, hybrid.
     #[arg(short, long)]
     pub model: String,
     /// Number of parameter combinations tried.
@@ -458,4 +468,9 @@ pub struct TuneArgs {
     pub json: bool,
     #[command(flatten)]
     pub load: LoadArgs,
+    /// Book catalogue CSV: each book's author, work (title + author across editions),
+    /// publisher and publication period become side information for `hybrid` (other models
+    /// ignore it).
+    #[arg(long)]
+    pub books: Option<PathBuf>,
 }

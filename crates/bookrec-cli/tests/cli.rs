@@ -507,3 +507,42 @@ fn recommend_with_a_ranker() {
     ]);
     assert!(err.contains("does not predict ratings"), "{err}");
 }
+
+#[test]
+fn hybrid_uses_the_catalogue_given_with_books() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ratings, books) = demo_files(dir.path());
+    let rmse = |extra: &[&str]| {
+        let mut args = vec!["evaluate", "--ratings", s(&ratings), "--model", "hybrid"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["-k", "0", "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&ok(&args)).unwrap();
+        v["rmse"].as_f64().unwrap()
+    };
+    let with = rmse(&["--books", s(&books)]);
+    let without = rmse(&[]);
+    assert!(with.is_finite() && without.is_finite());
+    assert_ne!(with, without, "--books must reach the model");
+    let model = dir.path().join("hybrid.bkr");
+    ok(&[
+        "train",
+        "--ratings",
+        s(&ratings),
+        "--books",
+        s(&books),
+        "--model",
+        "hybrid",
+        "--out",
+        s(&model),
+    ]);
+    let err = fails(&[
+        "tune",
+        "--ratings",
+        s(&ratings),
+        "--books",
+        s(&dir.path().join("missing.csv")),
+        "--model",
+        "hybrid",
+    ]);
+    assert!(err.contains("missing.csv"), "{err}");
+}

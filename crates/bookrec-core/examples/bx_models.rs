@@ -52,6 +52,7 @@ fn load(path: &str) -> Interactions {
         implicit_user: iu,
         implicit_item: ii,
         scale: RatingScale::new(1.0, 10.0),
+        item_groups: None,
     }
 }
 

@@ -311,6 +311,7 @@ fn model_frame(model: &FittedModel) -> Interactions {
         implicit_user: Vec::new(),
         implicit_item: Vec::new(),
         scale: model.scale,
+        item_groups: None,
     }
 }
 
@@ -345,6 +346,7 @@ fn implicit_pairs(model: &FittedModel, data: &Interactions) -> Vec<(u32, u32)> {
         implicit_user: Vec::new(),
         implicit_item: Vec::new(),
         scale: data.scale,
+        item_groups: None,
     };
     let implicit = model_frame(model).align(&implicit);
     implicit

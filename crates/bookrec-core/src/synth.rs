@@ -644,6 +644,7 @@ pub fn synth_interactions(params: &SynthParams) -> Result<(Interactions, SynthSu
         implicit_user: Vec::new(),
         implicit_item: Vec::new(),
         scale: RatingScale::new(params.scale_min, params.scale_max),
+        item_groups: None,
     };
     Ok((inter, tally.summary(params, start)))
 }

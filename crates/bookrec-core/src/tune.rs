@@ -195,6 +195,16 @@ pub fn default_space_json(kind: ModelKind) -> Option<&'static str> {
                 "reg_u": {"log_uniform": [1, 50]},
                 "reg_i": {"log_uniform": [1, 50]}}"#
         }
+        ModelKind::Hybrid => {
+            r#"{"epochs": {"int": [10, 30]},
+                "reg_u": {"log_uniform": [0.5, 50]},
+                "reg_i": {"log_uniform": [0.5, 50]},
+                "reg_author": {"log_uniform": [0.5, 200]},
+                "reg_work": {"log_uniform": [0.5, 200]},
+                "reg_publisher": {"log_uniform": [0.5, 200]},
+                "reg_period": {"log_uniform": [0.5, 500]},
+                "reg_activity": {"log_uniform": [0.5, 500]}}"#
+        }
         ModelKind::Ncf => {
             r#"{"factors": {"log_int": [4, 64]},
                 "lr": {"log_uniform": [0.001, 0.03]},

@@ -26,6 +26,7 @@ fn frame(
         implicit_user: implicit.iter().map(|t| t.0).collect(),
         implicit_item: implicit.iter().map(|t| t.1).collect(),
         scale: RatingScale::new(1.0, 10.0),
+        item_groups: None,
     }
 }
 

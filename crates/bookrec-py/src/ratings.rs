@@ -275,6 +275,7 @@ fn build_from_columns(
         implicit_user: Vec::new(),
         implicit_item: Vec::new(),
         scale,
+        item_groups: None,
     })
 }
 

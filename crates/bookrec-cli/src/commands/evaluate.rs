@@ -38,12 +38,13 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
             Ok(spec)
         })
         .collect::<Result<Vec<_>>>()?;
+    let catalog = super::load_books(args.books.as_deref())?;
 
     if let Some(folds) = args.folds {
         let Some(path) = &args.ratings else {
             bail!("--folds needs --ratings (a single file to split)");
         };
-        let (data, _) = super::load(path, &opts)?;
+        let (data, _) = super::load_with_books(path, &opts, catalog.as_ref())?;
         let mut reports = Vec::new();
         for spec in &specs {
             reports.push(cross_validate(
@@ -56,12 +57,12 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
 
     let (train, test) = match (&args.train, &args.test, &args.ratings) {
         (Some(train), Some(test), _) => {
-            let (train, _) = super::load(train, &opts)?;
+            let (train, _) = super::load_with_books(train, &opts, catalog.as_ref())?;
             let (test, _) = super::load(test, &opts)?;
             (train, test)
         }
         (_, _, Some(path)) => {
-            let (data, _) = super::load(path, &opts)?;
+            let (data, _) = super::load_with_books(path, &opts, catalog.as_ref())?;
             let split = match args.split.as_str() {
                 "random" => Split::Random {
                     test_fraction: args.test_fraction,

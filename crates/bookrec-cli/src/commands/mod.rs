@@ -13,7 +13,9 @@ pub mod tune;
 use std::path::Path;
 
 use anyhow::Result;
-use bookrec_core::data::{load_catalog, load_ratings, Catalog, CleaningReport, LoadOptions};
+use bookrec_core::data::{
+    load_catalog, load_ratings, Catalog, CleaningReport, ItemGroups, LoadOptions,
+};
 use bookrec_core::Interactions;
 
 use crate::progress::Bars;
@@ -29,6 +31,30 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Interactions, CleaningRe
         data.n_users(),
         data.n_items()
     );
+    Ok((data, report))
+}
+
+/// Loads a ratings file and, if `books` is given, attaches the catalogue's book groups
+/// (side information for `hybrid`) to it.
+pub fn load_with_books(
+    path: &Path,
+    opts: &LoadOptions,
+    books: Option<&Catalog>,
+) -> Result<(Interactions, CleaningReport)> {
+    let (mut data, report) = load(path, opts)?;
+    if let Some(catalog) = books {
+        let groups = ItemGroups::from_catalog(catalog, &data.items);
+        tracing::info!(
+            "book groups: {}",
+            groups
+                .columns
+                .iter()
+                .map(|c| format!("{} {}", c.n_groups, c.kind.name()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        data.item_groups = Some(std::sync::Arc::new(groups));
+    }
     Ok((data, report))
 }
 

@@ -20,7 +20,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let (Some(ratings), Some(out)) = (&args.ratings, &args.out) else {
         anyhow::bail!("`train` needs --ratings FILE and --out MODEL");
     };
-    let (data, _) = super::load(ratings, &args.load.to_options()?)?;
+    let catalog = super::load_books(args.books.as_deref())?;
+    let (data, _) = super::load_with_books(ratings, &args.load.to_options()?, catalog.as_ref())?;
     let (model, meta) = fit_and_describe(&spec, &data, &Bars::new())?;
     save_model(&model, &meta, out).with_context(|| format!("writing {}", out.display()))?;
     if args.json {

@@ -37,7 +37,8 @@ pub fn run(args: TuneArgs) -> Result<()> {
     };
     let load = args.load.to_options()?;
     let bars = Bars::new();
-    let (data, _) = super::load(&args.ratings, &load)?;
+    let catalog = super::load_books(args.books.as_deref())?;
+    let (data, _) = super::load_with_books(&args.ratings, &load, catalog.as_ref())?;
 
     let (report, holdout) = match args.test_fraction {
         Some(test_fraction) => {

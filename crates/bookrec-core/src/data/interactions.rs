@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::Vocab;
+use super::{ItemGroups, Vocab};
 
 /// The closed interval of valid explicit ratings, e.g. 1–10 for Book-Crossing.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -147,6 +147,10 @@ pub struct Interactions {
     pub implicit_user: Vec<u32>,
     pub implicit_item: Vec<u32>,
     pub scale: RatingScale,
+    /// Side information about the books (catalogue groups: author, work, publisher, period),
+    /// indexed like `items`; `None` when no catalogue was given. Shared by splits. Only models
+    /// that use side information (`hybrid`) read it.
+    pub item_groups: Option<Arc<ItemGroups>>,
 }
 
 impl Interactions {
@@ -174,6 +178,7 @@ impl Interactions {
             implicit_user: Vec::new(),
             implicit_item: Vec::new(),
             scale,
+            item_groups: None,
         }
     }
 
@@ -231,6 +236,7 @@ impl Interactions {
                 Vec::new()
             },
             scale: self.scale,
+            item_groups: self.item_groups.clone(),
         }
     }
 

@@ -12,6 +12,7 @@
 
 mod catalog;
 mod csv;
+mod groups;
 pub mod ids;
 mod interactions;
 mod intern;
@@ -26,6 +27,7 @@ pub use catalog::{
     load_catalog, missing_from_catalog, parse_catalog, Book, Catalog, CatalogReport, MissingBooks,
 };
 pub use csv::{MAX_FIELDS, MAX_RECORD};
+pub use groups::{normalize_name, normalize_title, GroupColumn, GroupKind, ItemGroups, NO_GROUP};
 pub use ids::{normalize_id, normalize_id_str};
 pub use interactions::{AlignedRatings, Csr, Interactions, RatingScale};
 pub use options::{

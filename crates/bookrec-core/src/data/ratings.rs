@@ -1017,6 +1017,7 @@ fn build(
         implicit_user: Vec::new(),
         implicit_item: Vec::new(),
         scale: c.scale,
+        item_groups: None,
     };
     // Small integer ratings (the usual case) are counted in an array, others in a map.
     let mut small = [0u64; 256];

@@ -17,6 +17,7 @@ use crate::{Error, Result};
 
 mod als;
 mod baseline;
+mod hybrid;
 mod ials;
 mod knn;
 mod mean;
@@ -28,6 +29,7 @@ mod svdpp;
 
 pub use als::{als_half_sweep, AlsParams};
 pub use baseline::{BaselineMethod, BaselineParams};
+pub use hybrid::HybridParams;
 pub use ials::IalsParams;
 pub use knn::{KnnParams, KnnScorer, Similarity};
 pub use ncf::{Dense, NcfParams, NcfScorer, NcfUser};
@@ -47,10 +49,11 @@ pub enum ModelKind {
     Ials,
     Popularity,
     Ncf,
+    Hybrid,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 9] = [
+    pub const ALL: [ModelKind; 10] = [
         ModelKind::Mean,
         ModelKind::Baseline,
         ModelKind::Svd,
@@ -60,6 +63,7 @@ impl ModelKind {
         ModelKind::Ials,
         ModelKind::Popularity,
         ModelKind::Ncf,
+        ModelKind::Hybrid,
     ];
 
     pub fn name(self) -> &'static str {
@@ -73,7 +77,16 @@ impl ModelKind {
             ModelKind::Ials => "ials",
             ModelKind::Popularity => "popularity",
             ModelKind::Ncf => "ncf",
+            ModelKind::Hybrid => "hybrid",
         }
+    }
+
+    /// True if the model learns biases for users and books without training ratings (from
+    /// side information: `hybrid`'s catalogue groups and implicit-activity levels). The
+    /// fallback for an unknown user or book then adds their stored bias instead of 0; for
+    /// every other model those biases are meaningless (e.g. ncf's random initialisation).
+    pub fn has_cold_biases(self) -> bool {
+        matches!(self, ModelKind::Hybrid)
     }
 
     /// True if the model predicts ratings on the data's scale. False for the ranking models:
@@ -93,7 +106,9 @@ impl ModelKind {
     }
 }
 
-/// Why a prediction is not the model's personalised rule.
+/// Why a prediction is not the model's personalised rule. (Models with side-information biases,
+/// [`ModelKind::has_cold_biases`], also add the unknown side's learned bias, 0 without side
+/// information.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fallback {
@@ -312,6 +327,7 @@ pub enum ModelSpec {
     Ials(IalsParams),
     Popularity,
     Ncf(NcfParams),
+    Hybrid(HybridParams),
 }
 
 /// A hyper-parameter struct: defaults, its JSON keys, and range checks.
@@ -410,6 +426,7 @@ impl ModelSpec {
             ModelSpec::Ials(_) => ModelKind::Ials,
             ModelSpec::Popularity => ModelKind::Popularity,
             ModelSpec::Ncf(_) => ModelKind::Ncf,
+            ModelSpec::Hybrid(_) => ModelKind::Hybrid,
         }
     }
 
@@ -425,6 +442,7 @@ impl ModelSpec {
             ModelKind::Ials => ModelSpec::Ials(IalsParams::default()),
             ModelKind::Popularity => ModelSpec::Popularity,
             ModelKind::Ncf => ModelSpec::Ncf(NcfParams::default()),
+            ModelKind::Hybrid => ModelSpec::Hybrid(HybridParams::default()),
         }
     }
 
@@ -456,6 +474,7 @@ impl ModelSpec {
             ModelKind::Knn => ModelSpec::Knn(params_with(kind, overrides)?),
             ModelKind::Ials => ModelSpec::Ials(params_with(kind, overrides)?),
             ModelKind::Ncf => ModelSpec::Ncf(params_with(kind, overrides)?),
+            ModelKind::Hybrid => ModelSpec::Hybrid(params_with(kind, overrides)?),
         };
         spec.check()?;
         Ok(spec)
@@ -477,6 +496,7 @@ impl ModelSpec {
             ModelSpec::Knn(p) => p.check(),
             ModelSpec::Ials(p) => p.check(),
             ModelSpec::Ncf(p) => p.check(),
+            ModelSpec::Hybrid(p) => p.check(),
         }
     }
 
@@ -519,6 +539,7 @@ impl ModelSpec {
             ModelSpec::Ials(p) => ials::fit(p, train, progress),
             ModelSpec::Popularity => popularity::fit(train, progress),
             ModelSpec::Ncf(p) => ncf::fit(p, train, progress)?,
+            ModelSpec::Hybrid(p) => hybrid::fit(p, train, progress),
         };
         let mut model = FittedModel::new(self.kind(), self.params_json(), train, scorer);
         if ranking {
@@ -584,6 +605,7 @@ mod tests {
         same::<KnnParams>();
         same::<IalsParams>();
         same::<NcfParams>();
+        same::<HybridParams>();
     }
 
     #[test]

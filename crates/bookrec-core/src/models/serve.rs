@@ -122,6 +122,23 @@ impl FittedModel {
         self.biases().1.get(item as usize).copied().unwrap_or(0.0)
     }
 
+    /// The bias of a user without training ratings: their stored bias for models that learn
+    /// one from side information ([`ModelKind::has_cold_biases`]), else 0.
+    fn cold_user_bias(&self, user: Option<u32>) -> f32 {
+        match user {
+            Some(u) if self.kind.has_cold_biases() && !self.knows_user(u) => self.user_bias(u),
+            _ => 0.0,
+        }
+    }
+
+    /// The bias of a book without training ratings, as [`Self::cold_user_bias`].
+    fn cold_item_bias(&self, item: Option<u32>) -> f32 {
+        match item {
+            Some(i) if self.kind.has_cold_biases() && !self.knows_item(i) => self.item_bias(i),
+            _ => 0.0,
+        }
+    }
+
     /// The stored parameters of a known user.
     fn known_ctx(&self, user: u32) -> UserCtx<'_> {
         let bias = self.user_bias(user);
@@ -175,15 +192,18 @@ impl FittedModel {
     /// ratings" (vocabularies are shared with the full data set, so an index alone says
     /// nothing); indices outside the vocabulary are unknown too. A ranking model (ials) returns
     /// its preference score unclipped, with 0 for unknowns (see [`ModelKind::predicts_ratings`]).
+    /// Models with side-information biases ([`ModelKind::has_cold_biases`], `hybrid`) add the
+    /// bias they learned for the unknown user or book (0 if it had no side information).
     pub fn predict_idx(&self, user: Option<u32>, item: Option<u32>) -> Prediction {
+        let (cold_u, cold_i) = (self.cold_user_bias(user), self.cold_item_bias(item));
         let user = user.filter(|&u| self.knows_user(u));
         let item = item.filter(|&i| self.knows_item(i));
         let mu = self.offset();
         let (raw, fallback) = match (user, item) {
             (Some(u), Some(i)) => (self.raw_score(&self.known_ctx(u), i), Fallback::None),
-            (None, Some(i)) => (mu + self.item_bias(i), Fallback::UnknownUser),
-            (Some(u), None) => (mu + self.user_bias(u), Fallback::UnknownItem),
-            (None, None) => (mu, Fallback::UnknownBoth),
+            (None, Some(i)) => (mu + cold_u + self.item_bias(i), Fallback::UnknownUser),
+            (Some(u), None) => (mu + self.user_bias(u) + cold_i, Fallback::UnknownItem),
+            (None, None) => (mu + cold_u + cold_i, Fallback::UnknownBoth),
         };
         Prediction {
             value: self.output(raw),
@@ -513,7 +533,8 @@ impl FittedModel {
                 let (raw, fallback) = if self.knows_item(item) {
                     (self.raw_score(&ctx, item), Fallback::None)
                 } else {
-                    (self.offset() + bias, Fallback::UnknownItem)
+                    let raw = self.offset() + bias + self.cold_item_bias(Some(item));
+                    (raw, Fallback::UnknownItem)
                 };
                 Prediction {
                     value: self.output(raw),
