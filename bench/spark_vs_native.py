@@ -6,7 +6,7 @@
 2. `bookrec synth` data at the given sizes: fit time of the Spark path on local[2] next to
    native `als` on the same file (same rank / λ / iterations), both training on all ratings.
 
-Usage: bench/spark_vs_native.py [--sizes 1000000 10000000 20000000] [--skip-bx]
+Usage: bench/spark_vs_native.py [--sizes 1000000 10000000 20000000] [--skip-bx] [--native-only]
 Needs a release build (target/release/bookrec), PySpark and Java; the BX dump in
 ../shared/data/book-crossing. Writes bench/results/spark.json (merged with an existing one, so
 sizes can be run separately).
@@ -69,10 +69,12 @@ def bx_split(tmp: Path) -> tuple[Path, Path]:
 
 def bench_bx(tmp: Path, master: str, params: list[str]) -> dict:
     train, test = bx_split(tmp)
-    print(f"BX: native als ... (load {load_avg()})", flush=True)
+    load_native = load_avg()
+    print(f"BX: native als ... (load {load_native})", flush=True)
     out, native_s = sh(CLI, "evaluate", "--train", train, "--test", test, "-m", "als", *params, "-k", "0", "--json")
     native = json.loads(out)
-    print(f"  native rmse {native['rmse']:.4f} in {native_s:.1f}s; Spark ... (load {load_avg()})", flush=True)
+    load_spark = load_avg()
+    print(f"  native rmse {native['rmse']:.4f} in {native_s:.1f}s; Spark ... (load {load_spark})", flush=True)
     out, spark_s = sh(CLI, "train", *spark_args(master, "4g"), "--ratings", train, "--test", test, "-m", "als",
                       *params, "--out", tmp / "bx_spark.bkr", "--json")
     meta = json.loads(out)
@@ -86,18 +88,31 @@ def bench_bx(tmp: Path, master: str, params: list[str]) -> dict:
         "spark": {"rmse": m["test_rmse"], "mae": m["test_mae"], "wall_seconds": round(spark_s, 2),
                   "timings": m["timings"], "master": master},
         "rmse_gap": m["test_rmse"] - native["rmse"],
+        "load_avg_before_native": load_native, "load_avg_before_spark": load_spark,
         "load_avg_after": load_avg(),
     }
 
 
-def bench_synth(tmp: Path, n: int, master: str, params: list[str]) -> dict:
+def bench_synth(tmp: Path, n: int, master: str, params: list[str], native_only: bool = False) -> dict:
     users, books = n // 20, n // 100
     data = tmp / f"synth_{n}.csv"
     sh(CLI, "synth", "--users", str(users), "--books", str(books), "--ratings", str(n), "--seed", "0", "--out", data)
-    print(f"synth {n}: native als ... (load {load_avg()})", flush=True)
+    load_native = load_avg()
+    print(f"synth {n}: native als ... (load {load_native})", flush=True)
     out, native_s = sh(CLI, "train", "--ratings", data, "-m", "als", *params, "--out", tmp / "n.bkr", "--json")
     native = json.loads(out)["training_metrics"]
-    print(f"  native fit {native['fit_seconds']:.1f}s (wall {native_s:.1f}s); Spark ... (load {load_avg()})",
+    result = {
+        "ratings": n, "users": users, "books": books, "params": params,
+        "native": {"fit_seconds": native["fit_seconds"], "wall_seconds": round(native_s, 2),
+                   "train_rmse": native.get("train_rmse")},
+        "load_avg_before_native": load_native,
+    }
+    if native_only:
+        print(f"  native fit {native['fit_seconds']:.1f}s (wall {native_s:.1f}s); Spark not run", flush=True)
+        data.unlink()
+        return {**result, "spark": None, "load_avg_after": load_avg()}
+    load_spark = load_avg()
+    print(f"  native fit {native['fit_seconds']:.1f}s (wall {native_s:.1f}s); Spark ... (load {load_spark})",
           flush=True)
     out, spark_s = sh(CLI, "train", *spark_args(master, "10g"), "--ratings", data, "--test-fraction", "0",
                       "-m", "als", *params, "--out", tmp / "s.bkr", "--json")
@@ -106,11 +121,10 @@ def bench_synth(tmp: Path, n: int, master: str, params: list[str]) -> dict:
     print(f"  spark fit {fit:.1f}s (wall {spark_s:.1f}s)", flush=True)
     data.unlink()
     return {
-        "ratings": n, "users": users, "books": books, "params": params,
-        "native": {"fit_seconds": native["fit_seconds"], "wall_seconds": round(native_s, 2),
-                   "train_rmse": native.get("train_rmse")},
+        **result,
         "spark": {"fit_seconds": round(fit, 2), "wall_seconds": round(spark_s, 2), "timings": t, "master": master},
         "spark_over_native_fit": round(fit / native["fit_seconds"], 1),
+        "load_avg_before_spark": load_spark,
         "load_avg_after": load_avg(),
     }
 
@@ -120,6 +134,8 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="*", default=[1_000_000, 10_000_000, 20_000_000])
     ap.add_argument("--skip-bx", action="store_true")
     ap.add_argument("--master", default="local[2]")
+    ap.add_argument("--native-only", action="store_true",
+                    help="synthetic sizes: time native als only (records spark: null)")
     a = ap.parse_args()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results.update(machine={"cores": os.cpu_count(), "note": "2 cores shared with other jobs; see load_avg"})
@@ -134,7 +150,8 @@ def main() -> None:
             save()
         for n in a.sizes:
             synth = results.setdefault("synth", {})
-            synth[str(n)] = bench_synth(tmp, n, a.master, ["-p", "factors=10", "-p", "iterations=10", "-p", "reg=0.1"])
+            params = ["-p", "factors=10", "-p", "iterations=10", "-p", "reg=0.1"]
+            synth[str(n)] = bench_synth(tmp, n, a.master, params, a.native_only)
             save()
 
 

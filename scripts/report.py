@@ -648,7 +648,7 @@ def section_spark(ext: dict[str, Any]) -> dict[str, str]:
                   f"{'better' if gap < 0 else 'worse'}")) + "."
     rows = []
     for size, s in sorted((sp.get("synth") or {}).items(), key=lambda kv: int(kv[0])):
-        n, k = s.get("native", {}), s.get("spark", {})
+        n, k = s.get("native") or {}, s.get("spark") or {}
         ratio = s.get("spark_over_native_fit")
         rows.append([f(s.get("ratings")), f(s.get("users")), f(s.get("books")),
                      secs(n.get("fit_seconds")), secs(n.get("wall_seconds")),

@@ -489,8 +489,10 @@ class SVDpp(_Model):
 
 
 class ALS(_Model):
-    """Explicit alternating least squares with weighted-λ regularisation (each row's L2
-    weight is ``reg`` × its number of ratings)."""
+    """Explicit alternating least squares on bias residuals: biases first, as ``Baseline``
+    (``bias_iterations`` alternations shrunk by ``reg_u``/``reg_i``), then factors with
+    weighted-λ regularisation (each row's L2 weight is ``reg`` × its number of ratings) — the
+    model the Spark path fits."""
 
     _kind = "als"
 
@@ -499,12 +501,18 @@ class ALS(_Model):
         factors: int = _ALS["factors"],
         iterations: int = _ALS["iterations"],
         reg: float = _ALS["reg"],
+        reg_u: float = _ALS["reg_u"],
+        reg_i: float = _ALS["reg_i"],
+        bias_iterations: int = _ALS["bias_iterations"],
         init_std: float = _ALS["init_std"],
         seed: int = _ALS["seed"],
     ) -> None:
         self.factors = factors
         self.iterations = iterations
         self.reg = reg
+        self.reg_u = reg_u
+        self.reg_i = reg_i
+        self.bias_iterations = bias_iterations
         self.init_std = init_std
         self.seed = seed
         self._fitted = None

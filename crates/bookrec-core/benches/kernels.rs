@@ -91,7 +91,7 @@ fn bench_als(c: &mut Criterion) {
     let item_f = matrix(n_items, k, 5, None);
     let item_b = vec![0f32; n_items];
     let mut user_f = vec![0f32; n_users * k];
-    let mut user_b = vec![0f32; n_users];
+    let user_b = vec![0f32; n_users];
     let mut group = c.benchmark_group("als");
     group.throughput(Throughput::Elements(nnz as u64));
     group.bench_function("half_sweep_5k_users_100k_ratings_k50", |b| {
@@ -99,12 +99,12 @@ fn bench_als(c: &mut Criterion) {
             als_half_sweep(
                 &by_user,
                 7.6,
+                &user_b,
                 &item_b,
                 &item_f,
                 k,
                 factors,
                 0.1,
-                &mut user_b,
                 &mut user_f,
             )
         })

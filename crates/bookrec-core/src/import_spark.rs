@@ -517,6 +517,9 @@ pub fn import_spark(dir: &Path, progress: &dyn Progress) -> Result<(FittedModel,
         "factors": m.params.factors,
         "iterations": m.params.iterations,
         "reg": m.params.reg,
+        "reg_u": m.params.reg_u,
+        "reg_i": m.params.reg_i,
+        "bias_iterations": m.params.bias_iterations,
         "seed": m.params.seed,
     });
     let model = FittedModel {
@@ -535,7 +538,8 @@ pub fn import_spark(dir: &Path, progress: &dyn Progress) -> Result<(FittedModel,
             user_factors,
             item_factors,
             // MLlib's explicit ALS regularises each row by reg × its number of ratings, the
-            // same weighted-λ as native `als`: fold-in solves with the same λ.
+            // same weighted-λ as native `als`, on the residuals of biases fitted first with
+            // reg_u/reg_i: fold-in (two-stage, from `reg_u` in the params) does the same.
             fold_in_reg: 0.0,
             fold_in_reg_per_rating: m.params.reg,
             user_rows: Vec::new(),

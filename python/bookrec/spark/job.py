@@ -15,6 +15,10 @@ Model (the same prediction rule as bookrec's own factor models)::
    ``als``) on the residuals r − μ − b_u − b_i, with rank = ``factors``, ``iterations`` and
    λ = ``reg``.
 
+Native ``als`` fits exactly these two stages (same reg_u, reg_i, bias_iterations, reg, rank and
+iterations; ``bookrec train --engine spark`` passes them through), so the two engines differ
+only in initialisation and MLlib's blocking.
+
 Cleaning (the native loader's rules, where they make sense at scale):
 
 * run here: id normalisation (trim whitespace, strip stray ``"``, ``'``, ``\\`` at both ends, an

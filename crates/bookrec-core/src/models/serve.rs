@@ -29,6 +29,19 @@ pub(crate) enum UserCtx<'a> {
     Ncf(NcfUser),
 }
 
+/// A new user's ridge problem over a factor model (see `FittedModel::fold_in_problem`).
+struct FoldIn {
+    /// Factor rows of the rated books the model has vectors for.
+    rows: Vec<u32>,
+    /// t_j = r_j − μ − b_j.
+    targets: Vec<f32>,
+    lambda: f32,
+    /// Positions (in the cleaned ratings) of the books used.
+    used: Vec<usize>,
+    /// Two-stage fold-in: the user bias's absolute L2 weight.
+    bias_reg: Option<f32>,
+}
+
 /// A user's ratings restricted to books the model knows, sorted by book, one per book.
 struct CleanRatings {
     items: Vec<u32>,
@@ -369,17 +382,14 @@ impl FittedModel {
         }
     }
 
-    /// The ridge problem of a new user over the factor model: rows z_j = [1, q_j], targets
-    /// t_j = r_j − μ − b_j, λ = fold_in_reg + fold_in_reg_per_rating·n. Returns the factor rows,
-    /// the targets, λ, and the positions (in `items`) of the books used. `None` when the model
-    /// has no user parameters (mean).
-    #[allow(clippy::type_complexity)]
-    fn fold_in_problem(
-        &self,
-        f: &Factors,
-        items: &[u32],
-        ratings: &[f32],
-    ) -> Option<(Vec<u32>, Vec<f32>, f32, Vec<usize>)> {
+    /// The ridge problem of a new user over the factor model: targets t_j = r_j − μ − b_j,
+    /// λ = fold_in_reg + fold_in_reg_per_rating·n, and either
+    /// - joint (`bias_reg` None): rows z_j = [1, q_j], x = [b_u, p_u] = ridge(t; z);
+    /// - two-stage (`bias_reg` Some, `als`): b_u = Σ_j t_j/(bias_reg + n) first, then
+    ///   p_u = ridge(t − b_u; q), the objective `als` (native and Spark) is trained with.
+    ///
+    /// `None` when the model has no user parameters (mean).
+    fn fold_in_problem(&self, f: &Factors, items: &[u32], ratings: &[f32]) -> Option<FoldIn> {
         if f.user_bias.is_empty() {
             return None;
         }
@@ -393,16 +403,34 @@ impl FittedModel {
             }
         }
         let lambda = f.fold_in_reg + f.fold_in_reg_per_rating * rows.len() as f32;
-        Some((rows, targets, lambda, used))
+        let bias_reg = self.als_bias_reg().filter(|_| f.k > 0);
+        Some(FoldIn {
+            rows,
+            targets,
+            lambda,
+            used,
+            bias_reg,
+        })
     }
 
-    fn design<'a>(f: &'a Factors, rows: &'a [u32]) -> Design<'a> {
+    /// `als`: the absolute L2 weight of the user bias, fitted before the factors (`reg_u`).
+    /// `None` for other models and for `als` files written before the biases were a separate
+    /// stage (their biases and factors were fitted jointly, and so is their fold-in).
+    fn als_bias_reg(&self) -> Option<f32> {
+        if self.kind != ModelKind::Als {
+            return None;
+        }
+        let reg_u = self.params.get("reg_u")?.as_f64()? as f32;
+        (reg_u.is_finite() && reg_u >= 0.0).then_some(reg_u)
+    }
+
+    fn design<'a>(f: &'a Factors, rows: &'a [u32], with_bias: bool) -> Design<'a> {
         Design {
             idx: rows,
             mat: &f.item_factors,
             stride: f.k,
             k: f.k,
-            with_bias: true,
+            with_bias,
         }
     }
 
@@ -428,17 +456,23 @@ impl FittedModel {
             }
             Scorer::Factors(f) => {
                 let mut x = vec![0f32; f.k + 1];
-                if let Some((rows, targets, lambda, _)) =
-                    self.fold_in_problem(f, &clean.items, &clean.ratings)
-                {
-                    let design = Self::design(f, &rows);
-                    if !ridge_solve(
-                        &design,
-                        &targets,
-                        lambda,
-                        &mut RidgeScratch::default(),
-                        &mut x,
-                    ) {
+                if let Some(fi) = self.fold_in_problem(f, &clean.items, &clean.ratings) {
+                    let scratch = &mut RidgeScratch::default();
+                    let solved = match fi.bias_reg {
+                        None => {
+                            let design = Self::design(f, &fi.rows, true);
+                            ridge_solve(&design, &fi.targets, fi.lambda, scratch, &mut x)
+                        }
+                        Some(reg_u) => {
+                            let n = fi.targets.len() as f32;
+                            let b = fi.targets.iter().sum::<f32>() / (reg_u + n);
+                            let residuals: Vec<f32> = fi.targets.iter().map(|t| t - b).collect();
+                            x[0] = b;
+                            let design = Self::design(f, &fi.rows, false);
+                            ridge_solve(&design, &residuals, fi.lambda, scratch, &mut x[1..])
+                        }
+                    };
+                    if !solved {
                         x.fill(0.0);
                     }
                 }
@@ -660,7 +694,8 @@ impl FittedModel {
     /// first. Factor models: with the fold-in solution x = A⁻¹Σ_j z_j t_j
     /// (A = ZᵀZ + λI, z_j = [1, q_j], t_j = r_j − μ − b_j), book j contributes
     /// (A⁻¹z_i)·z_j · t_j — exact for the fold-in estimate, an explanation (not the SGD-trained
-    /// vector) for known users. knn: s_ij(r_j − b_j)/Σ|s| over the neighbours used, plus the
+    /// vector) for known users; `als` (bias first, then factors on t − b_u):
+    /// (w·q_j + (1 − Σ_l w·q_l)/(reg_u + n)) · t_j with w = A⁻¹q_i, A = QᵀQ + λI. knn: s_ij(r_j − b_j)/Σ|s| over the neighbours used, plus the
     /// user-bias share (r_j − μ − b_j)/(reg_u + n). ials: c_j·(A⁻¹y_i)ᵀy_j with
     /// A = YᵀY + λI + Σ_j (c_j − 1)y_jy_jᵀ (Hu et al. 2008, §5), exact for the fold-in
     /// estimate. Mean model: empty.
@@ -693,26 +728,41 @@ impl FittedModel {
                 )
             }
             Scorer::Factors(f) => {
-                let Some((rows, targets, lambda, used)) =
-                    self.fold_in_problem(f, &clean.items, &clean.ratings)
-                else {
+                let Some(fi) = self.fold_in_problem(f, &clean.items, &clean.ratings) else {
                     return Vec::new();
                 };
-                let design = Self::design(f, &rows);
+                let with_bias = fi.bias_reg.is_none();
+                let design = Self::design(f, &fi.rows, with_bias);
                 let mut a = Vec::new();
-                if !gram_factor(&design, lambda, &mut a) {
+                if !gram_factor(&design, fi.lambda, &mut a) {
                     return Vec::new();
                 }
                 let d = design.dim();
+                let off = usize::from(with_bias);
                 let mut w = vec![0f32; d];
-                w[0] = 1.0;
+                if with_bias {
+                    w[0] = 1.0;
+                }
                 if let Some(q) = f.item_vec(item) {
-                    w[1..].copy_from_slice(q);
+                    w[off..].copy_from_slice(q);
                 }
                 cholesky_solve(&a, d, &mut w);
+                // Weight of t_j in the score: joint, (A⁻¹z_i)·z_j; two-stage, b_u = Σt/(reg_u + n)
+                // feeds both the bias and (through t − b_u) the factors:
+                // w·q_j + (1 − Σ_l w·q_l)/(reg_u + n).
+                let wq: Vec<f32> = (0..fi.rows.len())
+                    .map(|j| {
+                        let b = if with_bias { w[0] } else { 0.0 };
+                        b + dot(&w[off..], design.row(j))
+                    })
+                    .collect();
+                let shared = match fi.bias_reg {
+                    Some(reg_u) => (1.0 - wq.iter().sum::<f32>()) / (reg_u + fi.rows.len() as f32),
+                    None => 0.0,
+                };
                 let mut c = vec![0f32; clean.items.len()];
-                for (j, &pos) in used.iter().enumerate() {
-                    c[pos] = (w[0] + dot(&w[1..], design.row(j))) * targets[j];
+                for (j, &pos) in fi.used.iter().enumerate() {
+                    c[pos] = (wq[j] + shared) * fi.targets[j];
                 }
                 c
             }

@@ -328,6 +328,17 @@ impl CompactRatings {
             .map(|&r| compact.get(r as usize).copied().unwrap_or(0.0))
             .collect()
     }
+
+    /// The inverse of [`Self::spread`]: a per-index vector gathered onto the `n` rows.
+    pub fn gather(rows: &[u32], n: usize, full: &[f32]) -> Vec<f32> {
+        let mut compact = vec![0f32; n];
+        for (&r, &v) in rows.iter().zip(full) {
+            if let Some(c) = compact.get_mut(r as usize) {
+                *c = v;
+            }
+        }
+        compact
+    }
 }
 
 /// Splits `v` (rows of `stride` values) at the row boundaries `bounds` into mutable slices.
