@@ -43,6 +43,7 @@ from ._models import (
     load,
 )
 from ._serve import Server, serve
+from ._tune import TuneResult, tune
 from .errors import (
     BookrecError,
     DataError,
@@ -84,6 +85,8 @@ __all__ = [
     "load",
     "evaluate",
     "cross_validate",
+    "tune",
+    "TuneResult",
     "serve",
     "Server",
     "BookrecError",
