@@ -583,9 +583,7 @@ pub fn cross_validate(
     spec.check()?;
     // One fold at a time: holding all k train sets would multiply memory by k.
     let assignment = fold_assignment(data, folds, seed)?;
-    cross_validate_folds(spec, folds, opts, progress, |f| {
-        fold(data, &assignment, f)
-    })
+    cross_validate_folds(spec, folds, opts, progress, |f| fold(data, &assignment, f))
 }
 
 /// k-fold cross-validation over held-out *interactions*: the folds of

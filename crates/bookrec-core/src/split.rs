@@ -444,7 +444,12 @@ mod tests {
         let folds = interaction_k_fold(&data, 3, 7).unwrap();
         let pairs = |set: &Interactions| {
             let mut p: Vec<(u32, u32)> = set.user.iter().copied().zip(set.item.clone()).collect();
-            p.extend(set.implicit_user.iter().copied().zip(set.implicit_item.clone()));
+            p.extend(
+                set.implicit_user
+                    .iter()
+                    .copied()
+                    .zip(set.implicit_item.clone()),
+            );
             p.sort_unstable();
             p
         };
@@ -460,7 +465,10 @@ mod tests {
             // holds out ⌊n_u/3⌋ or ⌈n_u/3⌉: u1 4 → 1..2, u2 4 → 1..2, u3 3 → 1.
             for (u, n_u) in [(0u32, 4usize), (1, 4), (2, 3)] {
                 let held = pairs(test).iter().filter(|p| p.0 == u).count();
-                assert!(held >= n_u / 3 && held <= n_u.div_ceil(3), "user {u}: {held}");
+                assert!(
+                    held >= n_u / 3 && held <= n_u.div_ceil(3),
+                    "user {u}: {held}"
+                );
                 assert!(pairs(train).iter().any(|p| p.0 == u));
             }
             tested.extend(pairs(test));

@@ -598,15 +598,15 @@ impl Metric {
     pub fn value_in(self, report: &EvalReport) -> f64 {
         match self {
             Metric::Rmse => report.rmse,
-            Metric::Ranking { measure, .. } => report.ranking.as_ref().map_or(f64::NAN, |m| {
-                match measure {
+            Metric::Ranking { measure, .. } => {
+                report.ranking.as_ref().map_or(f64::NAN, |m| match measure {
                     RankingMeasure::Precision => m.precision,
                     RankingMeasure::Recall => m.recall,
                     RankingMeasure::Ndcg => m.ndcg,
                     RankingMeasure::Map => m.map,
                     RankingMeasure::HitRate => m.hit_rate,
-                }
-            }),
+                })
+            }
         }
     }
 
@@ -1239,7 +1239,14 @@ mod tests {
                 k: 5
             }
         );
-        for name in ["precision@3", "recall@20", "ndcg@10", "map@1", "hit_rate@10", "rmse"] {
+        for name in [
+            "precision@3",
+            "recall@20",
+            "ndcg@10",
+            "map@1",
+            "hit_rate@10",
+            "rmse",
+        ] {
             let m = Metric::parse(name).unwrap();
             assert_eq!(m.name(), name);
             // Serialised as its name, read back from it.
@@ -1247,7 +1254,9 @@ mod tests {
             assert_eq!(json, Value::from(name));
             assert_eq!(serde_json::from_value::<Metric>(json).unwrap(), m);
         }
-        for bad in ["mae", "foo", "ndcg@0", "ndcg@", "ndcg@ten", "ndcg@-1", "auc@10", ""] {
+        for bad in [
+            "mae", "foo", "ndcg@0", "ndcg@", "ndcg@ten", "ndcg@-1", "auc@10", "",
+        ] {
             match Metric::parse(bad) {
                 Err(Error::Param { name, reason, .. }) => {
                     assert_eq!(name, "metric");

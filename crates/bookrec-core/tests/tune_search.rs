@@ -287,7 +287,8 @@ fn planted_genres(genres: usize, users: usize, per_user: usize, seed: u64) -> In
         }
     }
     let all = Interactions::from_triplets(rows, Some(RatingScale::new(1.0, 10.0)));
-    let (rated, unrated): (Vec<usize>, Vec<usize>) = (0..all.len()).partition(|&r| all.rating[r] > 0.0);
+    let (rated, unrated): (Vec<usize>, Vec<usize>) =
+        (0..all.len()).partition(|&r| all.rating[r] > 0.0);
     let mut data = all.subset(&rated, false);
     data.implicit_user = unrated.iter().map(|&r| all.user[r]).collect();
     data.implicit_item = unrated.iter().map(|&r| all.item[r]).collect();
