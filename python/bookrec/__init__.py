@@ -43,7 +43,6 @@ from ._models import (
     load,
 )
 from ._serve import Server, serve
-from ._tune import TuneResult, tune
 from .errors import (
     BookrecError,
     DataError,
@@ -85,8 +84,6 @@ __all__ = [
     "load",
     "evaluate",
     "cross_validate",
-    "tune",
-    "TuneResult",
     "serve",
     "Server",
     "BookrecError",

@@ -11,7 +11,6 @@ mod errors;
 mod model;
 mod ratings;
 mod serve;
-mod tune;
 
 use pyo3::prelude::*;
 
@@ -37,6 +36,5 @@ fn _bookrec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(model::model_names, m)?)?;
     m.add_function(wrap_pyfunction!(model::cross_validate, m)?)?;
     m.add_function(wrap_pyfunction!(serve::serve, m)?)?;
-    m.add_function(wrap_pyfunction!(tune::tune, m)?)?;
     Ok(())
 }
