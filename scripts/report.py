@@ -253,11 +253,15 @@ def tune_holdout(bookrec: str, ratings_csv: str, models: list[str]) -> dict[str,
 
 
 def read_tunes() -> dict[str, Any]:
-    """bench/results/tune_<name>.json (`bookrec tune`'s trial tables), keyed by <name>."""
+    """bench/results/tune_<name>.json (`bookrec tune`'s trial tables), keyed by <name>. Only
+    RMSE searches: the tuning section compares test RMSE on the explicit split, and a search
+    for a ranking metric (`--metric ndcg@10`, on held-out interactions) has none."""
     tunes = {}
     for path in sorted(glob.glob(os.path.join(ROOT, "bench", "results", "tune_*.json"))):
         with open(path) as fh:
-            tunes[os.path.basename(path)[5:-5]] = json.load(fh)
+            tune = json.load(fh)
+        if tune.get("metric", "rmse") == "rmse":
+            tunes[os.path.basename(path)[5:-5]] = tune
     return tunes
 
 

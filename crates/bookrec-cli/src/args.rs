@@ -432,7 +432,8 @@ pub struct TuneArgs {
     /// Ratings CSV.
     #[arg(long)]
     pub ratings: PathBuf,
-    /// Model to tune: baseline, svd, svdpp, als, knn, ncf, hybrid.
+    /// Model to tune: baseline, svd, svdpp, als, knn, ncf, hybrid (any metric) or ials (a
+    /// ranking metric).
     #[arg(short, long)]
     pub model: String,
     /// Number of parameter combinations tried.
@@ -441,7 +442,9 @@ pub struct TuneArgs {
     /// Cross-validation folds per trial.
     #[arg(long, default_value_t = 3)]
     pub folds: usize,
-    /// Metric to optimise: rmse (lower is better) or ndcg@10 (higher is better).
+    /// Metric to optimise: rmse (lower is better; k-fold over ratings) or a ranking metric
+    /// ndcg@K, precision@K, recall@K, map@K, hit_rate@K (higher is better; k-fold over every
+    /// user's interactions, each held-out book relevant).
     #[arg(long, default_value = "rmse")]
     pub metric: String,
     /// Search strategy: tpe (model-guided after random start-up trials) or random.
@@ -453,8 +456,9 @@ pub struct TuneArgs {
     /// Seed of the proposals, folds, models and the --test-fraction split.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Hold out this random fraction first (the same split as `evaluate --test-fraction` with
-    /// the same seed), tune on the rest only, then report the best parameters' test figures.
+    /// Hold out this fraction first (rmse: the split of `evaluate --test-fraction F`; a ranking
+    /// metric: that of `evaluate --split interactions --test-fraction F`, same seed), tune on
+    /// the rest only, then report the best parameters' test figures.
     #[arg(long)]
     pub test_fraction: Option<f64>,
     /// Where the trial table is written (tune_<model>.csv and .json).

@@ -103,3 +103,110 @@ fn tune_rejects_a_bad_space_file_before_reading_data() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("no hyper-parameters"), "{err}");
 }
+
+#[test]
+fn tune_ials_for_ndcg_on_held_out_interactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ratings, _) =
+        bookrec_core::demo::write_demo_files(dir.path(), bookrec_core::demo::DEMO_SEED).unwrap();
+    let space = dir.path().join("ials.json");
+    std::fs::write(
+        &space,
+        r#"{"factors": {"log_int": [4, 32]}, "iterations": 4, "reg": {"log_uniform": [0.01, 10]}}"#,
+    )
+    .unwrap();
+    let out_dir = dir.path().join("results");
+    let model = dir.path().join("ials.bkr");
+    let out = bookrec(&[
+        "tune",
+        "--ratings",
+        s(&ratings),
+        "--model",
+        "ials",
+        "--metric",
+        "ndcg@10",
+        "--space",
+        s(&space),
+        "--trials",
+        "4",
+        "--folds",
+        "2",
+        "--test-fraction",
+        "0.2",
+        "--out-dir",
+        s(&out_dir),
+        "--save-model",
+        s(&model),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tune = &v["tune"];
+    assert_eq!(tune["metric"], "ndcg@10");
+    assert_eq!(tune["folds_over"], "interactions");
+    let trials = tune["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 4);
+    let best = &trials[tune["best"].as_u64().unwrap() as usize];
+    // ials predicts no ratings: its RMSE is null, its NDCG a fold mean in (0, 1].
+    assert!(best["rmse"].is_null());
+    let ndcg = best["mean"].as_f64().unwrap();
+    assert!(ndcg > 0.0 && ndcg <= 1.0, "{ndcg}");
+    for t in trials {
+        assert!(t["mean"].as_f64().unwrap() <= ndcg);
+    }
+    // The holdout is the interactions split, scored on every held-out book.
+    let ranking = &v["holdout"]["ranking"];
+    assert_eq!(ranking["relevance"], "interactions");
+    assert_eq!(ranking["k"], 10);
+    assert!(ranking["ndcg"].as_f64().unwrap() > 0.0);
+    let csv = std::fs::read_to_string(out_dir.join("tune_ials.csv")).unwrap();
+    assert!(
+        csv.starts_with("trial,factors,iterations,reg,ndcg@10_mean,ndcg@10_std,"),
+        "{csv}"
+    );
+    let (fitted, _) = bookrec_core::io::load_model(&model).unwrap();
+    assert_eq!(fitted.kind.name(), "ials");
+    assert_eq!(fitted.params, v["best_params"]);
+
+    // The table for people: the metric, the interactions and the held-out figure.
+    let text = bookrec(&[
+        "tune",
+        "--ratings",
+        s(&ratings),
+        "--model",
+        "popularity",
+        "--metric",
+        "recall@5",
+    ]);
+    let err = String::from_utf8(text.stderr).unwrap();
+    assert!(err.contains("no hyper-parameters"), "{err}");
+}
+
+#[test]
+fn tune_rejects_bad_metrics_before_reading_data() {
+    for (model, metric, want) in [
+        ("svd", "ndcg@0", "k must be a whole number"),
+        ("svd", "foo", "unknown metric"),
+        ("ials", "rmse", "ranking model"),
+    ] {
+        let out = bookrec(&[
+            "tune",
+            "--ratings",
+            "/nonexistent/ratings.csv",
+            "--model",
+            model,
+            "--metric",
+            metric,
+        ]);
+        assert!(!out.status.success());
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.starts_with("error: ") && err.contains(want) && !err.contains("nonexistent"),
+            "{metric}: {err}"
+        );
+    }
+}

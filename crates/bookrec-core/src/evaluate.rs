@@ -49,7 +49,7 @@ use crate::metrics::{mae, ranking_metrics, rmse, RankingMetrics, Relevance};
 use crate::models::{Fallback, FittedModel, ModelSpec, Prediction, RecommendOptions, ScoredItem};
 use crate::progress::{NoProgress, Progress};
 use crate::rng::Rng;
-use crate::split::{fold, fold_assignment};
+use crate::split::{fold, fold_assignment, interaction_fold, interaction_fold_assignment};
 use crate::{Error, Result};
 
 /// Fixed seed of the ranking-user sample (`max_ranking_users`), so the same model and test set
@@ -585,16 +585,55 @@ pub fn cross_validate(
     spec.check()?;
     // One fold at a time: holding all k train sets would multiply memory by k.
     let assignment = fold_assignment(data, folds, seed)?;
+    cross_validate_folds(spec, folds, opts, progress, |f| fold(data, &assignment, f))
+}
+
+/// k-fold cross-validation over held-out *interactions*: the folds of
+/// [`crate::split::interaction_k_fold`] with `seed` (each user's interactions, rated or not,
+/// dealt to the folds), then [`evaluate`] on each fold in turn with `opts`, whose
+/// `relevance` is normally [`Relevance::Interactions`] (the protocol of
+/// `evaluate --split interactions --relevance interactions`, with k-fold instead of one
+/// holdout). Works for every model: explicit ones fit the explicit part of each training set.
+pub fn cross_validate_interactions(
+    spec: &ModelSpec,
+    data: &Interactions,
+    folds: usize,
+    seed: u64,
+    opts: &EvalOptions,
+    progress: &dyn Progress,
+) -> Result<CvReport> {
+    opts.check()?;
+    spec.check()?;
+    let assignment = interaction_fold_assignment(data, folds, seed)?;
+    cross_validate_folds(spec, folds, opts, progress, |f| {
+        interaction_fold(data, &assignment, f)
+    })
+}
+
+/// Fits and evaluates `spec` on fold 0..folds of `fold_data`, one fold at a time (holding all
+/// k train sets would multiply memory by k).
+fn cross_validate_folds(
+    spec: &ModelSpec,
+    folds: usize,
+    opts: &EvalOptions,
+    progress: &dyn Progress,
+    fold_data: impl Fn(usize) -> (Interactions, Interactions),
+) -> Result<CvReport> {
     let mut reports = Vec::with_capacity(folds);
     for f in 0..folds {
-        let (train, test) = fold(data, &assignment, f);
+        let (train, test) = fold_data(f);
         progress.start(&format!("fold {}/{folds}", f + 1), 0);
         let (_, report) = evaluate(spec, &train, &test, opts, progress)?;
+        let ranked = report
+            .ranking
+            .as_ref()
+            .map(|m| format!(", ndcg@{} {:.4}", m.k, m.ndcg))
+            .unwrap_or_default();
         progress.finish(&format!(
-            "fold {}/{folds}: rmse {:.4}, mae {:.4}",
+            "fold {}/{folds}: rmse {}, mae {}{ranked}",
             f + 1,
-            report.rmse,
-            report.mae
+            format_error(report.rmse),
+            format_error(report.mae)
         ));
         reports.push(report);
     }

@@ -204,12 +204,9 @@ pub(crate) fn fold(
     )
 }
 
-/// [`Split::Interactions`]: rows 0..n are the explicit ratings, n.. the implicit interactions.
-fn interaction_split(
-    data: &Interactions,
-    frac: f64,
-    rng: &mut Rng,
-) -> (Interactions, Interactions) {
+/// Row numbers of every user's interactions: 0..n are the explicit ratings, n.. the implicit
+/// interactions (row n + r is implicit row r), in file order within each kind.
+fn interactions_by_user(data: &Interactions) -> Vec<Vec<usize>> {
     let n = data.len();
     let m = data.implicit_user.len().min(data.implicit_item.len());
     let mut by_user: Vec<Vec<usize>> = vec![Vec::new(); data.n_users()];
@@ -221,8 +218,32 @@ fn interaction_split(
             rows.push(n + r);
         }
     }
-    let mut is_test = vec![false; n + m];
-    for mut rows in by_user {
+    by_user
+}
+
+/// The interactions of `data` (numbered as in [`interactions_by_user`]) for which `keep` holds,
+/// explicit rows as ratings and implicit rows in `implicit_user` / `implicit_item`.
+fn interaction_subset(data: &Interactions, keep: impl Fn(usize) -> bool) -> Interactions {
+    let n = data.len();
+    let m = data.implicit_user.len().min(data.implicit_item.len());
+    let rows: Vec<usize> = (0..n).filter(|&r| keep(r)).collect();
+    let mut set = data.subset(&rows, false);
+    for r in (0..m).filter(|&r| keep(n + r)) {
+        set.implicit_user.push(data.implicit_user[r]);
+        set.implicit_item.push(data.implicit_item[r]);
+    }
+    set
+}
+
+/// [`Split::Interactions`]: rows 0..n are the explicit ratings, n.. the implicit interactions.
+fn interaction_split(
+    data: &Interactions,
+    frac: f64,
+    rng: &mut Rng,
+) -> (Interactions, Interactions) {
+    let m = data.implicit_user.len().min(data.implicit_item.len());
+    let mut is_test = vec![false; data.len() + m];
+    for mut rows in interactions_by_user(data) {
         if rows.len() >= 2 {
             rng.shuffle(&mut rows);
             for &r in &rows[..holdout_count(rows.len(), frac)] {
@@ -230,16 +251,84 @@ fn interaction_split(
             }
         }
     }
-    let side = |test: bool| {
-        let rows: Vec<usize> = (0..n).filter(|&r| is_test[r] == test).collect();
-        let mut set = data.subset(&rows, false);
-        for r in (0..m).filter(|&r| is_test[n + r] == test) {
-            set.implicit_user.push(data.implicit_user[r]);
-            set.implicit_item.push(data.implicit_item[r]);
+    (
+        interaction_subset(data, |r| !is_test[r]),
+        interaction_subset(data, |r| is_test[r]),
+    )
+}
+
+/// Per-user k-fold cross-validation over *interactions* (explicit ratings and implicit ones
+/// together), the k-fold counterpart of [`Split::Interactions`]: each user's interactions are
+/// shuffled and dealt to the folds in turn, starting at a random fold, so fold `f`'s test set
+/// holds ⌊n_u/k⌋ or ⌈n_u/k⌉ of every user's n_u interactions and every test user keeps at
+/// least one in training (n_u ≥ 2, k ≥ 2). Users with a single interaction stay in every
+/// training set. Test sets carry their held-out implicit interactions; the test sets of the
+/// k folds are disjoint and together cover every interaction of users with n_u ≥ 2.
+///
+/// Errors: [`Error::Param`] if `folds < 2` or larger than the most interactions of one user
+/// (a fold would hold out nothing); [`Error::Invalid`] if no user has 2 interactions.
+pub fn interaction_k_fold(
+    data: &Interactions,
+    folds: usize,
+    seed: u64,
+) -> Result<Vec<(Interactions, Interactions)>> {
+    let assignment = interaction_fold_assignment(data, folds, seed)?;
+    Ok((0..folds)
+        .map(|f| interaction_fold(data, &assignment, f))
+        .collect())
+}
+
+/// The fold of every interaction (see [`interaction_k_fold`]; `None`: always in training),
+/// numbered as in [`interactions_by_user`].
+pub(crate) fn interaction_fold_assignment(
+    data: &Interactions,
+    folds: usize,
+    seed: u64,
+) -> Result<Vec<Option<usize>>> {
+    let by_user = interactions_by_user(data);
+    let most = by_user.iter().map(Vec::len).max().unwrap_or(0);
+    if most < 2 {
+        return Err(Error::Invalid(
+            "no user has 2 or more interactions, so folds over interactions would leave every \
+             test set empty"
+                .to_string(),
+        ));
+    }
+    if folds < 2 || folds > most {
+        return Err(Error::param(
+            "folds",
+            folds,
+            format!(
+                "must be between 2 and the most interactions of one user ({most}) for folds \
+                 over interactions"
+            ),
+        ));
+    }
+    let m = data.implicit_user.len().min(data.implicit_item.len());
+    let mut fold_of = vec![None; data.len() + m];
+    let mut rng = Rng::new(seed);
+    for mut rows in by_user {
+        if rows.len() >= 2 {
+            rng.shuffle(&mut rows);
+            let start = rng.below(folds as u64) as usize;
+            for (p, &r) in rows.iter().enumerate() {
+                fold_of[r] = Some((start + p) % folds);
+            }
         }
-        set
-    };
-    (side(false), side(true))
+    }
+    Ok(fold_of)
+}
+
+/// (train, test) of interaction fold `f` under `assignment`.
+pub(crate) fn interaction_fold(
+    data: &Interactions,
+    assignment: &[Option<usize>],
+    f: usize,
+) -> (Interactions, Interactions) {
+    (
+        interaction_subset(data, |r| assignment[r] != Some(f)),
+        interaction_subset(data, |r| assignment[r] == Some(f)),
+    )
 }
 
 /// `round(frac · n)` clamped to `[1, n - 1]`; `n >= 2`.
@@ -345,6 +434,63 @@ mod tests {
         pairs.dedup();
         assert_eq!(before, pairs.len());
         assert_eq!(before, data.len() + data.n_implicit());
+    }
+
+    #[test]
+    fn interaction_folds_partition_each_users_interactions() {
+        let mut data = toy();
+        data.implicit_user = vec![1, 1, 1, 2];
+        data.implicit_item = vec![1, 2, 3, 0];
+        let folds = interaction_k_fold(&data, 3, 7).unwrap();
+        let pairs = |set: &Interactions| {
+            let mut p: Vec<(u32, u32)> = set.user.iter().copied().zip(set.item.clone()).collect();
+            p.extend(
+                set.implicit_user
+                    .iter()
+                    .copied()
+                    .zip(set.implicit_item.clone()),
+            );
+            p.sort_unstable();
+            p
+        };
+        let all = pairs(&interaction_subset(&data, |_| true));
+        let mut tested = Vec::new();
+        for (train, test) in &folds {
+            // Train and test partition the interactions.
+            let mut both = pairs(train);
+            both.extend(pairs(test));
+            both.sort_unstable();
+            assert_eq!(both, all);
+            // Every user (all have ≥ 2 here) keeps at least one interaction in training, and
+            // holds out ⌊n_u/3⌋ or ⌈n_u/3⌉: u1 4 → 1..2, u2 4 → 1..2, u3 3 → 1.
+            for (u, n_u) in [(0u32, 4usize), (1, 4), (2, 3)] {
+                let held = pairs(test).iter().filter(|p| p.0 == u).count();
+                assert!(
+                    held >= n_u / 3 && held <= n_u.div_ceil(3),
+                    "user {u}: {held}"
+                );
+                assert!(pairs(train).iter().any(|p| p.0 == u));
+            }
+            tested.extend(pairs(test));
+        }
+        // The test sets are disjoint and cover everything.
+        tested.sort_unstable();
+        assert_eq!(tested, all);
+        // Same seed, same folds.
+        let again = interaction_k_fold(&data, 3, 7).unwrap();
+        assert_eq!(pairs(&again[1].1), pairs(&folds[1].1));
+        // Too many folds for the busiest user (4 interactions), or too few.
+        for k in [1, 5] {
+            assert!(matches!(
+                interaction_k_fold(&data, k, 0).unwrap_err(),
+                Error::Param { .. }
+            ));
+        }
+        let lonely = Interactions::from_triplets([("u1", "a", 1.0), ("u2", "b", 2.0)], None);
+        assert!(matches!(
+            interaction_k_fold(&lonely, 2, 0).unwrap_err(),
+            Error::Invalid(_)
+        ));
     }
 
     #[test]

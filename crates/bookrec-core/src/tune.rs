@@ -1,7 +1,7 @@
 //! Hyper-parameter search: random search or a TPE-style search over a search space, each trial
-//! scored by k-fold cross-validation ([`crate::evaluate::cross_validate`] on the folds of
-//! [`crate::split::k_fold`] with the tuning seed, so every trial sees the same folds and trials
-//! are compared paired).
+//! scored by k-fold cross-validation with the tuning seed (over the explicit ratings for RMSE,
+//! over every user's interactions for a ranking metric — see "Metric and folds" below), so
+//! every trial sees the same folds and trials are compared paired.
 //!
 //! **Search space.** One distribution per searched hyper-parameter, in JSON (the `--space` file
 //! format, also how the built-in defaults are written — see [`default_space_json`]):
@@ -44,11 +44,20 @@
 //! never on the thread count or on which trial finishes first. Models whose fit is
 //! single-threaded (`mean`, `baseline`, `svdpp`) run the trials of a batch in parallel with
 //! rayon; models that already parallelise their fit (`svd`'s blocked SGD, `als`' row solves,
-//! `knn`'s similarity pass, `ncf`'s tensor kernels) run trials one at a time, so the two levels do not oversubscribe
+//! `knn`'s similarity pass, `ncf`'s tensor kernels, `ials`' row solves) run trials one at a time, so the two levels do not oversubscribe
 //! the cores. Models take the tuning seed as their `seed` unless the space sets it.
 //!
-//! **Metric.** `rmse` (minimised) or `ndcg@10` (maximised; relevance and ranking options as in
-//! [`EvalOptions::default`]); the table reports the fold mean ± sample standard deviation.
+//! **Metric and folds.** `rmse` (minimised) is scored by k-fold cross-validation over the
+//! explicit ratings, as above; it needs a model that predicts ratings (`ials` and
+//! `popularity` are refused with an error naming the ranking metrics). A ranking metric
+//! (`ndcg@10`, or `precision|recall|ndcg|map|hit_rate@k`, maximised) is scored on held-out
+//! *interactions* for every model: [`crate::evaluate::cross_validate_interactions`] deals each
+//! user's interactions, rated or not, to the k folds ([`crate::split::interaction_k_fold`]),
+//! every held-out book is relevant and each model's list skips all of the reader's training
+//! interactions — `bookrec evaluate --split interactions --relevance interactions` with k
+//! folds instead of one holdout (options in [`Metric::eval_options`]). Explicit models fit the
+//! explicit part of each training fold, `ials` all of it. The table reports the fold mean ±
+//! sample standard deviation.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -59,11 +68,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::data::Interactions;
-use crate::evaluate::{cross_validate, EvalOptions};
+use crate::evaluate::{
+    cross_validate, cross_validate_interactions, EvalOptions, EvalReport, EvalSummary,
+};
+use crate::metrics::Relevance;
 use crate::models::{ModelKind, ModelSpec};
 use crate::progress::{NoProgress, Progress};
 use crate::rng::Rng;
-use crate::split::fold_assignment;
+use crate::split::{fold_assignment, interaction_fold_assignment, Split};
 use crate::{Error, Result};
 
 /// Trials proposed (and, for single-threaded models, run in parallel) together.
@@ -155,13 +167,22 @@ pub struct SearchSpace {
     pub params: Vec<(String, Dist)>,
 }
 
-/// The built-in search space of `kind` as JSON (`None` for `mean`, which has no
-/// hyper-parameters, and for the ranking models, which the tuner does not search: their score
-/// needs cross-validation over held-out interactions, not over explicit ratings). Ranges are centred on values known to matter on sparse explicit data
-/// like Book-Crossing: far stronger regularisation than the Surprise defaults, fewer factors.
+/// The built-in search space of `kind` as JSON (`None` for `mean` and `popularity`, which
+/// have no hyper-parameters). Ranges of the rating models are centred on values known to
+/// matter on sparse explicit data like Book-Crossing: far stronger regularisation than the
+/// Surprise defaults, fewer factors. For `ials` only the products α·w enter the model
+/// (c = 1 + α·w), so `explicit_weight` stays at 1 and α and the relative weight of an unrated
+/// interaction, `implicit_weight`, are searched (a `--space` file may search both weights).
 pub fn default_space_json(kind: ModelKind) -> Option<&'static str> {
     Some(match kind {
-        ModelKind::Mean | ModelKind::Ials | ModelKind::Popularity => return None,
+        ModelKind::Mean | ModelKind::Popularity => return None,
+        ModelKind::Ials => {
+            r#"{"factors": {"log_int": [8, 200]},
+                "iterations": {"int": [5, 25]},
+                "reg": {"log_uniform": [0.01, 100]},
+                "alpha": {"log_uniform": [0.5, 100]},
+                "implicit_weight": {"log_uniform": [0.05, 5]}}"#
+        }
         ModelKind::Baseline => {
             r#"{"method": {"choice": ["als", "sgd"]},
                 "reg_u": {"log_uniform": [0.5, 50]},
@@ -309,26 +330,10 @@ fn parse_dist(spec: &Value) -> std::result::Result<Dist, String> {
     }
 }
 
-/// Ranking models (`ials`, `popularity`) predict no ratings, and the tuner's folds are folds of
-/// explicit ratings: searching them would need an interaction-level protocol it does not have.
-fn check_tunable(kind: ModelKind) -> Result<()> {
-    if kind.predicts_ratings() {
-        Ok(())
-    } else {
-        Err(Error::param(
-            "model",
-            kind.name(),
-            "is a ranking model; tune searches rating models only (evaluate ranking models with \
-             `bookrec evaluate --split interactions --relevance interactions`)",
-        ))
-    }
-}
-
 impl SearchSpace {
-    /// The built-in space of `kind` ([`default_space_json`]); `mean` has none
-    /// ([`Error::Param`]).
+    /// The built-in space of `kind` ([`default_space_json`]); `mean` and `popularity` have
+    /// none ([`Error::Param`]).
     pub fn default_for(kind: ModelKind) -> Result<SearchSpace> {
-        check_tunable(kind)?;
         let text = default_space_json(kind)
             .ok_or_else(|| Error::param("model", kind.name(), "has no hyper-parameters to tune"))?;
         SearchSpace::parse(kind, text, Path::new("<built-in space>"))
@@ -345,7 +350,6 @@ impl SearchSpace {
 
     /// Parses and validates space JSON `text`; `path` names it in errors.
     pub fn parse(kind: ModelKind, text: &str, path: &Path) -> Result<SearchSpace> {
-        check_tunable(kind)?;
         let root: Value = serde_json::from_str(text).map_err(|e| Error::Parse {
             path: path.to_path_buf(),
             line: e.line().max(1) as u64,
@@ -443,44 +447,218 @@ impl SearchSpace {
     }
 }
 
-/// The figure a search optimises.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Metric {
-    /// Root mean squared error of the held-out ratings (lower is better).
-    #[serde(rename = "rmse")]
-    Rmse,
-    /// NDCG@10 of the held-out relevant books (higher is better).
-    #[serde(rename = "ndcg@10")]
-    Ndcg10,
+/// A top-N figure of [`crate::metrics::RankingMetrics`] a search can optimise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RankingMeasure {
+    Precision,
+    Recall,
+    Ndcg,
+    Map,
+    HitRate,
 }
 
-impl Metric {
+impl RankingMeasure {
+    const ALL: [RankingMeasure; 5] = [
+        RankingMeasure::Precision,
+        RankingMeasure::Recall,
+        RankingMeasure::Ndcg,
+        RankingMeasure::Map,
+        RankingMeasure::HitRate,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
-            Metric::Rmse => "rmse",
-            Metric::Ndcg10 => "ndcg@10",
+            RankingMeasure::Precision => "precision",
+            RankingMeasure::Recall => "recall",
+            RankingMeasure::Ndcg => "ndcg",
+            RankingMeasure::Map => "map",
+            RankingMeasure::HitRate => "hit_rate",
         }
     }
 
-    pub fn parse(s: &str) -> Result<Metric> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "rmse" => Ok(Metric::Rmse),
-            "ndcg@10" | "ndcg" => Ok(Metric::Ndcg10),
-            other => Err(Error::param(
-                "metric",
-                crate::error::excerpt(other, 40),
-                "must be rmse or ndcg@10",
-            )),
+    /// This measure's fold mean (or std) in a cross-validation summary.
+    fn of(self, s: &EvalSummary) -> Option<f64> {
+        match self {
+            RankingMeasure::Precision => s.precision,
+            RankingMeasure::Recall => s.recall,
+            RankingMeasure::Ndcg => s.ndcg,
+            RankingMeasure::Map => s.map,
+            RankingMeasure::HitRate => s.hit_rate,
         }
+    }
+}
+
+/// The figure a search optimises. Written (CLI, JSON) as `rmse` or `<measure>@<k>`, e.g.
+/// `ndcg@10`, `recall@20`, `hit_rate@5`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum Metric {
+    /// Root mean squared error of the held-out explicit ratings (lower is better), by k-fold
+    /// cross-validation over the ratings. Rating models only.
+    Rmse,
+    /// A top-`k` figure over held-out *interactions* (higher is better): k-fold
+    /// cross-validation over every user's interactions, rated or not
+    /// ([`crate::evaluate::cross_validate_interactions`]), every held-out book relevant
+    /// ([`Relevance::Interactions`]). Every model.
+    Ranking { measure: RankingMeasure, k: usize },
+}
+
+impl Metric {
+    /// NDCG@k.
+    pub fn ndcg(k: usize) -> Metric {
+        Metric::Ranking {
+            measure: RankingMeasure::Ndcg,
+            k,
+        }
+    }
+
+    pub fn name(self) -> String {
+        match self {
+            Metric::Rmse => "rmse".to_string(),
+            Metric::Ranking { measure, k } => format!("{}@{k}", measure.name()),
+        }
+    }
+
+    /// Parses `rmse` or `<measure>@<k>` (measure: precision, recall, ndcg, map, hit_rate;
+    /// k ≥ 1); a bare measure name means k = 10. Case and `-`/`_` in `hit_rate` are free.
+    pub fn parse(s: &str) -> Result<Metric> {
+        let text = s.trim().to_ascii_lowercase().replace('-', "_");
+        let bad = |why: &str| {
+            Error::param(
+                "metric",
+                crate::error::excerpt(s.trim(), 40),
+                format!(
+                    "{why}; use rmse or precision@k, recall@k, ndcg@k, map@k, hit_rate@k \
+                     (k ≥ 1, e.g. ndcg@10)"
+                ),
+            )
+        };
+        if text == "rmse" {
+            return Ok(Metric::Rmse);
+        }
+        let (name, k) = match text.split_once('@') {
+            Some((name, k)) => (name, Some(k)),
+            None => (text.as_str(), None),
+        };
+        let name = if name == "hitrate" || name == "hit" {
+            "hit_rate"
+        } else {
+            name
+        };
+        let measure = RankingMeasure::ALL
+            .into_iter()
+            .find(|m| m.name() == name)
+            .ok_or_else(|| bad("unknown metric"))?;
+        let k = match k {
+            None => 10,
+            Some(k) => match k.parse::<usize>() {
+                Ok(k) if k >= 1 => k,
+                _ => return Err(bad("the list length k must be a whole number ≥ 1")),
+            },
+        };
+        Ok(Metric::Ranking { measure, k })
     }
 
     /// Lower is better: the loss of a metric value.
     fn loss(self, value: f64) -> f64 {
         match self {
             Metric::Rmse => value,
-            Metric::Ndcg10 => -value,
+            Metric::Ranking { .. } => -value,
         }
     }
+
+    /// What the folds are made of under this metric.
+    pub fn folds_over(self) -> FoldsOver {
+        match self {
+            Metric::Rmse => FoldsOver::Ratings,
+            Metric::Ranking { .. } => FoldsOver::Interactions,
+        }
+    }
+
+    /// The evaluation options a trial (and a `--test-fraction` holdout) is scored with: for
+    /// RMSE no ranking (it costs a top-N query per user); for a ranking metric list length
+    /// `k`, every held-out interaction relevant, and otherwise [`EvalOptions::default`]
+    /// (books with ≥ 5 training interactions recommendable, ≤ 5,000 sampled users), as
+    /// `bookrec evaluate --split interactions --relevance interactions -k K`.
+    pub fn eval_options(self) -> EvalOptions {
+        match self {
+            Metric::Rmse => EvalOptions {
+                ranking_k: None,
+                ..EvalOptions::default()
+            },
+            Metric::Ranking { k, .. } => EvalOptions {
+                ranking_k: Some(k),
+                relevance: Relevance::Interactions,
+                ..EvalOptions::default()
+            },
+        }
+    }
+
+    /// The holdout split that matches this metric's folds: a random split of the ratings for
+    /// RMSE (as `evaluate --test-fraction F`), a per-user split of the interactions for a
+    /// ranking metric (as `evaluate --split interactions --test-fraction F`).
+    pub fn holdout(self, test_fraction: f64) -> Split {
+        match self {
+            Metric::Rmse => Split::Random { test_fraction },
+            Metric::Ranking { .. } => Split::Interactions { test_fraction },
+        }
+    }
+
+    /// The figure in one report's ranking metrics or RMSE (NaN if absent).
+    pub fn value_in(self, report: &EvalReport) -> f64 {
+        match self {
+            Metric::Rmse => report.rmse,
+            Metric::Ranking { measure, .. } => {
+                report.ranking.as_ref().map_or(f64::NAN, |m| match measure {
+                    RankingMeasure::Precision => m.precision,
+                    RankingMeasure::Recall => m.recall,
+                    RankingMeasure::Ndcg => m.ndcg,
+                    RankingMeasure::Map => m.map,
+                    RankingMeasure::HitRate => m.hit_rate,
+                })
+            }
+        }
+    }
+
+    /// Refuses RMSE for a model that predicts no ratings.
+    pub fn check_model(self, kind: ModelKind) -> Result<()> {
+        if self == Metric::Rmse && !kind.predicts_ratings() {
+            return Err(Error::param(
+                "metric",
+                "rmse",
+                format!(
+                    "cannot score {}: it is a ranking model and predicts no ratings; tune it \
+                     on held-out interactions with a ranking metric such as ndcg@10",
+                    kind.name()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl From<Metric> for String {
+    fn from(m: Metric) -> String {
+        m.name()
+    }
+}
+
+impl TryFrom<String> for Metric {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Metric> {
+        Metric::parse(&s)
+    }
+}
+
+/// What the cross-validation folds of a search hold out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FoldsOver {
+    /// Explicit ratings ([`crate::split::k_fold`]).
+    #[default]
+    Ratings,
+    /// Every user's interactions, rated or not ([`crate::split::interaction_k_fold`]).
+    Interactions,
 }
 
 /// How proposals are made.
@@ -538,17 +716,28 @@ pub struct Trial {
     pub trial: usize,
     /// Values of the space's parameters (the rest are the model defaults).
     pub params: Map<String, Value>,
-    /// Fold mean and sample standard deviation of the metric (NaN if the trial failed).
+    /// Fold mean and sample standard deviation of the metric (NaN, JSON `null`, if the trial
+    /// failed).
+    #[serde(deserialize_with = "nan_if_null")]
     pub mean: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub std: f64,
-    /// Fold means of RMSE and MAE (always computed).
+    /// Fold means of RMSE and MAE of the held-out explicit ratings (always computed; NaN for a
+    /// model that predicts no ratings).
+    #[serde(deserialize_with = "nan_if_null")]
     pub rmse: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub mae: f64,
     /// Mean seconds to fit one fold.
     pub fit_seconds: f64,
     /// Why the trial failed (e.g. a combination the model rejects).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// Reads a float written by serde_json, which writes NaN as `null`.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// All trials of a search and the best one.
@@ -561,7 +750,15 @@ pub struct TuneReport {
     pub seed: u64,
     /// Whether the trials of a batch ran in parallel (single-threaded models) or in turn.
     pub parallel_trials: bool,
+    /// Explicit ratings in the searched data.
     pub n_ratings: usize,
+    /// What the folds held out (ratings for RMSE, interactions for ranking metrics).
+    #[serde(default)]
+    pub folds_over: FoldsOver,
+    /// Interactions in the searched data, rated and unrated (0 in reports written before
+    /// this field existed).
+    #[serde(default)]
+    pub n_interactions: usize,
     pub seconds: f64,
     pub trials: Vec<Trial>,
     /// Index into `trials` of the best successful trial.
@@ -650,9 +847,16 @@ impl fmt::Display for TuneReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.best_trial();
         let m = self.metric.name();
+        let data = match self.folds_over {
+            FoldsOver::Ratings => format!("{} ratings", self.n_ratings),
+            FoldsOver::Interactions => format!(
+                "{} interactions ({} rated)",
+                self.n_interactions, self.n_ratings
+            ),
+        };
         writeln!(
             f,
-            "{} search, {} trials of {}, {}-fold CV on {} ratings, {:.1} s",
+            "{} search, {} trials of {}, {}-fold CV on {data}, {:.1} s",
             match self.strategy {
                 Strategy::Random => "random",
                 Strategy::Tpe => "TPE",
@@ -660,13 +864,17 @@ impl fmt::Display for TuneReport {
             self.trials.len(),
             self.model,
             self.folds,
-            self.n_ratings,
             self.seconds
         )?;
+        let rmse = if b.rmse.is_nan() || self.metric == Metric::Rmse {
+            String::new()
+        } else {
+            format!("rmse {:.4}, ", b.rmse)
+        };
         writeln!(
             f,
-            "best: trial {}  {m} {:.4} ± {:.4}  (rmse {:.4}, fit {:.2} s/fold)",
-            b.trial, b.mean, b.std, b.rmse, b.fit_seconds
+            "best: trial {}  {m} {:.4} ± {:.4}  ({rmse}fit {:.2} s/fold)",
+            b.trial, b.mean, b.std, b.fit_seconds
         )?;
         write!(f, "best parameters: {}", self.best_params)
     }
@@ -676,7 +884,7 @@ impl fmt::Display for TuneReport {
 fn fits_in_parallel(kind: ModelKind) -> bool {
     matches!(
         kind,
-        ModelKind::Svd | ModelKind::Als | ModelKind::Knn | ModelKind::Ncf
+        ModelKind::Svd | ModelKind::Als | ModelKind::Knn | ModelKind::Ncf | ModelKind::Ials
     )
 }
 
@@ -691,13 +899,16 @@ pub fn tune(
     if opts.trials == 0 {
         return Err(Error::param("trials", 0, "must be at least 1"));
     }
-    // Checks the fold count against the data once, before any trial.
-    fold_assignment(data, opts.folds, opts.seed)?;
     let kind = space.model;
-    let eval_opts = EvalOptions {
-        ranking_k: (opts.metric == Metric::Ndcg10).then_some(10),
-        ..EvalOptions::default()
-    };
+    opts.metric.check_model(kind)?;
+    // Checks the fold count against the data once, before any trial.
+    match opts.metric.folds_over() {
+        FoldsOver::Ratings => fold_assignment(data, opts.folds, opts.seed).map(drop)?,
+        FoldsOver::Interactions => {
+            interaction_fold_assignment(data, opts.folds, opts.seed).map(drop)?
+        }
+    }
+    let eval_opts = opts.metric.eval_options();
     let startup = opts
         .startup
         .unwrap_or_else(|| (opts.trials / 3).clamp(5, 20));
@@ -767,6 +978,8 @@ pub fn tune(
         seed: opts.seed,
         parallel_trials: parallel,
         n_ratings: data.len(),
+        folds_over: opts.metric.folds_over(),
+        n_interactions: data.len() + data.n_implicit(),
         seconds: started.elapsed().as_secs_f64(),
         trials,
         best,
@@ -794,16 +1007,19 @@ fn run_trial(
     eval_opts: &EvalOptions,
 ) -> Trial {
     let params = space.values(point);
-    let result = trial_spec(space, &params, opts.seed).and_then(|spec| {
-        cross_validate(&spec, data, opts.folds, opts.seed, eval_opts, &NoProgress)
-    });
+    let cv = match opts.metric.folds_over() {
+        FoldsOver::Ratings => cross_validate,
+        FoldsOver::Interactions => cross_validate_interactions,
+    };
+    let result = trial_spec(space, &params, opts.seed)
+        .and_then(|spec| cv(&spec, data, opts.folds, opts.seed, eval_opts, &NoProgress));
     match result {
         Ok(cv) => {
             let (mean, std) = match opts.metric {
                 Metric::Rmse => (cv.mean.rmse, cv.std.rmse),
-                Metric::Ndcg10 => (
-                    cv.mean.ndcg.unwrap_or(f64::NAN),
-                    cv.std.ndcg.unwrap_or(f64::NAN),
+                Metric::Ranking { measure, .. } => (
+                    measure.of(&cv.mean).unwrap_or(f64::NAN),
+                    measure.of(&cv.std).unwrap_or(f64::NAN),
                 ),
             };
             Trial {
@@ -984,9 +1200,9 @@ mod tests {
             match SearchSpace::default_for(kind) {
                 Ok(s) => assert!(!s.params.is_empty(), "{}", kind.name()),
                 Err(e) => {
-                    // mean has no parameters; the ranking models are refused by design.
+                    // mean and popularity have no parameters.
                     assert!(
-                        kind == ModelKind::Mean || !kind.predicts_ratings(),
+                        matches!(kind, ModelKind::Mean | ModelKind::Popularity),
                         "{}: {e}",
                         kind.name()
                     );
@@ -1023,9 +1239,49 @@ mod tests {
 
     #[test]
     fn metric_and_strategy_names() {
-        assert_eq!(Metric::parse("NDCG@10").unwrap(), Metric::Ndcg10);
-        assert_eq!(Metric::parse("rmse").unwrap(), Metric::Rmse);
-        assert!(matches!(Metric::parse("mae"), Err(Error::Param { .. })));
+        assert_eq!(Metric::parse("NDCG@10").unwrap(), Metric::ndcg(10));
+        assert_eq!(Metric::parse("ndcg").unwrap(), Metric::ndcg(10));
+        assert_eq!(Metric::parse(" rmse ").unwrap(), Metric::Rmse);
+        assert_eq!(
+            Metric::parse("Hit-Rate@5").unwrap(),
+            Metric::Ranking {
+                measure: RankingMeasure::HitRate,
+                k: 5
+            }
+        );
+        for name in [
+            "precision@3",
+            "recall@20",
+            "ndcg@10",
+            "map@1",
+            "hit_rate@10",
+            "rmse",
+        ] {
+            let m = Metric::parse(name).unwrap();
+            assert_eq!(m.name(), name);
+            // Serialised as its name, read back from it.
+            let json = serde_json::to_value(m).unwrap();
+            assert_eq!(json, Value::from(name));
+            assert_eq!(serde_json::from_value::<Metric>(json).unwrap(), m);
+        }
+        for bad in [
+            "mae", "foo", "ndcg@0", "ndcg@", "ndcg@ten", "ndcg@-1", "auc@10", "",
+        ] {
+            match Metric::parse(bad) {
+                Err(Error::Param { name, reason, .. }) => {
+                    assert_eq!(name, "metric");
+                    assert!(reason.contains("ndcg@10"), "{bad}: {reason}");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        assert!(serde_json::from_value::<Metric>(Value::from("ndcg@0")).is_err());
+        // RMSE needs predicted ratings.
+        for kind in ModelKind::ALL {
+            let r = Metric::Rmse.check_model(kind);
+            assert_eq!(r.is_ok(), kind.predicts_ratings(), "{}", kind.name());
+            assert!(Metric::ndcg(10).check_model(kind).is_ok());
+        }
         assert_eq!(Strategy::parse("tpe").unwrap(), Strategy::Tpe);
         assert!(Strategy::parse("grid").is_err());
     }

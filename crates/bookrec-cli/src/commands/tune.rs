@@ -1,12 +1,13 @@
-//! `bookrec tune`: hyper-parameter search by cross-validation, optionally on the training part of
-//! a holdout split (then scored once on the held-out part), optionally training and saving the
-//! best model on every rating.
+//! `bookrec tune`: hyper-parameter search by cross-validation (over ratings for `--metric rmse`,
+//! over every user's interactions for a ranking metric such as `ndcg@10`), optionally on the
+//! training part of a holdout split (then scored once on the held-out part), optionally
+//! training and saving the best model on all the data.
 
 use anyhow::{Context, Result};
-use bookrec_core::evaluate::{evaluate, fit_and_describe, EvalOptions, EvalReport};
+use bookrec_core::evaluate::{evaluate, fit_and_describe, format_error, EvalReport};
 use bookrec_core::io::save_model;
 use bookrec_core::models::ModelKind;
-use bookrec_core::split::{train_test_split, Split};
+use bookrec_core::split::train_test_split;
 use bookrec_core::tune::{tune, Metric, SearchSpace, Strategy, TuneOptions, TuneReport};
 
 use crate::args::TuneArgs;
@@ -35,6 +36,7 @@ pub fn run(args: TuneArgs) -> Result<()> {
         seed: args.seed,
         startup: None,
     };
+    opts.metric.check_model(kind)?;
     let load = args.load.to_options()?;
     let bars = Bars::new();
     let catalog = super::load_books(args.books.as_deref())?;
@@ -42,15 +44,18 @@ pub fn run(args: TuneArgs) -> Result<()> {
 
     let (report, holdout) = match args.test_fraction {
         Some(test_fraction) => {
-            let (train, test) =
-                train_test_split(&data, &Split::Random { test_fraction }, args.seed)?;
+            // RMSE: the random split of `evaluate --test-fraction F`; a ranking metric: the
+            // per-user split of interactions of `evaluate --split interactions`.
+            let split = opts.metric.holdout(test_fraction);
+            let (train, test) = train_test_split(&data, &split, args.seed)?;
             let report = tune(&train, &space, &opts, &bars)?;
-            let eval_opts = EvalOptions {
-                ranking_k: (opts.metric == Metric::Ndcg10).then_some(10),
-                ..EvalOptions::default()
-            };
-            let (_, test_report) =
-                evaluate(&report.best_spec()?, &train, &test, &eval_opts, &bars)?;
+            let (_, test_report) = evaluate(
+                &report.best_spec()?,
+                &train,
+                &test,
+                &opts.metric.eval_options(),
+                &bars,
+            )?;
             (report, Some(test_report))
         }
         None => (tune(&data, &space, &opts, &bars)?, None),
@@ -85,7 +90,7 @@ pub fn run(args: TuneArgs) -> Result<()> {
         param_flags(&report)
     );
     if let Some(t) = &holdout {
-        print_holdout(t);
+        print_holdout(t, report.metric);
     }
     println!("trial table: {} and {}", csv.display(), json.display());
     if let Some(out) = saved {
@@ -117,11 +122,33 @@ fn param_flags(report: &TuneReport) -> String {
         .join(" ")
 }
 
-fn print_holdout(t: &EvalReport) {
-    println!(
-        "held-out test ({} train / {} test ratings, never seen by the search): rmse {:.4}, mae {:.4}, fit {:.2} s",
-        t.n_train, t.n_test, t.rmse, t.mae, t.fit_seconds
-    );
+fn print_holdout(t: &EvalReport, metric: Metric) {
+    match (metric, &t.ranking) {
+        (Metric::Ranking { .. }, Some(m)) => println!(
+            "held-out interactions (never seen by the search; {} test users, every held-out book relevant): \
+             {} {:.4}; precision@{k} {:.4}, recall@{k} {:.4}, ndcg@{k} {:.4}, map@{k} {:.4}, \
+             hit rate {:.4}, coverage {:.4}; fit {:.2} s",
+            m.users_evaluated,
+            metric.name(),
+            metric.value_in(t),
+            m.precision,
+            m.recall,
+            m.ndcg,
+            m.map,
+            m.hit_rate,
+            m.coverage,
+            t.fit_seconds,
+            k = m.k
+        ),
+        _ => println!(
+            "held-out test ({} train / {} test ratings, never seen by the search): rmse {}, mae {}, fit {:.2} s",
+            t.n_train,
+            t.n_test,
+            format_error(t.rmse),
+            format_error(t.mae),
+            t.fit_seconds
+        ),
+    }
 }
 
 /// The trial table, best first.
