@@ -44,6 +44,7 @@ from ._models import (
     load,
 )
 from ._serve import Server, serve
+from ._tune import TuneResult, tune
 from .errors import (
     BookrecError,
     DataError,
@@ -86,6 +87,8 @@ __all__ = [
     "load",
     "evaluate",
     "cross_validate",
+    "tune",
+    "TuneResult",
     "serve",
     "Server",
     "BookrecError",

@@ -23,6 +23,7 @@ __all__ = [
     "read_ratings",
     "serve",
     "split",
+    "tune",
     "write_demo_files",
 ]
 
@@ -159,6 +160,18 @@ def cross_validate(
     relevance_threshold: float | None,
     min_support: int,
     max_ranking_users: int | None,
+) -> str: ...
+def tune(
+    kind: str,
+    ratings: Ratings,
+    trials: int,
+    folds: int,
+    metric: str,
+    search: str,
+    seed: int,
+    space_json: str | None = None,
+    space_path: str | None = None,
+    space_name: str = "<space dict>",
 ) -> str: ...
 
 @final

@@ -11,6 +11,7 @@ mod errors;
 mod model;
 mod ratings;
 mod serve;
+mod tune;
 
 use pyo3::prelude::*;
 
@@ -36,5 +37,6 @@ fn _bookrec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(model::model_names, m)?)?;
     m.add_function(wrap_pyfunction!(model::cross_validate, m)?)?;
     m.add_function(wrap_pyfunction!(serve::serve, m)?)?;
+    m.add_function(wrap_pyfunction!(tune::tune, m)?)?;
     Ok(())
 }

@@ -40,7 +40,7 @@ pub struct Model {
     meta: ModelMeta,
 }
 
-fn kind_of(name: &str) -> PyResult<ModelKind> {
+pub(crate) fn kind_of(name: &str) -> PyResult<ModelKind> {
     ModelKind::parse(name.trim()).ok_or_else(|| {
         let all: Vec<&str> = ModelKind::ALL.iter().map(|k| k.name()).collect();
         param(
@@ -82,7 +82,7 @@ fn eval_options(
     }
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> PyResult<String> {
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> PyResult<String> {
     serde_json::to_string(value).map_err(|e| to_py(Error::Invalid(e.to_string())))
 }
 
