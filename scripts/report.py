@@ -48,7 +48,9 @@ TEMPLATE = os.path.join(DOCS, "REPORT.template.md")
 REPORT = os.path.join(ROOT, "REPORT.md")
 
 #: Models in the order of the tables; those the binary does not know are skipped (and listed).
-CANDIDATE_MODELS = ["mean", "baseline", "svd", "svdpp", "als", "knn", "ncf", "ials", "popularity"]
+CANDIDATE_MODELS = [
+    "mean", "baseline", "svd", "svdpp", "als", "knn", "ncf", "hybrid", "ials", "popularity",
+]
 #: Models run on the synthetic sets (the ones meant to scale; kNN and SVD++ are quadratic in
 #: per-user history and are measured on Book-Crossing only).
 SYNTH_MODELS = ["baseline", "svd", "als"]
@@ -58,6 +60,7 @@ EXTRA_MODEL_ROWS = {
     "ncf": "| Neural CF | r̂ = μ + b_u + b_i + wᵀ[p_u ⊙ q_i ; MLP([p'_u ; q'_i])] + c (NeuMF), mini-batch Adam, early stopping on a validation slice; b_u, b_i start at the baseline's estimates |",
     "ials": "| Implicit ALS | min Σ c_ui (x_ui − p_uᵀq_i)² + λ(‖P‖² + ‖Q‖²), p_ui = 1 on every interaction, confidence c_ui = 1 + α·w (w = weight of a rated / unrated interaction) |",
     "popularity": "| Popularity | score(i) = number of readers who interacted with book i (same list for everybody) |",
+    "hybrid": "| Hybrid biases | r̂ = μ + b_u + γ_{a(u)} + b_i + β^author + β^work + β^publisher + β^period + δ_{a(i)}: the baseline's biases plus ridge-regularised biases of the book's catalogue groups (`--books`) and of readers' and books' implicit-activity levels |",
 }
 RANKING = ["precision", "recall", "ndcg", "map", "hit_rate", "coverage"]
 
@@ -69,6 +72,7 @@ MODEL_LABELS = {
     "als": "ALS (weighted-λ)",
     "knn": "Item kNN (baseline)",
     "ncf": "Neural CF",
+    "hybrid": "Hybrid biases (catalogue groups)",
     "ials": "Implicit ALS",
     "popularity": "Popularity",
 }
@@ -169,7 +173,8 @@ def run_experiments(args: argparse.Namespace) -> dict[str, Any]:
         results["bx_inspect"] = run_json(inspect_cmd)
         t = time.perf_counter()
         evals = run_json(
-            [bookrec, "evaluate", "--ratings", ratings_csv, "--model", ",".join(models),
+            [bookrec, "evaluate", "--ratings", ratings_csv, *books_flag(books_csv),
+             "--model", ",".join(models),
              "--seed", str(args.seed), "--test-fraction", "0.2", "-k", "10", "--json"]
         )
         results["bx_eval_wall_s"] = time.perf_counter() - t
@@ -177,11 +182,11 @@ def run_experiments(args: argparse.Namespace) -> dict[str, Any]:
         # Ranking on held-out interactions: per user, 20% of all interactions (explicit and
         # implicit) held out; every held-out book is relevant.
         results["bx_interactions"] = as_list(run_json(
-            [bookrec, "evaluate", "--ratings", ratings_csv, "--model", ",".join(models),
-             "--split", "interactions", "--relevance", "interactions", "--seed", str(args.seed),
+            [bookrec, "evaluate", "--ratings", ratings_csv, *books_flag(books_csv),
+             "--model", ",".join(models), "--split", "interactions", "--relevance", "interactions", "--seed", str(args.seed),
              "-k", "10", "--json"]
         ))
-        results["tune_holdout"] = tune_holdout(bookrec, ratings_csv, models)
+        results["tune_holdout"] = tune_holdout(bookrec, ratings_csv, books_csv, models)
     else:
         print(f"report: {ratings_csv} not found: Book-Crossing sections will say 'not measured'", file=sys.stderr)
 
@@ -225,7 +230,15 @@ def tuned_flags(tune: dict[str, Any]) -> list[str]:
     return flags
 
 
-def tune_holdout(bookrec: str, ratings_csv: str, models: list[str]) -> dict[str, Any]:
+def books_flag(books_csv: str) -> list[str]:
+    """`--books FILE` when the catalogue exists: `hybrid` takes its groups from it (the other
+    models ignore it)."""
+    return ["--books", books_csv] if os.path.isfile(books_csv) else []
+
+
+def tune_holdout(
+    bookrec: str, ratings_csv: str, books_csv: str, models: list[str]
+) -> dict[str, Any]:
     """Scores each tuning result of bench/results/tune_*.json once on the test part of the
     split its search did not see (`evaluate --test-fraction 0.2 --seed S` with the search's
     seed S), next to the model's defaults on the same split."""
@@ -237,7 +250,7 @@ def tune_holdout(bookrec: str, ratings_csv: str, models: list[str]) -> dict[str,
             by_seed.setdefault(int(tune.get("seed", 0)), set()).add(tune["model"])
     for seed, names in sorted(by_seed.items()):
         evals = as_list(run_json(
-            [bookrec, "evaluate", "--ratings", ratings_csv, "--model",
+            [bookrec, "evaluate", "--ratings", ratings_csv, *books_flag(books_csv), "--model",
              ",".join(m for m in models if m in names), "--seed", str(seed),
              "--test-fraction", "0.2", "-k", "0", "--json"]))
         out["defaults"][str(seed)] = {e["model"]: e for e in evals}
@@ -245,7 +258,7 @@ def tune_holdout(bookrec: str, ratings_csv: str, models: list[str]) -> dict[str,
         if tune.get("model") not in models:
             continue
         flags = tuned_flags(tune)
-        e = run_json([bookrec, "evaluate", "--ratings", ratings_csv, "--model", tune["model"],
+        e = run_json([bookrec, "evaluate", "--ratings", ratings_csv, *books_flag(books_csv), "--model", tune["model"],
                       *flags, "--seed", str(tune.get("seed", 0)), "--test-fraction", "0.2",
                       "-k", "0", "--json"])
         out["tuned"][key] = {"flags": flags, "eval": as_list(e)[0]}
