@@ -138,7 +138,8 @@ def main() -> None:
                     help="synthetic sizes: time native als only (records spark: null)")
     a = ap.parse_args()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results.update(machine={"cores": os.cpu_count(), "note": "2 cores shared with other jobs; see load_avg"})
+    results.update(machine={"cores": os.cpu_count(),
+                            "note": "load_avg_* show what else ran: about 2 on 2 cores is this benchmark alone"})
 
     def save() -> None:
         RESULTS.write_text(json.dumps(results, indent=2) + "\n")
