@@ -521,8 +521,18 @@ mod tests {
         assert_eq!(a.user_rows, CompactRatings::shuffled(&train, 9).user_rows);
         assert_ne!(a.item_rows, CompactRatings::shuffled(&train, 10).item_rows);
         for (rows, plain_rows, counts, plain_counts) in [
-            (&a.user_rows, &plain.user_rows, &a.user_counts, &plain.user_counts),
-            (&a.item_rows, &plain.item_rows, &a.item_counts, &plain.item_counts),
+            (
+                &a.user_rows,
+                &plain.user_rows,
+                &a.user_counts,
+                &plain.user_counts,
+            ),
+            (
+                &a.item_rows,
+                &plain.item_rows,
+                &a.item_counts,
+                &plain.item_counts,
+            ),
         ] {
             let mut sorted = rows.clone();
             sorted.sort_unstable();
