@@ -165,6 +165,23 @@ class Ratings:
         """(users, books) with at least one explicit rating in this set."""
         return self._inner.active_counts()
 
+    def with_books(self, books: "Books") -> "Ratings":
+        """These ratings with ``books``' groups attached: each book's author, work (title and
+        author across ISBN editions), publisher and period (year / 5), the side information
+        :class:`bookrec.Hybrid` learns biases for (the CLI's ``--books``). Splits of the result
+        keep the groups; other models ignore them."""
+        if not isinstance(books, Books):
+            raise TypeError(
+                f"with_books takes bookrec.Books (read_books(path)), not {type(books).__name__}"
+            )
+        return Ratings(self._inner.with_books(books._inner))
+
+    @property
+    def book_groups(self) -> dict[str, int]:
+        """Number of groups per attached catalogue column, e.g. ``{"author": 1234, ...}``;
+        empty unless :meth:`with_books` attached a catalogue."""
+        return dict(self._inner.book_groups)
+
     def __repr__(self) -> str:
         return repr(self._inner)
 

@@ -630,8 +630,9 @@ class Hybrid(_Model):
     """r̂(u,i) = μ + b_u + γ_a(u) + b_i + Σ_g β_g(i) + δ_a(i): regularised biases plus biases
     of the book's catalogue groups (author, work, publisher, period) and of readers' and
     books' implicit-activity levels (⌊log₂ n⌋ of their unrated interactions), fitted by
-    back-fitting. From Python the catalogue groups are not attached (only the activity
-    levels apply); the CLI's ``--books`` attaches them."""
+    back-fitting. The catalogue groups apply when the training ratings carry them
+    (``ratings.with_books(bookrec.read_books(path))``, as the CLI's ``--books``); otherwise
+    only the activity levels do."""
 
     _kind = "hybrid"
 

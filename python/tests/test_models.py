@@ -405,3 +405,35 @@ def test_fit_releases_the_gil(split: Split) -> None:
     # With the GIL held for the whole fit this loop could not run at all during it.
     assert ticks > 20
     assert model.user_factors_.shape[1] == 64
+
+
+def test_hybrid_learns_catalogue_groups_attached_with_books(tmp_path: Path) -> None:
+    """`Ratings.with_books` attaches the catalogue's groups, and Hybrid learns their biases: two
+    books no one rated (only seen, so in the vocabulary) get the bias of their author's other
+    book. Without the catalogue both get the same unknown-book fallback."""
+    books_csv = tmp_path / "books.csv"
+    books_csv.write_text(
+        "book_id,title,author,year,genre\n"
+        "a1,Alpha,Ann Author,2001,x\na2,Beta,Ann Author,2003,x\n"
+        "b1,Gamma,Bob Writer,2001,x\nb2,Delta,Bob Writer,2003,x\n"
+    )
+    lines = ["user,item,rating"]
+    for u in range(30):
+        lines += [f"u{u},a1,{8 + u % 3}", f"u{u},b1,{2 + u % 3}"]
+    lines += ["u0,a2,0", "u0,b2,0"]  # implicit: seen, not rated
+    ratings_csv = tmp_path / "ratings.csv"
+    ratings_csv.write_text("\n".join(lines) + "\n")
+    plain = bookrec.read_ratings(ratings_csv)
+    with_books = plain.with_books(bookrec.read_books(books_csv))
+    assert plain.book_groups == {}
+    assert with_books.book_groups["author"] == 2
+    assert len(with_books) == len(plain) == 60
+    train, _ = bookrec.train_test_split(with_books, test_size=0.1, seed=0)
+    assert train.book_groups == with_books.book_groups
+
+    grouped = bookrec.Hybrid().fit(with_books).predict(["u5", "u5"], ["a2", "b2"])
+    alone = bookrec.Hybrid().fit(plain).predict(["u5", "u5"], ["a2", "b2"])
+    assert grouped[0] - grouped[1] > 1.0
+    assert abs(alone[0] - alone[1]) < 1e-6
+    with pytest.raises(TypeError, match="bookrec.Books"):
+        plain.with_books("books.csv")  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bookrec_core::data::{
     load_ratings, normalize_id_str, parse_rating_scale, parse_separator, BadLinePolicy, ColumnRef,
-    DuplicatePolicy, Encoding, LoadOptions,
+    DuplicatePolicy, Encoding, ItemGroups, LoadOptions,
 };
 use bookrec_core::progress::NoProgress;
 use bookrec_core::split::{k_fold, train_test_split, Split};
@@ -15,6 +15,7 @@ use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
+use crate::catalog::Books;
 use crate::errors::{param, IntoPyResult};
 
 /// Explicit ratings (plus implicit interactions) over user and book vocabularies. Immutable:
@@ -159,6 +160,31 @@ impl Ratings {
                 .map(|&i| d.items.id(i).to_string())
                 .collect(),
         )
+    }
+
+    /// These ratings with the catalogue's book groups (author, work, publisher, period)
+    /// attached: `hybrid`'s side information, as the CLI's `--books`. Splits keep them.
+    fn with_books(&self, py: Python<'_>, books: &Books) -> Ratings {
+        let (data, catalog) = (self.inner.clone(), books.inner.clone());
+        let data = py.detach(move || {
+            let groups = ItemGroups::from_catalog(&catalog, &data.items);
+            Interactions {
+                item_groups: Some(Arc::new(groups)),
+                ..(*data).clone()
+            }
+        });
+        Ratings::new(data, self.report.clone())
+    }
+
+    /// Groups per attached catalogue column (`{"author": 1234, ...}`; empty when none).
+    #[getter]
+    fn book_groups(&self) -> Vec<(String, usize)> {
+        self.inner
+            .item_groups
+            .iter()
+            .flat_map(|g| &g.columns)
+            .map(|c| (c.kind.name().to_string(), c.n_groups))
+            .collect()
     }
 
     /// Builds from per-row ids and ratings. Ids are normalised like the loader's; a repeated

@@ -28,8 +28,10 @@ pub fn run(args: DemoArgs) -> Result<()> {
         ratings_path.display(),
         books_path.display()
     );
-    let (data, report) = super::load(&ratings_path, &LoadOptions::default())?;
     let (catalog, _) = load_catalog(&books_path, &Bars::new())?;
+    // The catalogue's groups (author, work, period) are hybrid's side information.
+    let (data, report) =
+        super::load_with_books(&ratings_path, &LoadOptions::default(), Some(&catalog))?;
     println!("{report}\n");
 
     println!("== 2. Models on a random 80/20 split (seed {})", args.seed);
