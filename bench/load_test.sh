@@ -11,7 +11,9 @@
 #
 # Environment: PORT (8787), DURATION (15s, must be >= 10s), CONNECTIONS (32), THREADS (2),
 # USERS (2000, must be >= 1000), MIN_SUPPORT (server default), SEED (42),
-# EXPLAIN (false: the top-10 alone; true: also "because you rated X highly" per book).
+# EXPLAIN (false: the top-10 alone; true: also "because you rated X highly" per book),
+# RANKER (a second model file, e.g. ials: it chooses and orders the lists, MODEL predicts the
+# ratings, as `bookrec serve --ranker`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +46,7 @@ trap cleanup EXIT
 args=(--model "$MODEL" --db "$WORK/ratings.sqlite" --addr "127.0.0.1:$PORT" --no-watch)
 [ -n "$BOOKS" ] && args+=(--books "$BOOKS")
 [ -n "${MIN_SUPPORT:-}" ] && args+=(--min-support "$MIN_SUPPORT")
+[ -n "${RANKER:-}" ] && args+=(--ranker "$RANKER")
 RUST_LOG=warn "$BIN" "${args[@]}" 2>"$WORK/server.log" &
 SERVER_PID=$!
 for _ in $(seq 1 600); do
@@ -70,7 +73,7 @@ while read -r u && [ "$kept" -lt "$USERS" ]; do
     fi
 done < "$WORK/candidates.txt"
 N_USERS=$(wc -l < "$WORK/users.txt")
-echo "load test: $N_USERS distinct known users, $DURATION, $CONNECTIONS connections, $THREADS threads, explain=$EXPLAIN" >&2
+echo "load test: $N_USERS distinct known users, $DURATION, $CONNECTIONS connections, $THREADS threads, explain=$EXPLAIN${RANKER:+, ranker $RANKER}" >&2
 [ "$N_USERS" -ge 1000 ] || { echo "fewer than 1000 known users found" >&2; exit 1; }
 
 cat > "$WORK/spread.lua" <<'LUA'
