@@ -6,11 +6,11 @@
 //! seeded random order (LibMF shuffles them too; see [`CompactRatings::shuffled`]), are cut
 //! into `G` contiguous ranges with about equal numbers of ratings, giving a G×G grid of
 //! blocks. Each epoch runs G rounds; round d updates the blocks (b, (b + d) mod G) for all b,
-//! which share no user and no book, so they run in parallel without locks. The rounds of each epoch run in
-//! a seeded random order and ratings inside a block in (user, book) order — LibMF's
-//! "partial random" scheme, which keeps the user's row in cache across consecutive updates.
-//! The automatic G is the number of threads (see [`auto_blocks`]). Only users and books with
-//! training ratings get factor rows (see [`CompactRatings`]).
+//! which share no user and no book, so they run in parallel without locks. The rounds of each
+//! epoch run in a seeded random order and ratings inside a block in (user, book) order —
+//! LibMF's "partial random" scheme, which keeps the user's row in cache across consecutive
+//! updates. The automatic G is the number of threads (see [`auto_blocks`]). Only users and
+//! books with training ratings get factor rows (see [`CompactRatings`]).
 //!
 //! Memory, not arithmetic, bounds this on Book-Crossing: with ~2 ratings per book, nearly every
 //! update misses cache on q_i (7 cache lines at 100 factors, read and written back), and the
@@ -28,10 +28,11 @@
 //!
 //! Determinism: the row order, the initial factors and the round order depend only on `seed`,
 //! the grid on the data and G, and blocks in a round are disjoint, so the result is
-//! bit-identical for a given seed, data and G. With `blocks` set, G is fixed, so the result does not depend on the
-//! number of threads; with the automatic G (`blocks = 0`) it is bit-identical for a given seed,
-//! data and number of rayon threads (`RAYON_NUM_THREADS`). The update order differs from
-//! Surprise's (ratings grouped by user and block); accuracy is the same within noise.
+//! bit-identical for a given seed, data and G. With `blocks` set, G is fixed, so the result
+//! does not depend on the number of threads; with the automatic G (`blocks = 0`) it is
+//! bit-identical for a given seed, data and number of rayon threads (`RAYON_NUM_THREADS`). The
+//! update order differs from Surprise's (ratings grouped by user and block); accuracy is the
+//! same within noise.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
