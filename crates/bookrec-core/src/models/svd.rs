@@ -2,15 +2,14 @@
 //! r̂(u,i) = μ + b_u + b_i + q_iᵀp_u, minimising Σ (r − r̂)² + reg(b_u² + b_i² + ‖p_u‖² + ‖q_i‖²)
 //! with Surprise's `SVD` update rule (see [`crate::kernels::sgd::sgd_step`]).
 //!
-//! Parallel SGD follows LibMF's FPSGD (Chin et al. 2015): users and books, renumbered in a
-//! seeded random order (LibMF shuffles them too; see [`CompactRatings::shuffled`]), are cut
-//! into `G` contiguous ranges with about equal numbers of ratings, giving a G×G grid of
-//! blocks. Each epoch runs G rounds; round d updates the blocks (b, (b + d) mod G) for all b,
-//! which share no user and no book, so they run in parallel without locks. The rounds of each
-//! epoch run in a seeded random order and ratings inside a block in (user, book) order —
-//! LibMF's "partial random" scheme, which keeps the user's row in cache across consecutive
-//! updates. The automatic G is the number of threads (see [`auto_blocks`]). Only users and
-//! books with training ratings get factor rows (see [`CompactRatings`]).
+//! Parallel SGD follows LibMF's FPSGD (Chin et al. 2015): users and books are cut into `G`
+//! contiguous ranges with about equal numbers of ratings, giving a G×G grid of blocks. Each
+//! epoch runs G rounds; round d updates the blocks (b, (b + d) mod G) for all b, which share
+//! no user and no book, so they run in parallel without locks. The rounds of each epoch run in
+//! a seeded random order and ratings inside a block in (user, book) order — LibMF's
+//! "partial random" scheme, which keeps the user's row in cache across consecutive updates.
+//! The automatic G is the number of threads (see [`auto_blocks`]). Only users and books with
+//! training ratings get factor rows (see [`CompactRatings`]).
 //!
 //! Memory, not arithmetic, bounds this on Book-Crossing: with ~2 ratings per book, nearly every
 //! update misses cache on q_i (7 cache lines at 100 factors, read and written back), and the
@@ -26,13 +25,12 @@
 //! keeping p_u in registers and other prefetch distances measured no faster. The figures are in
 //! the README (Benchmarks).
 //!
-//! Determinism: the row order, the initial factors and the round order depend only on `seed`,
-//! the grid on the data and G, and blocks in a round are disjoint, so the result is
-//! bit-identical for a given seed, data and G. With `blocks` set, G is fixed, so the result
-//! does not depend on the number of threads; with the automatic G (`blocks = 0`) it is
-//! bit-identical for a given seed, data and number of rayon threads (`RAYON_NUM_THREADS`). The
-//! update order differs from Surprise's (ratings grouped by user and block); accuracy is the
-//! same within noise.
+//! Determinism: the initial factors and the round order depend only on `seed`, the grid on the
+//! data and G, and blocks in a round are disjoint, so the result is bit-identical for a given
+//! seed, data and G. With `blocks` set, G is fixed, so the result does not depend on the
+//! number of threads; with the automatic G (`blocks = 0`) it is bit-identical for a given seed,
+//! data and number of rayon threads (`RAYON_NUM_THREADS`). The update order differs from
+//! Surprise's (ratings grouped by user and block); accuracy is the same within noise.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -303,28 +301,9 @@ pub(crate) struct CompactRatings {
 }
 
 impl CompactRatings {
-    /// Rows in vocabulary index order.
     pub fn new(train: &Interactions) -> Self {
-        Self::build(train, None)
-    }
-
-    /// Rows in a random order drawn from `seed`, so that any contiguous range of rows is a
-    /// random sample of the users (books). SGD's grid cuts rows into contiguous ranges, and in
-    /// index order (first appearance in the file) a range is not representative: on the
-    /// Book-Crossing split, two blocks with equal numbers of ratings took 2.5 and 4.5 ms per
-    /// epoch (the later, rarer books miss cache more often), and the faster thread waited at
-    /// every round's end; shuffled, the blocks take within ~10% of each other.
-    pub fn shuffled(train: &Interactions, seed: u64) -> Self {
-        Self::build(train, Some(seed))
-    }
-
-    fn build(train: &Interactions, shuffle_seed: Option<u64>) -> Self {
-        let (mut user_rows, users) = compact_rows(&train.user_counts());
-        let (mut item_rows, items) = compact_rows(&train.item_counts());
-        if let Some(seed) = shuffle_seed {
-            shuffle_rows(&mut user_rows, users.len(), Rng::stream(seed, 1));
-            shuffle_rows(&mut item_rows, items.len(), Rng::stream(seed, 2));
-        }
+        let (user_rows, users) = compact_rows(&train.user_counts());
+        let (item_rows, items) = compact_rows(&train.item_counts());
         let u: Vec<u32> = train.user.iter().map(|&x| user_rows[x as usize]).collect();
         let i: Vec<u32> = train.item.iter().map(|&x| item_rows[x as usize]).collect();
         let mut user_counts = vec![0u32; users.len()];
@@ -359,16 +338,6 @@ impl CompactRatings {
             }
         }
         compact
-    }
-}
-
-/// Renumbers the `n` rows of a vocabulary → row map by a random permutation (`u32::MAX`, no
-/// row, stays).
-fn shuffle_rows(rows: &mut [u32], n: usize, mut rng: Rng) {
-    let mut perm: Vec<u32> = (0..n as u32).collect();
-    rng.shuffle(&mut perm);
-    for r in rows.iter_mut().filter(|r| **r != u32::MAX) {
-        *r = perm[*r as usize];
     }
 }
 
@@ -445,7 +414,7 @@ fn take_column(m: &mut [f32], k: usize, col: usize, one: usize) -> Vec<f32> {
 pub(crate) fn fit(p: &SvdParams, train: &Interactions, progress: &dyn Progress) -> Scorer {
     let k = augmented_stride(p.factors);
     let mu = train.global_mean();
-    let c = CompactRatings::shuffled(train, p.seed ^ 0x5_4FF1E);
+    let c = CompactRatings::new(train);
     let init = (p.init_mean, p.init_std);
     let g = if p.blocks == 0 {
         auto_blocks(train.len(), rayon::current_num_threads())
@@ -506,51 +475,6 @@ mod tests {
         assert_eq!(b.len(), 5);
         assert_eq!((b[0], b[4]), (0, 2));
         assert!(b.windows(2).all(|w| w[0] <= w[1]));
-    }
-
-    /// Shuffled rows are a seeded permutation of the index-order rows: each rating keeps its
-    /// user and book, counts follow their rows, and no-row entries stay.
-    #[test]
-    fn shuffled_rows_permute_the_index_order() {
-        let train = Interactions::from_triplets(
-            (0..200).map(|k| (format!("u{}", k % 37), format!("b{}", k % 53), 1.0)),
-            None,
-        );
-        let plain = CompactRatings::new(&train);
-        let a = CompactRatings::shuffled(&train, 9);
-        assert_ne!(a.user_rows, plain.user_rows);
-        assert_eq!(a.user_rows, CompactRatings::shuffled(&train, 9).user_rows);
-        assert_ne!(a.item_rows, CompactRatings::shuffled(&train, 10).item_rows);
-        for (rows, plain_rows, counts, plain_counts) in [
-            (
-                &a.user_rows,
-                &plain.user_rows,
-                &a.user_counts,
-                &plain.user_counts,
-            ),
-            (
-                &a.item_rows,
-                &plain.item_rows,
-                &a.item_counts,
-                &plain.item_counts,
-            ),
-        ] {
-            let mut sorted = rows.clone();
-            sorted.sort_unstable();
-            let mut plain_sorted = plain_rows.clone();
-            plain_sorted.sort_unstable();
-            assert_eq!(sorted, plain_sorted);
-            for (&r, &p) in rows.iter().zip(plain_rows.iter()) {
-                assert_eq!(r == u32::MAX, p == u32::MAX);
-                if r != u32::MAX {
-                    assert_eq!(counts[r as usize], plain_counts[p as usize]);
-                }
-            }
-        }
-        for k in 0..train.len() {
-            assert_eq!(a.u[k], a.user_rows[train.user[k] as usize]);
-            assert_eq!(a.i[k], a.item_rows[train.item[k] as usize]);
-        }
     }
 
     /// Every training rating lands in exactly one block, with block-local indices, and each
