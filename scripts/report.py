@@ -525,6 +525,21 @@ def surprise_runs(cmp: dict[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
+def speedups_by_model(runs: list[dict[str, Any]], key: str) -> dict[str, list[float]]:
+    """Per bookrec model, its `key` figure (`speedup`, `speedup_cold`) from every run that has it."""
+    out: dict[str, list[float]] = {}
+    for run in runs:
+        for m in run["models"]:
+            if key in m:
+                out.setdefault(m["bookrec_model"], []).append(m[key])
+    return out
+
+
+def span(v: list[float]) -> str:
+    """A range of speed-ups, "25–28×"."""
+    return f"{min(v):.0f}–{max(v):.0f}×"
+
+
 def section_surprise(ext: dict[str, Any]) -> dict[str, str]:
     cmp: dict[str, Any] = ext.get("compare_surprise") or {}
     runs = surprise_runs(cmp)
@@ -551,34 +566,24 @@ def section_surprise(ext: dict[str, Any]) -> dict[str, str]:
     rss = cmp.get("bookrec_svd_peak_rss_mb")
     if rss:
         meta += f" Peak memory of `bookrec evaluate --model svd`: {rss:.0f} MB."
-    cold: dict[str, list[float]] = {}
-    for run in runs:
-        for m in run["models"]:
-            if "speedup_cold" in m:
-                cold.setdefault(m["bookrec_model"], []).append(m["speedup_cold"])
+    cold = speedups_by_model(runs, "speedup_cold")
     if cold:
         meta += (" Fit times are medians of 3 alternated fits per side, each right after an untimed "
                  "fit of the same side (memory that sat free for seconds is slower to touch on this "
                  "VM); the first, cold fits give speed-ups of "
-                 + ", ".join(f"{name} {min(v):.0f}–{max(v):.0f}×" for name, v in cold.items()) + ".")
-    speedups: dict[str, list[float]] = {}
-    for run in runs:
-        for m in run["models"]:
-            speedups.setdefault(m["bookrec_model"], []).append(m["speedup"])
+                 + ", ".join(f"{name} {span(v)}" for name, v in cold.items()) + ".")
+    speedups = speedups_by_model(runs, "speedup")
     fast = [name for name, v in speedups.items() if min(v) >= 30]
-    slow = [f"{name} ({min(v):.0f}–{max(v):.0f}×)" if round(min(v)) != round(max(v)) else f"{name} ({min(v):.0f}×)"
+    slow = [f"{name} ({span(v)})" if round(min(v)) != round(max(v)) else f"{name} ({min(v):.0f}×)"
             for name, v in speedups.items() if min(v) < 30]
     names = " and ".join(filter(None, [", ".join(fast[:-1]), fast[-1]])) if fast else "no model"
     ordered = surprise_runs(ext.get("compare_surprise_file_order") or {})
     if ordered:
-        in_order: dict[str, list[float]] = {}
-        for run in ordered:
-            for m in run["models"]:
-                in_order.setdefault(m["bookrec_model"], []).append(m["speedup"])
+        in_order = speedups_by_model(ordered, "speedup")
         meta += (" On the same splits written in the file's order (sorted by user; "
                  "`bench/compare_surprise.py --keep-order`), Surprise fits about twice as fast "
                  "(its factor rows are then touched in order) and the speed-ups are "
-                 + ", ".join(f"{name} {min(v):.0f}–{max(v):.0f}×" for name, v in in_order.items())
+                 + ", ".join(f"{name} {span(v)}" for name, v in in_order.items())
                  + ".")
         slow_in_order = [name for name, v in in_order.items() if min(v) < 30]
     else:
