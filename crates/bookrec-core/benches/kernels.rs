@@ -1,6 +1,7 @@
-//! Criterion benches of the hot kernels: the SGD epoch over a block (in cache and over a
-//! Book-Crossing-sized factor matrix; each kernel this CPU runs), the ALS half-sweep, the k×k Cholesky row solve and
-//! top-k selection. `cargo bench -p bookrec-core --bench kernels -- --quick`
+//! Criterion benches of the hot kernels: the SGD epoch over a block (in cache, over a
+//! Book-Crossing-sized factor matrix, and streaming through a new book row per rating; each
+//! kernel this CPU runs), the ALS half-sweep, the k×k Cholesky row solve and top-k selection.
+//! `cargo bench -p bookrec-core --bench kernels -- --quick`
 
 use bookrec_core::data::Csr;
 use bookrec_core::kernels::cholesky::{
@@ -52,12 +53,22 @@ fn bench_sgd(c: &mut Criterion) {
         reg: 0.02,
     };
     let mut group = c.benchmark_group("sgd_epoch");
-    // (name, users, items): a cache-resident block, and Book-Crossing's train-set size.
+    // (name, users, items): a cache-resident block; Book-Crossing's train-set size (book rows
+    // at random); and as many book rows as ratings, visited in address order. The last one
+    // separates the cost of random access from that of moving the rows at all: if streaming
+    // is no faster than random rows, the loop is bound by memory bandwidth, and numbering the
+    // rows for locality cannot help.
     for (name, nu, ni, n) in [
         ("in_cache_block", 500, 1000, 20_000),
         ("bx_sized", 68_000, 150_000, 347_000),
+        ("new_book_row_per_rating", 68_000, 347_000, 347_000),
     ] {
-        let rs = ratings(n, nu, ni, 1);
+        let mut rs = ratings(n, nu, ni, 1);
+        if ni == n {
+            for (j, r) in rs.iter_mut().enumerate() {
+                r.i = j as u32;
+            }
+        }
         let mut uf = matrix(nu, k, 2, Some(k - 1));
         let mut itf = matrix(ni, k, 3, Some(k - 2));
         group.throughput(Throughput::Elements(n as u64));
