@@ -196,4 +196,5 @@ def serve(
     min_support: int,
     threads: int,
     ranker: str | PathLike[str] | None = None,
+    min_rating: float | None = None,
 ) -> Server: ...

@@ -79,6 +79,7 @@ def serve(
     min_support: int = DEFAULT_MIN_SUPPORT,
     threads: int = 2,
     ranker: "str | os.PathLike[str] | None" = None,
+    min_rating: "float | None" = None,
 ) -> Server:
     """Starts the web app and JSON API (the same server as ``bookrec serve``) on a model file
     written by ``Model.save`` / ``bookrec train``, in a background thread of this process, and
@@ -88,8 +89,12 @@ def serve(
     ``Server.url``); ``db``: the SQLite file for ratings submitted through the page or API
     (default: a temporary one, removed by ``stop()``); ``ranker``: a second model file that
     chooses and orders the recommendations (e.g. an ``ials`` model) while ``model_path``
-    supplies the predicted ratings, as ``bookrec serve --ranker``. A bad model file, or a
-    model and ranker that cannot work together, raises :class:`RuntimeError` naming it; a busy
+    supplies the predicted ratings, as ``bookrec serve --ranker``; ``min_rating``: leave out of
+    the recommendations the books the rating model predicts below this rating, filling the
+    lists from further down the ranking (``bookrec serve --min-rating``; a request's
+    ``?min_rating=`` overrides it). A bad model file, a model and ranker that cannot work
+    together, or a ``min_rating`` off the model's rating scale raises :class:`RuntimeError`
+    naming it; a ``min_rating`` that is not a finite number raises :class:`ParamError`; a busy
     port raises :class:`OSError`.
     """
     tmpdir = None
@@ -106,6 +111,7 @@ def serve(
             int(min_support),
             int(threads),
             None if ranker is None else os.fspath(ranker),
+            None if min_rating is None else float(min_rating),
         )
     except BaseException:
         if tmpdir is not None:

@@ -112,3 +112,30 @@ def test_a_ranker_orders_the_list_and_the_model_predicts_the_ratings(
     # A ranking model cannot supply predicted ratings for another ranker's lists.
     with pytest.raises(RuntimeError, match="does not predict ratings"):
         bookrec.serve(ranker_file, ranker=ranker_file)
+
+
+def test_min_rating_leaves_out_books_predicted_low(
+    model_file: Path,
+    svd: bookrec.SVD,
+    split: tuple[bookrec.Ratings, bookrec.Ratings],
+    tmp_path: Path,
+) -> None:
+    ials = bookrec.ImplicitALS(factors=16, iterations=5).fit(split[0])
+    ranker_file = tmp_path / "ials.bkr"
+    ials.save(ranker_file)
+    ranked = ials.recommend("7", n=60)["book_id"].tolist()
+    predicted = {b: svd.predict("7", b) for b in ranked}
+    threshold = sorted(predicted[b] for b in ranked[:10])[3]
+    want = [b for b in ranked if predicted[b] >= threshold - 1e-4][:10]
+    with bookrec.serve(model_file, ranker=ranker_file, min_rating=threshold - 1e-4) as server:
+        body = get_json(f"{server.url}/api/users/7/recommendations?n=10&explain=false")
+        assert body["min_rating"] == pytest.approx(threshold - 1e-4)
+        assert [r["book"]["id"] for r in body["items"]] == want
+        assert all(r["predicted_rating"] >= threshold - 1e-4 for r in body["items"])
+        # A request may set its own.
+        body = get_json(f"{server.url}/api/users/7/recommendations?n=10&explain=false&min_rating=1")
+        assert [r["book"]["id"] for r in body["items"]] == ranked[:10]
+    with pytest.raises(RuntimeError, match="min_rating must be between 1 and 10"):
+        bookrec.serve(model_file, ranker=ranker_file, min_rating=11)
+    with pytest.raises(bookrec.ParamError, match="min_rating"):
+        bookrec.serve(model_file, min_rating=float("nan"))

@@ -361,6 +361,11 @@ pub struct RecommendArgs {
     /// Number of books.
     #[arg(short, long, default_value_t = 10)]
     pub n: usize,
+    /// Leave out books the model predicts below this rating (e.g. 6 on a 1–10 scale), filling
+    /// the list from further down the ranking: with --ranker, drops the ranker's picks the
+    /// model expects the reader to dislike.
+    #[arg(long)]
+    pub min_rating: Option<f32>,
     /// Catalogue CSV for titles and authors.
     #[arg(long)]
     pub books: Option<PathBuf>,

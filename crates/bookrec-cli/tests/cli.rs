@@ -506,6 +506,94 @@ fn recommend_with_a_ranker() {
         "7",
     ]);
     assert!(err.contains("does not predict ratings"), "{err}");
+
+    // --min-rating: the ranker's list without the books svd predicts below the threshold, in
+    // the ranker's order, filled from further down.
+    let deep = json(&[
+        "recommend",
+        "--model",
+        s(&svd),
+        "--ranker",
+        s(&ials),
+        "--user",
+        "7",
+        "-n",
+        "60",
+        "--json",
+    ]);
+    let predicted = |r: &serde_json::Value| r["predicted_rating"].as_f64().unwrap() as f32;
+    let deep = deep["recommendations"].as_array().unwrap();
+    let mut first: Vec<f32> = deep[..10].iter().map(predicted).collect();
+    first.sort_by(f32::total_cmp);
+    let min = first[3];
+    let want: Vec<&str> = deep
+        .iter()
+        .filter(|r| predicted(r) >= min)
+        .take(10)
+        .map(|r| r["book_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(want.len(), 10);
+    let min_arg = min.to_string();
+    let filtered = json(&[
+        "recommend",
+        "--model",
+        s(&svd),
+        "--ranker",
+        s(&ials),
+        "--user",
+        "7",
+        "--min-rating",
+        &min_arg,
+        "--json",
+    ]);
+    assert_eq!(ids(&filtered), want);
+    assert_eq!(filtered["min_rating"].as_f64().unwrap() as f32, min);
+    let text = ok(&[
+        "recommend",
+        "--model",
+        s(&svd),
+        "--ranker",
+        s(&ials),
+        "--user",
+        "7",
+        "--min-rating",
+        &min_arg,
+    ]);
+    assert!(
+        text.contains(&format!("only books predicted at least {min}")),
+        "{text}"
+    );
+    for (bad, says) in [
+        ("11", "between 1 and 10"),
+        ("0", "between 1 and 10"),
+        ("NaN", "between 1 and 10"),
+    ] {
+        let err = fails(&[
+            "recommend",
+            "--model",
+            s(&svd),
+            "--ranker",
+            s(&ials),
+            "--user",
+            "7",
+            "--min-rating",
+            bad,
+        ]);
+        assert!(
+            err.contains("--min-rating") && err.contains(says),
+            "{bad}: {err}"
+        );
+    }
+    let err = fails(&[
+        "recommend",
+        "--model",
+        s(&ials),
+        "--user",
+        "7",
+        "--min-rating",
+        "5",
+    ]);
+    assert!(err.contains("needs a model that predicts ratings"), "{err}");
 }
 
 #[test]

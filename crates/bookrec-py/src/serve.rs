@@ -89,9 +89,10 @@ impl Drop for Server {
 /// Loads `model` (a model file), `ranker` (optional second model file that ranks, see
 /// `bookrec_server::ranking`), `books` (optional catalogue CSV) and the SQLite ratings
 /// database `db`, binds `host:port` (port 0 = any free port) and serves in a background
-/// thread with `threads` tokio workers.
+/// thread with `threads` tokio workers. `min_rating`: the server's minimum predicted rating
+/// (`bookrec serve --min-rating`).
 #[pyfunction]
-#[pyo3(signature = (model, books, db, host, port, min_support, threads, ranker = None))]
+#[pyo3(signature = (model, books, db, host, port, min_support, threads, ranker = None, min_rating = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn serve(
     py: Python<'_>,
@@ -103,9 +104,13 @@ pub fn serve(
     min_support: u32,
     threads: usize,
     ranker: Option<PathBuf>,
+    min_rating: Option<f32>,
 ) -> PyResult<Server> {
     if threads == 0 {
         return Err(param("threads", threads, "must be at least 1"));
+    }
+    if let Some(m) = min_rating.filter(|m| !m.is_finite()) {
+        return Err(param("min_rating", m, "must be a finite number"));
     }
     let ip: std::net::IpAddr = host
         .parse()
@@ -118,6 +123,7 @@ pub fn serve(
                 books.as_deref(),
                 &db,
                 min_support,
+                min_rating,
             )
         })
         .map_err(|e| PyRuntimeError::new_err(format!("{e:#}")))?;

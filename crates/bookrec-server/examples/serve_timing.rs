@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::time::Instant;
 
+use bookrec_server::views::RecRequest;
 use bookrec_server::{AppState, Store};
 
 fn percentiles(mut v: Vec<f64>) -> (f64, f64, f64) {
@@ -30,11 +31,18 @@ fn main() -> anyhow::Result<()> {
         Some(Path::new(&args[2])),
         &dir.path().join("r.sqlite"),
         bookrec_server::Settings::default().min_support,
+        None,
     )?;
     println!("load: {:.2} s", t.elapsed().as_secs_f64());
     let loaded = state.loaded();
     let store: std::sync::Arc<Store> = state.store();
     let opts = state.recommend_options();
+    let req = |explain| RecRequest {
+        n: 10,
+        explain,
+        rank_by: None,
+        min_rating: None,
+    };
     let model = &loaded.model.fitted;
     // Every k-th known user, so light and heavy readers are both represented.
     let known: Vec<u32> = (0..model.users.len() as u32)
@@ -66,10 +74,10 @@ fn main() -> anyhow::Result<()> {
             .count();
         let t = Instant::now();
         let stored = store.ratings_for(&id)?;
-        std::hint::black_box(loaded.recommendations(&id, &stored, 10, &opts, false, None)?);
+        std::hint::black_box(loaded.recommendations(&id, &stored, &opts, req(false))?);
         view.push(t.elapsed().as_secs_f64() * 1e3);
         let t = Instant::now();
-        std::hint::black_box(loaded.recommendations(&id, &stored, 10, &opts, true, None)?);
+        std::hint::black_box(loaded.recommendations(&id, &stored, &opts, req(true))?);
         explained.push(t.elapsed().as_secs_f64() * 1e3);
     }
     for (name, v) in [

@@ -46,6 +46,8 @@ pub struct ServeConfig {
     pub addr: SocketAddr,
     /// Minimum training ratings for a book to be recommended or shown as similar.
     pub min_support: u32,
+    /// Leave out books the rating model predicts below this (see [`Settings::min_rating`]).
+    pub min_rating: Option<f32>,
     /// Poll the model and ranker files every `watch_interval` and hot-reload when one changes.
     pub watch_model: bool,
     pub watch_interval: Duration,
@@ -62,6 +64,7 @@ impl ServeConfig {
             db_path: PathBuf::from("bookrec-ratings.sqlite"),
             addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
             min_support: Settings::default().min_support,
+            min_rating: None,
             watch_model: true,
             watch_interval: Duration::from_secs(2),
         }
@@ -92,6 +95,11 @@ pub struct ServeArgs {
     /// Books with fewer training ratings are never recommended.
     #[arg(long, env = "BOOKREC_MIN_SUPPORT", default_value_t = Settings::default().min_support)]
     pub min_support: u32,
+    /// Leave out of recommendations the books the rating model predicts below this rating
+    /// (e.g. 6 on a 1–10 scale), filling the list from further down the ranking; a request's
+    /// ?min_rating= overrides it.
+    #[arg(long, env = "BOOKREC_MIN_RATING")]
+    pub min_rating: Option<f32>,
     /// Do not watch the model and ranker files for changes (POST /admin/reload still works).
     #[arg(long, env = "BOOKREC_NO_WATCH")]
     pub no_watch: bool,
@@ -107,6 +115,7 @@ impl ServeArgs {
         config.db_path = self.db;
         config.addr = self.addr;
         config.min_support = self.min_support;
+        config.min_rating = self.min_rating;
         config.watch_model = !self.no_watch;
         config
     }
@@ -123,6 +132,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
             cfg.books_path.as_deref(),
             &cfg.db_path,
             cfg.min_support,
+            cfg.min_rating,
         )
     })
     .await

@@ -13,6 +13,10 @@
 //! may differ). A listed book the model does not know gets no predicted rating (`null`): its
 //! fallback μ + b_u would print the same number for every such book. [`check_pair`] refuses
 //! pairs that cannot work together, at start and on every reload.
+//!
+//! A ranker may list books the rating model expects the reader to dislike. With a minimum
+//! predicted rating (`--min-rating`, `?min_rating=`), such books are left out and the list is
+//! filled from further down the ranker's order ([`top_n_predicted_at_least`]).
 
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
@@ -173,6 +177,62 @@ pub fn predicted_ratings(
     items.iter().map(|i| i.and_then(|_| next.next())).collect()
 }
 
+/// Up to `n` books from a ranked list, each with its predicted rating, leaving out books
+/// predicted below `min_rating`. `fetch(m)` gives the top `m` of the list (best first; fewer
+/// when the list ends) and `predict` the predicted rating of each listed book. A book without a
+/// prediction stays: nothing says the reader would rate it low.
+///
+/// Without `min_rating` this is `fetch(n)` as it is. With one, the list is fetched 4× deeper
+/// each time until `n` books pass or it ends, so a strict threshold costs a few more top-N
+/// passes, and the answer holds fewer than `n` books when fewer are predicted that high.
+pub fn top_n_predicted_at_least(
+    n: usize,
+    min_rating: Option<f32>,
+    mut fetch: impl FnMut(usize) -> Vec<ScoredItem>,
+    mut predict: impl FnMut(&[ScoredItem]) -> Vec<Option<f32>>,
+) -> (Vec<ScoredItem>, Vec<Option<f32>>) {
+    let mut depth = n;
+    loop {
+        let listed = fetch(depth);
+        let predicted = predict(&listed);
+        let Some(min) = min_rating else {
+            return (listed, predicted);
+        };
+        let ended = listed.len() < depth;
+        let kept: (Vec<ScoredItem>, Vec<Option<f32>>) = listed
+            .into_iter()
+            .zip(predicted)
+            .filter(|(_, p)| p.is_none_or(|v| v >= min))
+            .take(n)
+            .unzip();
+        if kept.0.len() == n || ended || depth == 0 {
+            return kept;
+        }
+        depth = depth.saturating_mul(4);
+    }
+}
+
+/// Checks a minimum predicted rating (`--min-rating`, `?min_rating=`) for the rating model
+/// `model`: it must predict ratings, and the threshold must lie on its rating scale (outside
+/// it, the threshold would keep every book or none).
+pub fn check_min_rating(model: &FittedModel, min_rating: f32) -> Result<f32, String> {
+    if !model.kind.predicts_ratings() {
+        return Err(format!(
+            "min_rating needs a model that predicts ratings, and {} does not (use it as the \
+             ranker, with a rating model such as svd as --model)",
+            model.kind.name()
+        ));
+    }
+    let scale = model.scale;
+    if !min_rating.is_finite() || !scale.contains(min_rating) {
+        return Err(format!(
+            "min_rating must be between {} and {}, the rating scale (got {min_rating})",
+            scale.min, scale.max
+        ));
+    }
+    Ok(min_rating)
+}
+
 /// What [`check_pair`] found about a rating model and a ranker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PairCheck {
@@ -297,5 +357,78 @@ impl Loaded {
             books: ranker.fitted.items.len(),
             books_unknown_to_model: self.pair.map_or(0, |p| p.books_unknown_to_model),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ranked list of `len` books (item j scores −j) with predictions from `rating(j)`;
+    /// records the depths fetched.
+    fn run(
+        len: u32,
+        n: usize,
+        min: Option<f32>,
+        rating: impl Fn(u32) -> Option<f32>,
+    ) -> (Vec<u32>, Vec<Option<f32>>, Vec<usize>) {
+        let mut depths = Vec::new();
+        let (items, predicted) = top_n_predicted_at_least(
+            n,
+            min,
+            |depth| {
+                depths.push(depth);
+                (0..len.min(depth as u32))
+                    .map(|item| ScoredItem {
+                        item,
+                        score: -(item as f32),
+                    })
+                    .collect()
+            },
+            |listed| listed.iter().map(|s| rating(s.item)).collect(),
+        );
+        (items.iter().map(|s| s.item).collect(), predicted, depths)
+    }
+
+    #[test]
+    fn without_a_minimum_the_list_is_fetched_once_as_it_is() {
+        let (items, predicted, depths) = run(100, 5, None, |j| Some(j as f32));
+        assert_eq!(items, [0, 1, 2, 3, 4]);
+        assert_eq!(predicted, [0.0, 1.0, 2.0, 3.0, 4.0].map(Some));
+        assert_eq!(depths, [5]);
+    }
+
+    /// Only every third book is predicted ≥ 5: 10 of them need 28 books of the list, so the
+    /// fetch goes 10 → 40 deep, and the order is the list's.
+    #[test]
+    fn books_predicted_low_are_left_out_and_the_list_is_filled_from_below() {
+        let rating = |j: u32| Some(if j % 3 == 0 { 5.0 } else { 4.9 });
+        let (items, predicted, depths) = run(1000, 10, Some(5.0), rating);
+        assert_eq!(items, (0..10).map(|k| 3 * k).collect::<Vec<_>>());
+        assert!(predicted.iter().all(|&p| p == Some(5.0)));
+        assert_eq!(depths, [10, 40]);
+    }
+
+    #[test]
+    fn books_without_a_prediction_stay() {
+        let rating = |j: u32| (j % 2 == 0).then_some(1.0);
+        let (items, predicted, _) = run(100, 4, Some(5.0), rating);
+        assert_eq!(items, [1, 3, 5, 7]);
+        assert!(predicted.iter().all(Option::is_none));
+    }
+
+    /// When the list ends before `n` books pass, the answer is shorter; the fetches stop at
+    /// the end of the list.
+    #[test]
+    fn a_short_list_gives_fewer_books() {
+        let (items, _, depths) = run(30, 10, Some(5.0), |j| Some(if j < 3 { 6.0 } else { 1.0 }));
+        assert_eq!(items, [0, 1, 2]);
+        assert_eq!(depths, [10, 40]);
+        let (items, _, depths) = run(30, 10, Some(9.0), |_| Some(1.0));
+        assert!(items.is_empty());
+        assert_eq!(depths, [10, 40]);
+        let (items, _, depths) = run(100, 0, Some(9.0), |_| Some(1.0));
+        assert!(items.is_empty());
+        assert_eq!(depths, [0]);
     }
 }

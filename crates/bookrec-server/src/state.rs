@@ -11,7 +11,7 @@ use arc_swap::ArcSwap;
 use bookrec_core::progress::NoProgress;
 
 use crate::engine::{load_catalog, load_model, Catalog, FittedModel, RecommendOptions};
-use crate::ranking::{check_pair, PairCheck, Served};
+use crate::ranking::{check_min_rating, check_pair, PairCheck, Served};
 use crate::search::SearchIndex;
 use crate::store::Store;
 use crate::templates::Templates;
@@ -36,6 +36,9 @@ pub struct Settings {
     /// Books with fewer training ratings than this are never recommended (nor shown as
     /// similar): a book rated once or twice has factors that are mostly noise.
     pub min_support: u32,
+    /// Books the rating model predicts below this are left out of recommendations (filled
+    /// from further down the ranking); a request's `?min_rating=` overrides it. `None`: none.
+    pub min_rating: Option<f32>,
     /// The model file `POST /admin/reload` re-reads; `None` for an in-memory model (demo).
     pub model_path: Option<PathBuf>,
     /// The ranker file `POST /admin/reload` re-reads with the model, if the server has one.
@@ -46,6 +49,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             min_support: RecommendOptions::default().min_support,
+            min_rating: None,
             model_path: None,
             ranker_path: None,
         }
@@ -144,15 +148,20 @@ impl AppState {
     }
 
     /// Loads the model file, the ranker file (if any), the catalogue (if any) and opens the
-    /// ratings database. Blocking.
+    /// ratings database. Blocking. A `min_rating` the model cannot apply (see
+    /// [`check_min_rating`]) is an error.
     pub fn load(
         model_path: &Path,
         ranker_path: Option<&Path>,
         books_path: Option<&Path>,
         db_path: &Path,
         min_support: u32,
+        min_rating: Option<f32>,
     ) -> anyhow::Result<Self> {
         let model = read_model(model_path)?;
+        if let Some(m) = min_rating {
+            check_min_rating(&model, m).map_err(anyhow::Error::msg)?;
+        }
         let ranker = ranker_path.map(read_model).transpose()?;
         let catalog = match books_path {
             Some(p) => {
@@ -170,6 +179,7 @@ impl AppState {
             store,
             Settings {
                 min_support,
+                min_rating,
                 model_path: Some(model_path.to_path_buf()),
                 ranker_path: ranker_path.map(Path::to_path_buf),
             },

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::engine::{Book, Catalog, FittedModel, RecommendOptions};
 use crate::error::{AppError, AppResult};
-use crate::ranking::{RankBy, Reader};
+use crate::ranking::{top_n_predicted_at_least, RankBy, Reader};
 use crate::state::Loaded;
 use crate::store::StoredRating;
 
@@ -118,6 +118,9 @@ pub struct RecommendationsResponse {
     /// True when the predicted ratings are the rating model's non-personal fallback (μ + b_i:
     /// it has no ratings from this reader), not a prediction for this reader.
     pub rating_fallback: bool,
+    /// The minimum predicted rating applied (`?min_rating=` or the server's `--min-rating`):
+    /// books the rating model predicts lower were left out. `null`: no minimum.
+    pub min_rating: Option<f32>,
     pub items: Vec<Recommendation>,
 }
 
@@ -241,6 +244,36 @@ pub fn parse_bool(name: &str, raw: Option<&str>, default: bool) -> AppResult<boo
     }
 }
 
+/// What a recommendations request asks for, beyond the reader.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RecRequest {
+    /// How many books (at most; fewer when `min_rating` leaves too few).
+    pub n: usize,
+    /// Name the reader's books behind each one ("because you rated X highly").
+    pub explain: bool,
+    /// Which model ranks (default: the ranker if there is one).
+    pub rank_by: Option<RankBy>,
+    /// Leave out books the rating model predicts below this.
+    pub min_rating: Option<f32>,
+}
+
+/// Parses `?min_rating=` (absent or empty = the server's default): a number. Whether it suits
+/// the rating model is checked where the model is at hand ([`check_min_rating`]).
+///
+/// [`check_min_rating`]: crate::ranking::check_min_rating
+pub fn parse_min_rating(raw: Option<&str>) -> AppResult<Option<f32>> {
+    let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    match raw.parse::<f32>() {
+        Ok(v) if v.is_finite() => Ok(Some(v)),
+        _ => Err(AppError::BadRequest(format!(
+            "min_rating must be a number (got {:?})",
+            bookrec_core::error::excerpt(raw, 20)
+        ))),
+    }
+}
+
 /// Checks a search query: non-empty after trimming, at most [`MAX_QUERY_LEN`] characters.
 pub fn check_query(raw: Option<&str>) -> AppResult<&str> {
     let q = raw.map(str::trim).unwrap_or("");
@@ -317,8 +350,8 @@ impl Loaded {
         self.view_of(id, self.catalog.get(id), self.model.fitted.items.get(id))
     }
 
-    /// Top-`n` recommendations for `user_id`, with their explanations, ranked by the model
-    /// `rank_by` names (see [`crate::ranking`]; default: the ranker if there is one).
+    /// Top-`req.n` recommendations for `user_id`, with their explanations, ranked by the
+    /// model `req.rank_by` names (see [`crate::ranking`]; default: the ranker if there is one).
     ///
     /// The ranking model sees the reader as [`Reader::of`] says:
     /// - known user, nothing stored: the trained factors ([`RecSource::Personal`]);
@@ -326,28 +359,43 @@ impl Loaded {
     ///   ([`RecSource::FoldIn`]), so rating more books changes the list on the next load;
     /// - no ratings at all: popular books ([`RecSource::Popular`]) and a message saying so.
     ///
-    /// The rating model sees the reader the same way and predicts the listed books. With
-    /// `explain`, each item names up to [`EXPLAIN_N`] of the user's books that contribute
-    /// most to its ranking score and that the user rated highly (at or above both their own
-    /// mean rating and the middle of the scale). This costs one fold-in decomposition per item
-    /// (see `FittedModel::explain_for_ratings`), more than the top-N itself for readers with
+    /// The rating model sees the reader the same way and predicts the listed books; with
+    /// `req.min_rating`, books it predicts lower are left out and the list is filled from
+    /// further down the ranking (see [`top_n_predicted_at_least`]). With `req.explain`, each
+    /// item names up to [`EXPLAIN_N`] of the user's books that contribute most to its ranking
+    /// score and that the user rated highly (at or above both their own mean rating and the
+    /// middle of the scale). This costs one fold-in decomposition per item (see
+    /// `FittedModel::explain_for_ratings`), more than the top-N itself for readers with
     /// hundreds of ratings.
     pub fn recommendations(
         &self,
         user_id: &str,
         stored: &[StoredRating],
-        n: usize,
         opts: &RecommendOptions,
-        explain: bool,
-        rank_by: Option<RankBy>,
+        req: RecRequest,
     ) -> AppResult<RecommendationsResponse> {
+        let RecRequest {
+            n,
+            explain,
+            rank_by,
+            min_rating,
+        } = req;
         let ranking = self.ranking(rank_by)?;
         let ranker = &ranking.fitted;
         let reader = Reader::of(ranker, user_id, stored);
-        let scored = ranking.top_n(&reader, n, opts);
         let rating = &self.model.fitted;
-        let (predicted, rating_fallback) =
-            self.predictions_for(ranking, &reader, &scored, user_id, stored);
+        let mut rating_fallback = false;
+        let (scored, predicted) = top_n_predicted_at_least(
+            n,
+            min_rating,
+            |depth| ranking.top_n(&reader, depth, opts),
+            |listed| {
+                let (values, fallback) =
+                    self.predictions_for(ranking, &reader, listed, user_id, stored);
+                rating_fallback = fallback;
+                values
+            },
+        );
         let explainer = (explain && reader.source != RecSource::Popular)
             .then(|| Explainer::new(ranker, &reader));
         let items = scored
@@ -386,6 +434,7 @@ impl Loaded {
                 .predicts_ratings()
                 .then(|| rating.kind.name().to_string()),
             rating_fallback,
+            min_rating,
             items,
         })
     }

@@ -108,6 +108,7 @@ fn two_model_state(dir: &std::path::Path) -> AppState {
         None,
         &dir.join("ratings.sqlite"),
         5,
+        None,
     )
     .unwrap()
 }
@@ -516,4 +517,165 @@ async fn a_changed_ranker_file_is_picked_up() {
         );
         tokio::time::sleep(interval).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn min_rating_leaves_out_books_predicted_low() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = two_model_state(dir.path());
+    let addr = listen(&state).await;
+    // As the server compares them: f32 (JSON holds the f32's shortest decimal form).
+    let predicted = |r: &Value| r["predicted_rating"].as_f64().map(|p| p as f32);
+    let mut filled_from_below = false;
+    for user in ["1", "20", "26", "nobody"] {
+        // The ranker's list as deep as the API goes, with the rating model's predictions.
+        let path = format!("/api/users/{user}/recommendations?explain=false");
+        let all = get_json(addr, &format!("{path}&n=100")).await;
+        assert!(all["min_rating"].is_null(), "{all}");
+        let all = all["items"].as_array().unwrap();
+        // A threshold that one of the first 4 books misses, so the list must be filled from
+        // further down (the fixture's lists are short: min_support 5).
+        assert!(all.len() > 4, "user {user}: {all:?}");
+        let mut first: Vec<f32> = all[..4].iter().filter_map(predicted).collect();
+        first.sort_by(f32::total_cmp);
+        let min = first[1];
+        let want: Vec<&str> = all
+            .iter()
+            .filter(|r| predicted(r).is_none_or(|p| p >= min))
+            .take(4)
+            .map(|r| r["book"]["id"].as_str().unwrap())
+            .collect();
+        let j = get_json(addr, &format!("{path}&n=4&min_rating={min}")).await;
+        assert!(close(&j["min_rating"], min), "{j}");
+        // The ranker's order, minus the books predicted lower, filled from further down.
+        assert_eq!(ids(&j), want, "user {user}, min {min}");
+        assert!(ids(&j) != ids(&get_json(addr, &format!("{path}&n=4")).await));
+        filled_from_below |= want
+            .iter()
+            .any(|id| !all[..4].iter().any(|r| r["book"]["id"] == *id));
+        for r in j["items"].as_array().unwrap() {
+            assert!(predicted(r).is_none_or(|p| p >= min), "{r}");
+        }
+    }
+    assert!(
+        filled_from_below,
+        "no list took books from beyond its first 4"
+    );
+    // A threshold few books reach gives fewer books, not an error.
+    let j = get_json(addr, "/api/users/1/recommendations?n=10&min_rating=10").await;
+    assert!(j["items"].as_array().unwrap().len() < 10, "{j}");
+    // Empty = the server's default (none here).
+    let j = get_json(addr, "/api/users/1/recommendations?min_rating=").await;
+    assert!(j["min_rating"].is_null());
+
+    // Malformed: 400; off the rating scale (1–10): 422. The page says the same.
+    for (path, status, says) in [
+        (
+            "?min_rating=six",
+            StatusCode::BAD_REQUEST,
+            "min_rating must be a number",
+        ),
+        (
+            "?min_rating=NaN",
+            StatusCode::BAD_REQUEST,
+            "min_rating must be a number",
+        ),
+        (
+            "?min_rating=11",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "between 1 and 10",
+        ),
+        (
+            "?min_rating=-1",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "between 1 and 10",
+        ),
+    ] {
+        let (got, body) = http(
+            addr,
+            "GET",
+            &format!("/api/users/1/recommendations{path}"),
+            "",
+        )
+        .await;
+        assert_eq!(got, status, "{path}: {body}");
+        assert!(body.contains(says), "{path}: {body}");
+    }
+    let (status, page) = http(addr, "GET", "/?user=1&min_rating=six", "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("min_rating must be a number"), "{page}");
+    let (status, page) = http(addr, "GET", "/?user=1&min_rating=7", "").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("only books predicted ★ 7.0 or more"),
+        "{page}"
+    );
+    let (_, page) = http(addr, "GET", "/?user=1", "").await;
+    assert!(!page.contains("only books predicted"), "{page}");
+
+    // The API document describes the parameter and the field.
+    let doc = get_json(addr, "/openapi.json").await;
+    let params = doc["paths"]["/api/users/{id}/recommendations"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    assert!(params.iter().any(|p| p["name"] == "min_rating"));
+    let fields = &doc["components"]["schemas"]["RecommendationsResponse"]["properties"];
+    assert!(fields.get("min_rating").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_servers_min_rating_is_the_default_and_is_checked_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    two_model_state(dir.path());
+    let load = |min_rating| {
+        AppState::load(
+            &dir.path().join("svd.bkr"),
+            Some(&dir.path().join("ials.bkr")),
+            None,
+            &dir.path().join("ratings.sqlite"),
+            5,
+            min_rating,
+        )
+    };
+    let state = load(Some(7.5)).unwrap();
+    let addr = listen(&state).await;
+    let j = get_json(addr, "/api/users/1/recommendations?explain=false").await;
+    assert!(close(&j["min_rating"], 7.5), "{j}");
+    for r in j["items"].as_array().unwrap() {
+        assert!(
+            r["predicted_rating"]
+                .as_f64()
+                .is_none_or(|p| p as f32 >= 7.5),
+            "{r}"
+        );
+    }
+    // A request may lower it.
+    let j = get_json(
+        addr,
+        "/api/users/1/recommendations?explain=false&min_rating=1",
+    )
+    .await;
+    assert!(close(&j["min_rating"], 1.0));
+    assert_eq!(j["items"].as_array().unwrap().len(), 10);
+    // The start page's popular books follow it too.
+    let (status, _) = http(addr, "GET", "/start", "").await;
+    assert_eq!(status, StatusCode::OK);
+
+    for bad in [0.5, 10.5, f32::INFINITY] {
+        let err = format!("{:#}", load(Some(bad)).err().unwrap());
+        assert!(err.contains("min_rating must be between 1 and 10"), "{err}");
+    }
+    // A model that does not predict ratings cannot apply one.
+    let (status, body) = http(
+        listen(&ials_state(dir.path())).await,
+        "GET",
+        "/api/users/1/recommendations?min_rating=5",
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body.contains("needs a model that predicts ratings"),
+        "{body}"
+    );
 }

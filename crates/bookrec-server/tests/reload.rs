@@ -46,7 +46,15 @@ async fn reload_rejects_bad_files_and_swaps_good_ones() {
     let model_path = dir.path().join("model.bkr");
     let meta = ModelMeta::new("test", &fixture_train(), serde_json::json!({}));
     save_model(&fixture_model(), &meta, &model_path).unwrap();
-    let state = AppState::load(&model_path, None, None, &dir.path().join("r.sqlite"), 5).unwrap();
+    let state = AppState::load(
+        &model_path,
+        None,
+        None,
+        &dir.path().join("r.sqlite"),
+        5,
+        None,
+    )
+    .unwrap();
     assert_eq!(top(&state, "1").await, "F5"); // a fantasy reader
                                               // Without a catalogue, books show by id.
     let j = get(&state, "/api/books/F5").await.json();
@@ -104,7 +112,15 @@ async fn replacing_the_model_file_swaps_the_model() {
     let model_path = dir.path().join("model.bkr");
     let meta = ModelMeta::new("test", &fixture_train(), serde_json::json!({}));
     save_model(&fixture_model(), &meta, &model_path).unwrap();
-    let state = AppState::load(&model_path, None, None, &dir.path().join("r.sqlite"), 5).unwrap();
+    let state = AppState::load(
+        &model_path,
+        None,
+        None,
+        &dir.path().join("r.sqlite"),
+        5,
+        None,
+    )
+    .unwrap();
     let interval = std::time::Duration::from_millis(100);
     tokio::spawn(bookrec_server::watch_model_files(state.clone(), interval));
     assert_eq!(top(&state, "1").await, "F5");

@@ -4,7 +4,9 @@ use anyhow::{Context, Result};
 use bookrec_core::data::Catalog;
 use bookrec_core::io::load_model;
 use bookrec_core::models::{FittedModel, ModelKind, ScoredItem};
-use bookrec_server::ranking::{check_pair, predicted_ratings, Reader};
+use bookrec_server::ranking::{
+    check_min_rating, check_pair, predicted_ratings, top_n_predicted_at_least, Reader,
+};
 
 use crate::args::{RecommendArgs, SimilarArgs};
 use crate::table;
@@ -26,22 +28,35 @@ pub fn run(args: RecommendArgs) -> Result<()> {
     let catalog = super::load_books(args.books.as_deref())?;
     let opts = args.rec.options();
     let user = args.user.trim();
-    let (items, known) = match ranking
+    let min_rating = args
+        .min_rating
+        .map(|m| check_min_rating(&model, m).map_err(anyhow::Error::msg))
+        .transpose()
+        .context("--min-rating")?;
+    let known_user = ranking
         .users
         .get(user)
-        .filter(|&u| ranking.seen.row_len(u as usize) > 0)
-    {
-        Some(u) => (ranking.recommend(u, args.n, &opts), true),
-        None => (ranking.popular(args.n, &opts), false),
-    };
+        .filter(|&u| ranking.seen.row_len(u as usize) > 0);
+    let known = known_user.is_some();
+    let reader = Reader::of(&model, user, &[]);
+    let (items, predicted) = top_n_predicted_at_least(
+        args.n,
+        min_rating,
+        |depth| match known_user {
+            Some(u) => ranking.recommend(u, depth, &opts),
+            None => ranking.popular(depth, &opts),
+        },
+        |listed| {
+            let ids: Vec<&str> = listed.iter().map(|s| ranking.items.id(s.item)).collect();
+            predicted_ratings(&model, &reader, &ids)
+                .into_iter()
+                .map(|p| p.map(|p| p.value))
+                .collect()
+        },
+    );
     let rows = rows(ranking, catalog.as_ref(), &items);
-    let predicted: Option<Vec<Option<f32>>> = ranker.as_ref().map(|_| {
-        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-        predicted_ratings(&model, &Reader::of(&model, user, &[]), &ids)
-            .into_iter()
-            .map(|p| p.map(|p| p.value))
-            .collect()
-    });
+    // Shown beside the ranker's own score; without a ranker the model's score is the rating.
+    let predicted = ranker.as_ref().map(|_| predicted);
     if args.json {
         let mut recs = rows_json(&rows);
         if let Some(predicted) = &predicted {
@@ -55,6 +70,7 @@ pub fn run(args: RecommendArgs) -> Result<()> {
             "strategy": if known { "personalised" } else { "popular (unknown user)" },
             "ranker": ranking.kind.name(),
             "rating_model": ranker.as_ref().map(|_| model.kind.name()),
+            "min_rating": min_rating,
             "score": match (known, ranking.kind.predicts_ratings()) {
                 (false, true) => "training ratings",
                 (false, false) => "training interactions",
@@ -73,6 +89,10 @@ pub fn run(args: RecommendArgs) -> Result<()> {
             model.kind.name()
         ),
         None => format!("{} model", model.kind.name()),
+    };
+    let by = match min_rating {
+        Some(m) => format!("{by}; only books predicted at least {m}"),
+        None => by,
     };
     if known {
         println!("Top {} books for user {user} ({by}):", items.len());

@@ -9,12 +9,13 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{blocking, ApiJson, ApiPath, ApiQuery};
 use crate::error::{AppError, AppResult, ErrorBody};
-use crate::ranking::{RankBy, RankerInfo};
+use crate::ranking::{check_min_rating, RankBy, RankerInfo};
 use crate::state::{AppState, Loaded};
 use crate::store::StoredRating;
 use crate::views::{
-    check_id, check_query, check_rating, parse_bool, parse_n, BookView, NewRating, RatingAck,
-    RatingsResponse, RecommendationsResponse, SearchResponse, SimilarResponse,
+    check_id, check_query, check_rating, parse_bool, parse_min_rating, parse_n, BookView,
+    NewRating, RatingAck, RatingsResponse, RecRequest, RecommendationsResponse, SearchResponse,
+    SimilarResponse,
 };
 
 /// `?n=&rank_by=` for similar books.
@@ -29,7 +30,7 @@ pub struct NParam {
     pub rank_by: Option<String>,
 }
 
-/// `?n=&explain=` for recommendations.
+/// `?n=&explain=&rank_by=&min_rating=` for recommendations.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct RecParams {
     /// How many books (1–100, default 10).
@@ -44,6 +45,12 @@ pub struct RecParams {
     /// `predicted_rating`). `ranker` on a server without one is a 422.
     #[param(value_type = Option<RankBy>)]
     pub rank_by: Option<String>,
+    /// Leave out books the rating model predicts below this rating, and fill the list from
+    /// further down the ranking (default: the server's `--min-rating`, else none). Must lie on
+    /// the rating scale; the answer holds fewer than `n` books when fewer are predicted that
+    /// high.
+    #[param(value_type = Option<f32>)]
+    pub min_rating: Option<String>,
 }
 
 /// `?q=&n=` for search.
@@ -72,17 +79,24 @@ where
     .await
 }
 
-/// Recommendations for a user (shared with the home page).
+/// Recommendations for a user (shared with the home page); a request without its own
+/// `min_rating` gets the server's.
 pub async fn recommendations_for(
     state: &AppState,
     user_id: String,
-    n: usize,
-    explain: bool,
-    rank_by: Option<RankBy>,
+    req: RecRequest,
 ) -> AppResult<RecommendationsResponse> {
     let opts = state.recommend_options();
+    let req = RecRequest {
+        min_rating: req.min_rating.or(state.settings().min_rating),
+        ..req
+    };
     with_stored(state, user_id, move |loaded, user_id, stored| {
-        loaded.recommendations(user_id, stored, n, &opts, explain, rank_by)
+        // Checked against the model being served now (a reload may change the scale).
+        if let Some(m) = req.min_rating {
+            check_min_rating(&loaded.model.fitted, m).map_err(AppError::Unprocessable)?;
+        }
+        loaded.recommendations(user_id, stored, &opts, req)
     })
     .await
 }
@@ -131,8 +145,8 @@ pub async fn store_rating(
     params(("id" = String, Path, description = "User id, e.g. 276847"), RecParams),
     responses(
         (status = 200, description = "Recommendations, best first", body = RecommendationsResponse),
-        (status = 400, description = "Malformed id, n, explain or rank_by", body = ErrorBody),
-        (status = 422, description = "n out of range, or rank_by=ranker without a ranker", body = ErrorBody),
+        (status = 400, description = "Malformed id, n, explain, rank_by or min_rating", body = ErrorBody),
+        (status = 422, description = "n out of range, rank_by=ranker without a ranker, or min_rating off the rating scale", body = ErrorBody),
     ))]
 pub async fn recommendations(
     State(state): State<AppState>,
@@ -142,10 +156,13 @@ pub async fn recommendations(
     let user_id = check_id("user", &id)?.to_string();
     let n = parse_n(params.n.as_deref(), 10)?;
     let explain = parse_bool("explain", params.explain.as_deref(), true)?;
-    let rank_by = RankBy::parse(params.rank_by.as_deref())?;
-    Ok(Json(
-        recommendations_for(&state, user_id, n, explain, rank_by).await?,
-    ))
+    let req = RecRequest {
+        n,
+        explain,
+        rank_by: RankBy::parse(params.rank_by.as_deref())?,
+        min_rating: parse_min_rating(params.min_rating.as_deref())?,
+    };
+    Ok(Json(recommendations_for(&state, user_id, req).await?))
 }
 
 /// A user's ratings: training ratings plus ratings stored on this server, highest first.

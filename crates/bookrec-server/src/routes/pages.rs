@@ -13,7 +13,7 @@ use super::{blocking, ApiPath};
 use crate::error::{AppError, AppResult};
 use crate::ranking::RankBy;
 use crate::state::{AppState, Loaded};
-use crate::views::{check_id, check_query, parse_n};
+use crate::views::{check_id, check_query, parse_min_rating, parse_n, RecRequest};
 
 /// How many of a user's rated books the home page lists.
 const RATED_LIMIT: usize = 30;
@@ -67,10 +67,11 @@ pub struct HomeQuery {
     pub user: Option<String>,
     pub n: Option<String>,
     pub rank_by: Option<String>,
+    pub min_rating: Option<String>,
 }
 
-/// `/` and `/?user=ID[&rank_by=ranker|rating]`: the user form, then recommendations beside the
-/// user's rated books.
+/// `/` and `/?user=ID[&rank_by=ranker|rating][&min_rating=X]`: the user form, then
+/// recommendations beside the user's rated books.
 pub async fn home(
     State(state): State<AppState>,
     query: Result<Query<HomeQuery>, QueryRejection>,
@@ -105,8 +106,13 @@ pub async fn home(
     let result: AppResult<Value> = async {
         let user_id = check_id("reader", &input)?.to_string();
         let n = parse_n(q.as_ref().and_then(|q| q.n.as_deref()), 10)?;
-        let rank_by = RankBy::parse(q.as_ref().and_then(|q| q.rank_by.as_deref()))?;
-        let recs = recommendations_for(&state, user_id.clone(), n, true, rank_by).await?;
+        let req = RecRequest {
+            n,
+            explain: true,
+            rank_by: RankBy::parse(q.as_ref().and_then(|q| q.rank_by.as_deref()))?,
+            min_rating: parse_min_rating(q.as_ref().and_then(|q| q.min_rating.as_deref()))?,
+        };
+        let recs = recommendations_for(&state, user_id.clone(), req).await?;
         let rated = ratings_for(&state, user_id.clone()).await?;
         Ok(context! { user_id, recs, rated })
     }
@@ -222,8 +228,14 @@ pub async fn search(
 pub async fn start(State(state): State<AppState>) -> Response {
     let loaded = state.loaded();
     let opts = state.recommend_options();
+    let req = RecRequest {
+        n: 12,
+        explain: false,
+        rank_by: None,
+        min_rating: state.settings().min_rating,
+    };
     let l = loaded.clone();
-    let popular = match blocking(move || l.recommendations("", &[], 12, &opts, false, None)).await {
+    let popular = match blocking(move || l.recommendations("", &[], &opts, req)).await {
         Ok(p) => p,
         Err(e) => return error_page(&state, e),
     };
