@@ -124,6 +124,14 @@ impl ServeArgs {
 /// Loads the model (and ranker), catalogue and database named by `config` and serves until
 /// SIGINT/SIGTERM.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let (state, listener) = start(config).await?;
+    serve_on(state, listener).await
+}
+
+/// The start of [`serve`]: loads everything named by `config`, starts the file watcher, and
+/// binds the address. Once this returns, the server can only fail to start by a signal, so a
+/// caller can announce its URL and then [`serve_on`].
+pub async fn start(config: ServeConfig) -> anyhow::Result<(AppState, tokio::net::TcpListener)> {
     let cfg = config.clone();
     let state = tokio::task::spawn_blocking(move || {
         AppState::load(
@@ -137,18 +145,22 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     })
     .await
     .context("start-up task failed")??;
+    let listener = bind(config.addr).await?;
     if config.watch_model {
         tokio::spawn(watch_model_files(state.clone(), config.watch_interval));
     }
-    serve_with(state, config.addr).await
+    Ok((state, listener))
+}
+
+async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))
 }
 
 /// Binds `addr` and serves `state` until SIGINT/SIGTERM (graceful: in-flight requests finish).
 pub async fn serve_with(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
-    serve_on(state, listener).await
+    serve_on(state, bind(addr).await?).await
 }
 
 /// Serves on an already bound listener (lets callers bind port 0 and learn the port first).
