@@ -55,9 +55,8 @@ fn bench_sgd(c: &mut Criterion) {
     let mut group = c.benchmark_group("sgd_epoch");
     // (name, users, items): a cache-resident block; Book-Crossing's train-set size (book rows
     // at random); and as many book rows as ratings, visited in address order. The last one
-    // separates the cost of random access from that of moving the rows at all: if streaming
-    // is no faster than random rows, the loop is bound by memory bandwidth, and numbering the
-    // rows for locality cannot help.
+    // separates the cost of random access from that of moving the rows at all: the gap between
+    // it and the random case is all that numbering rows for locality could win.
     for (name, nu, ni, n) in [
         ("in_cache_block", 500, 1000, 20_000),
         ("bx_sized", 68_000, 150_000, 347_000),
