@@ -88,15 +88,21 @@ def test_bad_arguments_raise_param_error(model_file: Path) -> None:
         bookrec.serve(model_file, threads=0)
 
 
+@pytest.fixture(scope="module")
+def ials(split: tuple[bookrec.Ratings, bookrec.Ratings]) -> bookrec.ImplicitALS:
+    return bookrec.ImplicitALS(factors=16, iterations=5).fit(split[0])
+
+
+@pytest.fixture(scope="module")
+def ranker_file(ials: bookrec.ImplicitALS, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ranker") / "ials.bkr"
+    ials.save(path)
+    return path
+
+
 def test_a_ranker_orders_the_list_and_the_model_predicts_the_ratings(
-    model_file: Path,
-    svd: bookrec.SVD,
-    split: tuple[bookrec.Ratings, bookrec.Ratings],
-    tmp_path: Path,
+    model_file: Path, svd: bookrec.SVD, ials: bookrec.ImplicitALS, ranker_file: Path
 ) -> None:
-    ials = bookrec.ImplicitALS(factors=16, iterations=5).fit(split[0])
-    ranker_file = tmp_path / "ials.bkr"
-    ials.save(ranker_file)
     with bookrec.serve(model_file, ranker=ranker_file) as server:
         body = get_json(f"{server.url}/api/users/7/recommendations?n=5&explain=false")
         assert body["ranker"] == "ials"
@@ -115,14 +121,8 @@ def test_a_ranker_orders_the_list_and_the_model_predicts_the_ratings(
 
 
 def test_min_rating_leaves_out_books_predicted_low(
-    model_file: Path,
-    svd: bookrec.SVD,
-    split: tuple[bookrec.Ratings, bookrec.Ratings],
-    tmp_path: Path,
+    model_file: Path, svd: bookrec.SVD, ials: bookrec.ImplicitALS, ranker_file: Path
 ) -> None:
-    ials = bookrec.ImplicitALS(factors=16, iterations=5).fit(split[0])
-    ranker_file = tmp_path / "ials.bkr"
-    ials.save(ranker_file)
     ranked = ials.recommend("7", n=60)["book_id"].tolist()
     predicted = {b: svd.predict("7", b) for b in ranked}
     threshold = sorted(predicted[b] for b in ranked[:10])[3]

@@ -455,17 +455,21 @@ fn recommend_with_a_ranker() {
             .map(|r| r["book_id"].as_str().unwrap().to_string())
             .collect()
     };
+    let pair = |extra: &[&str]| -> Vec<String> {
+        let base = [
+            "recommend",
+            "--model",
+            s(&svd),
+            "--ranker",
+            s(&ials),
+            "--user",
+            "7",
+        ];
+        base.iter().chain(extra).map(|a| a.to_string()).collect()
+    };
+    let run = |extra: &[&str]| ok(&pair(extra).iter().map(String::as_str).collect::<Vec<_>>());
     let alone = json(&["recommend", "--model", s(&ials), "--user", "7", "--json"]);
-    let both = json(&[
-        "recommend",
-        "--model",
-        s(&svd),
-        "--ranker",
-        s(&ials),
-        "--user",
-        "7",
-        "--json",
-    ]);
+    let both: serde_json::Value = serde_json::from_str(&run(&["--json"])).unwrap();
     assert_eq!(both["ranker"], "ials");
     assert_eq!(both["rating_model"], "svd");
     assert_eq!(both["score"], "ranking score (not a rating)");
@@ -476,17 +480,7 @@ fn recommend_with_a_ranker() {
         let got = r["predicted_rating"].as_f64().unwrap();
         assert!((got - want).abs() < 1e-4, "{r}: want {want}");
     }
-    let text = ok(&[
-        "recommend",
-        "--model",
-        s(&svd),
-        "--ranker",
-        s(&ials),
-        "--user",
-        "7",
-        "--books",
-        s(&books),
-    ]);
+    let text = run(&["--books", s(&books)]);
     assert!(
         text.contains("ranked by ials, predicted ratings by svd"),
         "{text}"
@@ -509,18 +503,7 @@ fn recommend_with_a_ranker() {
 
     // --min-rating: the ranker's list without the books svd predicts below the threshold, in
     // the ranker's order, filled from further down.
-    let deep = json(&[
-        "recommend",
-        "--model",
-        s(&svd),
-        "--ranker",
-        s(&ials),
-        "--user",
-        "7",
-        "-n",
-        "60",
-        "--json",
-    ]);
+    let deep: serde_json::Value = serde_json::from_str(&run(&["-n", "60", "--json"])).unwrap();
     let predicted = |r: &serde_json::Value| r["predicted_rating"].as_f64().unwrap() as f32;
     let deep = deep["recommendations"].as_array().unwrap();
     let mut first: Vec<f32> = deep[..10].iter().map(predicted).collect();
@@ -534,31 +517,11 @@ fn recommend_with_a_ranker() {
         .collect();
     assert_eq!(want.len(), 10);
     let min_arg = min.to_string();
-    let filtered = json(&[
-        "recommend",
-        "--model",
-        s(&svd),
-        "--ranker",
-        s(&ials),
-        "--user",
-        "7",
-        "--min-rating",
-        &min_arg,
-        "--json",
-    ]);
+    let filtered: serde_json::Value =
+        serde_json::from_str(&run(&["--min-rating", &min_arg, "--json"])).unwrap();
     assert_eq!(ids(&filtered), want);
     assert_eq!(filtered["min_rating"].as_f64().unwrap() as f32, min);
-    let text = ok(&[
-        "recommend",
-        "--model",
-        s(&svd),
-        "--ranker",
-        s(&ials),
-        "--user",
-        "7",
-        "--min-rating",
-        &min_arg,
-    ]);
+    let text = run(&["--min-rating", &min_arg]);
     assert!(
         text.contains(&format!("only books predicted at least {min}")),
         "{text}"
@@ -568,17 +531,12 @@ fn recommend_with_a_ranker() {
         ("0", "between 1 and 10"),
         ("NaN", "between 1 and 10"),
     ] {
-        let err = fails(&[
-            "recommend",
-            "--model",
-            s(&svd),
-            "--ranker",
-            s(&ials),
-            "--user",
-            "7",
-            "--min-rating",
-            bad,
-        ]);
+        let err = fails(
+            &pair(&["--min-rating", bad])
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        );
         assert!(
             err.contains("--min-rating") && err.contains(says),
             "{bad}: {err}"

@@ -40,21 +40,20 @@ async fn top(state: &AppState, user: &str) -> String {
         .to_string()
 }
 
+/// The fixture model saved as `model.bkr` in `dir`, and a server state loaded from it.
+fn served_model_file(dir: &std::path::Path) -> (std::path::PathBuf, AppState) {
+    let model_path = dir.join("model.bkr");
+    let meta = ModelMeta::new("test", &fixture_train(), serde_json::json!({}));
+    save_model(&fixture_model(), &meta, &model_path).unwrap();
+    let state = AppState::load(&model_path, None, None, &dir.join("r.sqlite"), 5, None).unwrap();
+    (model_path, state)
+}
+
 #[tokio::test]
 async fn reload_rejects_bad_files_and_swaps_good_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let model_path = dir.path().join("model.bkr");
+    let (model_path, state) = served_model_file(dir.path());
     let meta = ModelMeta::new("test", &fixture_train(), serde_json::json!({}));
-    save_model(&fixture_model(), &meta, &model_path).unwrap();
-    let state = AppState::load(
-        &model_path,
-        None,
-        None,
-        &dir.path().join("r.sqlite"),
-        5,
-        None,
-    )
-    .unwrap();
     assert_eq!(top(&state, "1").await, "F5"); // a fantasy reader
                                               // Without a catalogue, books show by id.
     let j = get(&state, "/api/books/F5").await.json();
@@ -109,18 +108,8 @@ async fn reload_rejects_bad_files_and_swaps_good_ones() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replacing_the_model_file_swaps_the_model() {
     let dir = tempfile::tempdir().unwrap();
-    let model_path = dir.path().join("model.bkr");
+    let (model_path, state) = served_model_file(dir.path());
     let meta = ModelMeta::new("test", &fixture_train(), serde_json::json!({}));
-    save_model(&fixture_model(), &meta, &model_path).unwrap();
-    let state = AppState::load(
-        &model_path,
-        None,
-        None,
-        &dir.path().join("r.sqlite"),
-        5,
-        None,
-    )
-    .unwrap();
     let interval = std::time::Duration::from_millis(100);
     tokio::spawn(bookrec_server::watch_model_files(state.clone(), interval));
     assert_eq!(top(&state, "1").await, "F5");
