@@ -610,6 +610,13 @@ async fn min_rating_leaves_out_books_predicted_low() {
         page.contains("only books predicted ★ 7.0 or more"),
         "{page}"
     );
+    // The form's field keeps the value and offers the rating scale.
+    assert!(
+        page.contains(r#"name="min_rating""#)
+            && page.contains(r#"value="7""#)
+            && page.contains(r#"min="1.0" max="10.0""#),
+        "{page}"
+    );
     let (_, page) = http(addr, "GET", "/?user=1", "").await;
     assert!(!page.contains("only books predicted"), "{page}");
 
@@ -678,4 +685,9 @@ async fn the_servers_min_rating_is_the_default_and_is_checked_at_start() {
         body.contains("needs a model that predicts ratings"),
         "{body}"
     );
+    // ... so its page offers no such field; the server's default is the field's placeholder.
+    let (_, page) = http(listen(&ials_state(dir.path())).await, "GET", "/", "").await;
+    assert!(!page.contains(r#"name="min_rating""#), "{page}");
+    let (_, page) = http(addr, "GET", "/", "").await;
+    assert!(page.contains(r#"placeholder="7.5""#), "{page}");
 }

@@ -89,6 +89,14 @@ pub async fn home(
     };
     let q = Some(query.0);
     let input = q.as_ref().and_then(|q| q.user.clone()).unwrap_or_default();
+    // The "predicted at least" field, when the served model predicts ratings: its scale, the
+    // request's value, and the server's default as the placeholder.
+    let rating = &loaded.model.fitted;
+    let min_rating_scale = rating
+        .kind
+        .predicts_ratings()
+        .then_some([rating.scale.min, rating.scale.max]);
+    let min_rating_input = q.as_ref().and_then(|q| q.min_rating.clone());
     let ctx = |extra: Value| {
         with_base(
             &loaded,
@@ -96,6 +104,9 @@ pub async fn home(
                 user_input => input.clone(),
                 example_user => example_user.clone(),
                 rated_limit => RATED_LIMIT,
+                min_rating_scale,
+                min_rating_input => min_rating_input.clone(),
+                default_min_rating => state.settings().min_rating,
                 ..extra
             },
         )
