@@ -552,6 +552,24 @@ fn recommend_with_a_ranker() {
         "5",
     ]);
     assert!(err.contains("needs a model that predicts ratings"), "{err}");
+
+    // svd ranking its own list: the books scored at least the threshold, best first.
+    let svd_alone = |extra: &[&str]| {
+        let mut args = vec!["recommend", "--model", s(&svd), "--user", "7", "--json"];
+        args.extend_from_slice(extra);
+        json(&args)
+    };
+    let own = svd_alone(&[]);
+    let own = own["recommendations"].as_array().unwrap();
+    let score = |r: &serde_json::Value| r["score"].as_f64().unwrap() as f32;
+    let min = score(&own[4]);
+    let want: Vec<&str> = own
+        .iter()
+        .filter(|r| score(r) >= min)
+        .map(|r| r["book_id"].as_str().unwrap())
+        .collect();
+    assert!((5..10).contains(&want.len()), "{want:?}");
+    assert_eq!(ids(&svd_alone(&["--min-rating", &min.to_string()])), want);
 }
 
 #[test]

@@ -185,9 +185,16 @@ pub fn predicted_ratings(
 /// Without `min_rating` this is `fetch(n)` as it is. With one, the list is fetched 4× deeper
 /// each time until `n` books pass or it ends, so a strict threshold costs a few more top-N
 /// passes, and the answer holds fewer than `n` books when fewer are predicted that high.
+///
+/// `by_prediction` says the list is ranked by the predicted rating itself (the rating model
+/// ranking its own list for a reader it knows or folds in): then once a fetched book falls
+/// below `min_rating`, none further down can pass, and no deeper fetch is made. A ranker's
+/// list, or popular books, can hold a book predicted high after one predicted low, so they
+/// are fetched deeper.
 pub fn top_n_predicted_at_least(
     n: usize,
     min_rating: Option<f32>,
+    by_prediction: bool,
     mut fetch: impl FnMut(usize) -> Vec<ScoredItem>,
     mut predict: impl FnMut(&[ScoredItem]) -> Vec<Option<f32>>,
 ) -> (Vec<ScoredItem>, Vec<Option<f32>>) {
@@ -198,7 +205,8 @@ pub fn top_n_predicted_at_least(
         let Some(min) = min_rating else {
             return (listed, predicted);
         };
-        let ended = listed.len() < depth;
+        let ended = listed.len() < depth
+            || (by_prediction && predicted.last().is_some_and(|p| p.is_some_and(|v| v < min)));
         let kept: (Vec<ScoredItem>, Vec<Option<f32>>) = listed
             .into_iter()
             .zip(predicted)
@@ -372,10 +380,22 @@ mod tests {
         min: Option<f32>,
         rating: impl Fn(u32) -> Option<f32>,
     ) -> (Vec<u32>, Vec<Option<f32>>, Vec<usize>) {
+        run_ordered(len, n, min, false, rating)
+    }
+
+    /// [`run`], saying whether the list is ranked by the predictions.
+    fn run_ordered(
+        len: u32,
+        n: usize,
+        min: Option<f32>,
+        by_prediction: bool,
+        rating: impl Fn(u32) -> Option<f32>,
+    ) -> (Vec<u32>, Vec<Option<f32>>, Vec<usize>) {
         let mut depths = Vec::new();
         let (items, predicted) = top_n_predicted_at_least(
             n,
             min,
+            by_prediction,
             |depth| {
                 depths.push(depth);
                 (0..len.min(depth as u32))
@@ -430,5 +450,23 @@ mod tests {
         let (items, _, depths) = run(100, 0, Some(9.0), |_| Some(1.0));
         assert!(items.is_empty());
         assert_eq!(depths, [0]);
+    }
+
+    /// A list ranked by its predictions (item j predicted 9 − j/10): once a fetched book is
+    /// below the minimum, the search stops; the same predictions in a ranker's list are
+    /// fetched to the end, since a deeper book could pass.
+    #[test]
+    fn a_list_ranked_by_its_predictions_is_not_fetched_past_the_threshold() {
+        let rating = |j: u32| Some(9.0 - j as f32 / 10.0);
+        let (items, _, depths) = run_ordered(1000, 10, Some(8.5), true, rating);
+        assert_eq!(items, [0, 1, 2, 3, 4, 5]);
+        assert_eq!(depths, [10]);
+        let (items, _, depths) = run_ordered(1000, 10, Some(8.5), false, rating);
+        assert_eq!(items, [0, 1, 2, 3, 4, 5]);
+        assert_eq!(depths, [10, 40, 160, 640, 2560]);
+        // The first fetch already holds n books that pass.
+        let (items, _, depths) = run_ordered(1000, 10, Some(7.0), true, rating);
+        assert_eq!(items, (0..10).collect::<Vec<_>>());
+        assert_eq!(depths, [10]);
     }
 }

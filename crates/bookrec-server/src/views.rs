@@ -385,9 +385,15 @@ impl Loaded {
         let reader = Reader::of(ranker, user_id, stored);
         let rating = &self.model.fitted;
         let mut rating_fallback = false;
+        // The rating model ranking its own list for a reader it sees: its scores are the
+        // predictions, best first.
+        let by_prediction = std::ptr::eq(ranking, &self.model)
+            && rating.kind.predicts_ratings()
+            && reader.source != RecSource::Popular;
         let (scored, predicted) = top_n_predicted_at_least(
             n,
             min_rating,
+            by_prediction,
             |depth| ranking.top_n(&reader, depth, opts),
             |listed| {
                 let (values, fallback) =

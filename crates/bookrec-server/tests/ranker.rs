@@ -561,6 +561,22 @@ async fn min_rating_leaves_out_books_predicted_low() {
         filled_from_below,
         "no list took books from beyond its first 4"
     );
+    // The rating model ranking its own list: the books predicted at least the threshold,
+    // best first (no deeper fetch is needed to know that).
+    let path = "/api/users/1/recommendations?explain=false&rank_by=rating&n=10";
+    let own = get_json(addr, path).await;
+    let own = own["items"].as_array().unwrap();
+    let min = predicted(&own[4]).unwrap();
+    let want: Vec<&str> = own
+        .iter()
+        .filter(|r| predicted(r).is_some_and(|p| p >= min))
+        .map(|r| r["book"]["id"].as_str().unwrap())
+        .collect();
+    assert!((5..10).contains(&want.len()), "{want:?}");
+    assert_eq!(
+        ids(&get_json(addr, &format!("{path}&min_rating={min}")).await),
+        want
+    );
     // A threshold few books reach gives fewer books, not an error.
     let j = get_json(addr, "/api/users/1/recommendations?n=10&min_rating=10").await;
     assert!(j["items"].as_array().unwrap().len() < 10, "{j}");

@@ -39,14 +39,21 @@ pub fn run(args: RecommendArgs) -> Result<()> {
         .filter(|&u| ranking.seen.row_len(u as usize) > 0);
     let known = known_user.is_some();
     let reader = Reader::of(&model, user, &[]);
+    // Without a ranker, a known reader's list is ranked by the predicted rating itself: its
+    // scores are the predictions.
+    let by_prediction = ranker.is_none() && known && model.kind.predicts_ratings();
     let (items, predicted) = top_n_predicted_at_least(
         args.n,
         min_rating,
+        by_prediction,
         |depth| match known_user {
             Some(u) => ranking.recommend(u, depth, &opts),
             None => ranking.popular(depth, &opts),
         },
         |listed| {
+            if by_prediction {
+                return listed.iter().map(|s| Some(s.score)).collect();
+            }
             let ids: Vec<&str> = listed.iter().map(|s| ranking.items.id(s.item)).collect();
             predicted_ratings(&model, &reader, &ids)
                 .into_iter()
@@ -94,13 +101,17 @@ pub fn run(args: RecommendArgs) -> Result<()> {
         Some(m) => format!("{by}; only books predicted at least {m}"),
         None => by,
     };
+    let listed = match items.len() {
+        0 => "no books".to_string(),
+        1 => "1 book".to_string(),
+        n => format!("{n} books"),
+    };
     if known {
-        println!("Top {} books for user {user} ({by}):", items.len());
+        println!("Top {listed} for user {user} ({by}):");
     } else {
         println!(
-            "User {user:?} is not in the {} model's training data; showing the {} most popular books instead ({by}).",
+            "User {user:?} is not in the {} model's training data; showing popular books instead, {listed} ({by}).",
             ranking.kind.name(),
-            items.len()
         );
     }
     // A ranking model's scores are preferences (ials) or counts, never predicted ratings.
