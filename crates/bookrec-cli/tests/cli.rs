@@ -320,6 +320,22 @@ fn demo_runs_end_to_end_without_serving() {
         assert!(out.contains(step), "{out}");
     }
     assert!(out.contains("planted favourite genres"), "{out}");
+    // With a ranker, no listed book is predicted below the middle of the scale (5.5).
+    if out.contains("--min-rating 5.5") {
+        let tour = &out[out.find("== 4.").unwrap()..];
+        let predicted: Vec<f32> = tour
+            .lines()
+            .filter_map(|l| {
+                // Table rows: "match  predicted  title …", both numbers with decimals.
+                let mut cols = l.split_whitespace();
+                let (score, predicted) = (cols.next()?, cols.next()?);
+                score.parse::<f32>().ok()?;
+                predicted.contains('.').then(|| predicted.parse().ok())?
+            })
+            .collect();
+        assert!(predicted.len() >= 10, "{tour}");
+        assert!(predicted.iter().all(|&p| p >= 5.5), "{tour}");
+    }
     assert!(std::fs::read_dir(dir.path()).unwrap().any(|e| e
         .unwrap()
         .path()

@@ -578,13 +578,12 @@ impl<'a> Explainer<'a> {
         } else {
             ratings.iter().map(|r| r.1).sum::<f32>() / ratings.len() as f32
         };
-        let scale = model.scale;
         Explainer {
             user: reader
                 .known
                 .filter(|_| reader.source == RecSource::Personal),
             ratings,
-            high: mean.max((scale.min + scale.max) / 2.0),
+            high: mean.max(model.scale.midpoint()),
         }
     }
 

@@ -5,7 +5,9 @@
 //! The lists come from the model with the best NDCG@10 on the split. When that is a ranking
 //! model (ials, popularity), it is served as the ranker and the rating model with the best
 //! NDCG@10 supplies the predicted ratings (`bookrec serve --model R --ranker K`), so the page
-//! shows both; otherwise the best model is served alone.
+//! shows both, and books the rating model predicts below the middle of the rating scale are
+//! left out (`--min-rating`): the ranker finds what the reader's neighbours read, the rating
+//! model says whether this reader would like it. Otherwise the best model is served alone.
 
 use anyhow::Result;
 use bookrec_core::data::{load_catalog, LoadOptions};
@@ -14,7 +16,7 @@ use bookrec_core::evaluate::{evaluate, fit_and_describe, EvalOptions};
 use bookrec_core::io::save_model;
 use bookrec_core::models::{FittedModel, ModelKind, ModelSpec, RecommendOptions};
 use bookrec_core::split::{train_test_split, Split};
-use bookrec_server::ranking::{predicted_ratings, Reader};
+use bookrec_server::ranking::{predicted_ratings, top_n_predicted_at_least, Reader};
 
 use crate::args::DemoArgs;
 use crate::progress::Bars;
@@ -89,6 +91,15 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let (model, model_path) = train_and_save(rating_kind)?;
     let ranker = ranker_kind.map(train_and_save).transpose()?;
     let ranking = ranker.as_ref().map_or(&model, |r| &r.0);
+    // Only a ranker's list can hold books the rating model expects the reader to dislike.
+    let min_rating = ranker.as_ref().map(|_| model.scale.midpoint());
+    if let Some(min) = min_rating {
+        println!(
+            "   Books {} predicts below {min} (the middle of the rating scale) are left out \
+             of the ranker's lists (--min-rating {min}).",
+            model.kind.name()
+        );
+    }
 
     println!("\n== 4. Recommendations for readers with planted tastes");
     let truth = demo_data(args.seed);
@@ -102,14 +113,22 @@ pub fn run(args: DemoArgs) -> Result<()> {
             user.id,
             user.favourite_genres.join(", ")
         );
-        let recs = ranking.recommend(u, 10, &rec_opts);
-        let ids: Vec<&str> = recs.iter().map(|s| ranking.items.id(s.item)).collect();
         // With a ranker, the rating model predicts the ranker's books.
-        let predicted: Vec<Option<f32>> =
-            predicted_ratings(&model, &Reader::of(&model, &user.id, &[]), &ids)
-                .into_iter()
-                .map(|p| p.map(|p| p.value))
-                .collect();
+        let reader = Reader::of(&model, &user.id, &[]);
+        let (recs, predicted) = top_n_predicted_at_least(
+            10,
+            min_rating,
+            ranker.is_none(),
+            |depth| ranking.recommend(u, depth, &rec_opts),
+            |listed| {
+                let ids: Vec<&str> = listed.iter().map(|s| ranking.items.id(s.item)).collect();
+                predicted_ratings(&model, &reader, &ids)
+                    .into_iter()
+                    .map(|p| p.map(|p| p.value))
+                    .collect()
+            },
+        );
+        let ids: Vec<&str> = recs.iter().map(|s| ranking.items.id(s.item)).collect();
         let body: Vec<Vec<String>> = recs
             .iter()
             .zip(&ids)
@@ -139,7 +158,8 @@ pub fn run(args: DemoArgs) -> Result<()> {
     }
     let ranker_flag = ranker
         .as_ref()
-        .map(|r| format!(" --ranker {}", r.1.display()))
+        .zip(min_rating)
+        .map(|(r, min)| format!(" --ranker {} --min-rating {min}", r.1.display()))
         .unwrap_or_default();
     println!(
         "\nTry: bookrec recommend --model {}{ranker_flag} --books {} --user 7",
@@ -155,6 +175,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     );
     let mut config = bookrec_server::ServeConfig::new(&model_path);
     config.ranker_path = ranker.map(|r| r.1);
+    config.min_rating = min_rating;
     config.books_path = Some(books_path);
     config.db_path = args.dir.join("ratings.sqlite");
     config.addr = args.addr;

@@ -18,6 +18,11 @@ impl RatingScale {
         RatingScale { min, max }
     }
 
+    /// The middle of the scale, (min + max) / 2: below it, a rating says "disliked".
+    pub fn midpoint(&self) -> f32 {
+        (self.min + self.max) / 2.0
+    }
+
     /// Clips a prediction into the scale.
     #[inline]
     pub fn clip(&self, r: f32) -> f32 {
@@ -206,7 +211,7 @@ impl Interactions {
     /// Mean explicit rating (the scale midpoint if there are none).
     pub fn global_mean(&self) -> f32 {
         if self.rating.is_empty() {
-            return (self.scale.min + self.scale.max) / 2.0;
+            return self.scale.midpoint();
         }
         (self.rating.iter().map(|&r| r as f64).sum::<f64>() / self.rating.len() as f64) as f32
     }
