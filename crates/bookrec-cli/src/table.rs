@@ -39,8 +39,30 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// `s` cut to at most `max` characters (≥ 1), ending in "…" when cut: keeps a table of
+/// Book-Crossing titles (some over 200 characters) readable; `--json` has the full text.
+pub fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.truncate(out.trim_end().len());
+    out.push('…');
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn clips_long_cells_only() {
+        assert_eq!(super::clip("Dune", 10), "Dune");
+        assert_eq!(super::clip("0123456789", 10), "0123456789");
+        assert_eq!(super::clip("The Lord of the Rings", 8), "The Lor…");
+        // No space left before the ellipsis; multi-byte characters count as one.
+        assert_eq!(super::clip("Ab cd", 4), "Ab…");
+        assert_eq!(super::clip("Érzählungen", 5), "Érzä…");
+    }
+
     #[test]
     fn aligns_columns() {
         let t = super::render(

@@ -156,7 +156,7 @@ fn train_recommend_similar_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let (ratings, books) = demo_files(dir.path());
     let model = dir.path().join("m.bkr");
-    ok(&[
+    let out = ok(&[
         "train",
         "--ratings",
         s(&ratings),
@@ -167,6 +167,13 @@ fn train_recommend_similar_round_trip() {
         "--out",
         s(&model),
     ]);
+    let rmse = out.split("training rmse ").nth(1).unwrap_or_default();
+    assert!(
+        rmse.split(';')
+            .next()
+            .is_some_and(|r| r.len() == 6 && r.parse::<f64>().is_ok()),
+        "{out}"
+    );
     let out = ok(&[
         "recommend",
         "--model",
@@ -420,7 +427,7 @@ fn ials_evaluate_train_recommend() {
     assert!(table.contains("n/a"), "{table}");
 
     let model = dir.path().join("ials.bkr");
-    ok(&[
+    let out = ok(&[
         "train",
         "--ratings",
         s(&ratings),
@@ -431,6 +438,11 @@ fn ials_evaluate_train_recommend() {
         "--out",
         s(&model),
     ]);
+    // A ranking model has no training RMSE to report.
+    assert!(
+        out.starts_with("trained ials") && !out.contains("rmse"),
+        "{out}"
+    );
     let out = ok(&["recommend", "--model", s(&model), "--user", "1"]);
     assert!(
         out.contains("preference") && !out.contains("predicted"),

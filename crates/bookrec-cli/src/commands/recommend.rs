@@ -199,7 +199,7 @@ fn print_rows(rows: &[Row], score_name: &str, predicted: Option<&[Option<f32>]>)
                         .map_or("–".to_string(), |v| format!("{v:.2}")),
                 );
             }
-            row.extend([r.title.clone(), r.author.clone()]);
+            row.extend([table::clip(&r.title, 60), table::clip(&r.author, 30)]);
             row
         })
         .collect();

@@ -27,16 +27,19 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&meta)?);
     } else {
+        let fit_seconds = meta.training_metrics["fit_seconds"].as_f64();
+        // A ranking model (ials, popularity) predicts no ratings, so it has no RMSE to show.
+        let train_rmse = meta.training_metrics["train_rmse"]
+            .as_f64()
+            .map(|r| format!("; training rmse {r:.4}"))
+            .unwrap_or_default();
         println!(
-            "trained {} on {} ratings ({} users, {} books) in {:.2}s; training rmse {}; wrote {}",
+            "trained {} on {} ratings ({} users, {} books) in {:.2}s{train_rmse}; wrote {}",
             spec.kind().name(),
             data.len(),
             data.n_users(),
             data.n_items(),
-            meta.training_metrics["fit_seconds"]
-                .as_f64()
-                .unwrap_or(f64::NAN),
-            meta.training_metrics["train_rmse"],
+            fit_seconds.unwrap_or(f64::NAN),
             out.display()
         );
     }
