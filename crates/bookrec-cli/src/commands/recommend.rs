@@ -101,28 +101,34 @@ pub fn run(args: RecommendArgs) -> Result<()> {
         Some(m) => format!("{by}; only books predicted at least {m}"),
         None => by,
     };
-    let listed = match items.len() {
-        0 => "no books".to_string(),
-        1 => "1 book".to_string(),
-        n => format!("{n} books"),
-    };
     if known {
+        let listed = match items.len() {
+            0 => "no books".to_string(),
+            1 => "1 book".to_string(),
+            n => format!("{n} books"),
+        };
         println!("Top {listed} for user {user} ({by}):");
     } else {
+        let popular = match items.len() {
+            0 => "no popular books".to_string(),
+            1 => "the most popular book".to_string(),
+            n => format!("the {n} most popular books"),
+        };
         println!(
-            "User {user:?} is not in the {} model's training data; showing popular books instead, {listed} ({by}).",
+            "User {user:?} is not in the {} model's training data; showing {popular} instead ({by}).",
             ranking.kind.name(),
         );
     }
     // A ranking model's scores are preferences (ials) or counts, never predicted ratings.
-    let score_name = match (known, ranking.kind) {
-        (false, k) if k.predicts_ratings() => "ratings",
-        (false, _) => "interactions",
-        (true, k) if k.predicts_ratings() => "predicted",
-        (true, ModelKind::Popularity) => "readers",
-        (true, _) => "preference",
+    // Counts print as whole numbers.
+    let score = match (known, ranking.kind) {
+        (false, k) if k.predicts_ratings() => Score::new("ratings", 0),
+        (false, _) => Score::new("interactions", 0),
+        (true, k) if k.predicts_ratings() => Score::new("predicted", 2),
+        (true, ModelKind::Popularity) => Score::new("readers", 0),
+        (true, _) => Score::new("preference", 2),
     };
-    print_rows(&rows, score_name, predicted.as_deref());
+    print_rows(&rows, score, predicted.as_deref());
     Ok(())
 }
 
@@ -146,7 +152,7 @@ pub fn run_similar(args: SimilarArgs) -> Result<()> {
     if rows.is_empty() {
         println!("(the {} model has no item similarity)", model.kind.name());
     }
-    print_rows(&rows, "similarity", None);
+    print_rows(&rows, Score::new("similarity", 2), None);
     Ok(())
 }
 
@@ -179,9 +185,22 @@ fn rows_json(rows: &[Row]) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The score column of a table: its header and decimals.
+#[derive(Clone, Copy)]
+struct Score {
+    name: &'static str,
+    decimals: usize,
+}
+
+impl Score {
+    fn new(name: &'static str, decimals: usize) -> Self {
+        Score { name, decimals }
+    }
+}
+
 /// The table of books; `predicted` adds a column of another model's predicted ratings ("–"
 /// for a book it does not know).
-fn print_rows(rows: &[Row], score_name: &str, predicted: Option<&[Option<f32>]>) {
+fn print_rows(rows: &[Row], score: Score, predicted: Option<&[Option<f32>]>) {
     let body: Vec<Vec<String>> = rows
         .iter()
         .enumerate()
@@ -189,7 +208,7 @@ fn print_rows(rows: &[Row], score_name: &str, predicted: Option<&[Option<f32>]>)
             let mut row = vec![
                 format!("{}", k + 1),
                 r.id.clone(),
-                format!("{:.2}", r.score),
+                format!("{:.*}", score.decimals, r.score),
             ];
             if let Some(p) = predicted {
                 row.push(
@@ -203,7 +222,7 @@ fn print_rows(rows: &[Row], score_name: &str, predicted: Option<&[Option<f32>]>)
             row
         })
         .collect();
-    let mut header = vec!["#", "book", score_name];
+    let mut header = vec!["#", "book", score.name];
     if predicted.is_some() {
         header.push("predicted");
     }
