@@ -207,7 +207,7 @@ impl ModelArgs {
 /// Which books may be recommended.
 #[derive(Args, Debug, Clone)]
 pub struct RecArgs {
-    /// Only recommend books with at least this many training ratings.
+    /// Only list books with at least this many training ratings.
     #[arg(long, default_value_t = RecommendOptions::default().min_support)]
     pub min_support: u32,
 }
@@ -385,6 +385,8 @@ pub struct SimilarArgs {
     pub book: String,
     #[arg(short, long, default_value_t = 10)]
     pub n: usize,
+    #[command(flatten)]
+    pub rec: RecArgs,
     /// Catalogue CSV for titles and authors.
     #[arg(long)]
     pub books: Option<PathBuf>,

@@ -222,6 +222,22 @@ fn train_recommend_similar_round_trip() {
     ]);
     let v: serde_json::Value = serde_json::from_str(&sim).unwrap();
     assert_eq!(v["similar"].as_array().unwrap().len(), 3);
+    // --min-support leaves out books with fewer training ratings, as in `recommend`.
+    let similar = |support: &str| {
+        ok(&[
+            "similar",
+            "--model",
+            s(&model),
+            "--book",
+            book,
+            "--min-support",
+            support,
+        ])
+    };
+    let out = similar("1000000");
+    assert!(out.contains("no other book has at least 1000000"), "{out}");
+    let out = similar("1");
+    assert!(out.lines().any(|l| l.starts_with("10  ")), "{out}");
 }
 
 #[test]

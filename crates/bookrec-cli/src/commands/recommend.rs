@@ -140,7 +140,7 @@ pub fn run_similar(args: SimilarArgs) -> Result<()> {
         .items
         .get(book)
         .with_context(|| format!("book {book:?} is not in the model's training data"))?;
-    let items = model.similar(item, args.n);
+    let items = model.similar_with(item, args.n, &args.rec.options());
     let rows = rows(&model, catalog.as_ref(), &items);
     if args.json {
         let json = serde_json::json!({ "book": book, "similar": rows_json(&rows) });
@@ -150,7 +150,14 @@ pub fn run_similar(args: SimilarArgs) -> Result<()> {
     let (title, author) = super::describe(catalog.as_ref(), book);
     println!("Books similar to {book} {title} {author}:");
     if rows.is_empty() {
-        println!("(the {} model has no item similarity)", model.kind.name());
+        if model.similar(item, 1).is_empty() {
+            println!("(the {} model has no item similarity)", model.kind.name());
+        } else {
+            println!(
+                "(no other book has at least {} training ratings: lower --min-support)",
+                args.rec.min_support
+            );
+        }
     }
     print_rows(&rows, Score::new("similarity", 2), None);
     Ok(())
