@@ -116,8 +116,14 @@ class Model:
         self, users: list[str], items: list[str]
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.uint8]]: ...
     def recommend(
-        self, user: str, n: int, exclude_seen: bool, min_support: int
-    ) -> tuple[list[str], list[float], bool]: ...
+        self,
+        user: str,
+        n: int,
+        exclude_seen: bool,
+        min_support: int,
+        ranker: Model | None = None,
+        min_rating: float | None = None,
+    ) -> tuple[list[str], list[float], list[float | None], bool]: ...
     def similar(self, book: str, n: int, min_support: int) -> tuple[list[str], list[float]]: ...
     def fold_in(
         self, books: list[str], ratings: list[float], n: int, min_support: int

@@ -317,6 +317,8 @@ class _Model:
         min_support: int = DEFAULT_MIN_SUPPORT,
         books: Books | None = None,
         on_unknown: str = "popular",
+        ranker: "_Model | None" = None,
+        min_rating: float | None = None,
     ) -> pd.DataFrame:
         """Top-``n`` books for ``user``: ``book_id`` (``title``, ``author`` with a
         catalogue), ``score`` = predicted rating, best first.
@@ -326,20 +328,42 @@ class _Model:
         :class:`bookrec.UnknownUserWarning` is issued and ``df.attrs["known_user"]`` is
         False (``df.attrs["strategy"]`` says which list it is). With
         ``on_unknown="raise"`` such a user raises :class:`bookrec.UnknownUserError` instead.
+
+        ``ranker``: another fitted model (e.g. :class:`ImplicitALS`) that chooses and orders
+        the books, as ``bookrec recommend --ranker``; ``score`` is then the ranker's score and
+        a ``predicted_rating`` column holds this model's prediction (NaN for a book it has no
+        training ratings for). ``min_rating``: leave out books this model predicts below it,
+        filling the list from further down the ranking (``--min-rating``). A ranker that
+        cannot work with this model, or a ``min_rating`` off its rating scale, raises
+        :class:`bookrec.ParamError`.
         """
         if on_unknown not in ("popular", "raise"):
             raise ParamError(f"on_unknown must be 'popular' or 'raise', not {on_unknown!r}")
-        if on_unknown == "raise" and not self._model().knows_user(str(user)):
+        if ranker is not None and not isinstance(ranker, _Model):
+            raise TypeError(f"ranker must be a fitted bookrec model, not {type(ranker).__name__}")
+        ranking = ranker if ranker is not None else self
+        if on_unknown == "raise" and not ranking._model().knows_user(str(user)):
             err = UnknownUserError(f"user {str(user)!r} has no training ratings")
             err.id = str(user)
             raise err
-        ids, scores, known = self._model().recommend(
-            str(user), int(n), bool(exclude_seen), int(min_support)
+        ids, scores, predicted, known = self._model().recommend(
+            str(user),
+            int(n),
+            bool(exclude_seen),
+            int(min_support),
+            ranker._model() if ranker is not None else None,
+            None if min_rating is None else float(min_rating),
         )
         df = self._table(ids, scores, books)
+        if ranker is not None:
+            df["predicted_rating"] = np.array(
+                [np.nan if p is None else p for p in predicted], dtype=np.float32
+            )
         df.attrs["user"] = str(user)
         df.attrs["known_user"] = known
         df.attrs["strategy"] = "personalised" if known else "popular (unknown user)"
+        df.attrs["ranker"] = ranking._kind
+        df.attrs["min_rating"] = min_rating
         if not known:
             # One text for every user, so the default warning filter reports it once per call
             # site instead of once per user in a loop.

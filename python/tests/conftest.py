@@ -1,4 +1,5 @@
-"""Shared fixtures: the embedded demo data, a fitted SVD, the `bookrec` CLI binary."""
+"""Shared fixtures: the embedded demo data, a fitted SVD and ImplicitALS, the `bookrec` CLI
+binary."""
 
 from __future__ import annotations
 
@@ -31,6 +32,12 @@ def split(demo: bookrec.DemoData) -> tuple[bookrec.Ratings, bookrec.Ratings]:
 def svd(split: tuple[bookrec.Ratings, bookrec.Ratings]) -> bookrec.SVD:
     """SVD with a factor count that is not a multiple of the engine's SIMD padding (8)."""
     return bookrec.SVD(factors=20, epochs=15).fit(split[0])
+
+
+@pytest.fixture(scope="session")
+def ials(split: tuple[bookrec.Ratings, bookrec.Ratings]) -> bookrec.ImplicitALS:
+    """A ranking model to pair with `svd` (it chooses the books, svd predicts their ratings)."""
+    return bookrec.ImplicitALS(factors=16, iterations=5).fit(split[0])
 
 
 def _cli_binary() -> Path | None:

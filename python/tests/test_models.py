@@ -257,6 +257,42 @@ def test_recommend_unknown_user_gets_popular_books(svd: bookrec.SVD) -> None:
         svd.recommend("7", on_unknown="ignore")
 
 
+def test_recommend_with_a_ranker_and_a_minimum_rating(
+    svd: bookrec.SVD, ials: bookrec.ImplicitALS
+) -> None:
+    ranked = ials.recommend("7", n=60)
+    pair = svd.recommend("7", n=10, ranker=ials)
+    assert list(pair.columns) == ["book_id", "score", "predicted_rating"]
+    assert pair["book_id"].tolist() == ranked["book_id"].tolist()[:10]
+    np.testing.assert_allclose(pair["score"], ranked["score"][:10], rtol=1e-6)
+    np.testing.assert_allclose(pair["predicted_rating"], svd.predict("7", pair["book_id"]), atol=1e-4)
+    assert pair.attrs["ranker"] == "ials" and pair.attrs["min_rating"] is None
+    # The ranker's order without the books svd predicts lower, filled from further down.
+    predicted = svd.predict("7", ranked["book_id"])
+    threshold = float(np.sort(predicted[:10])[3])
+    want = ranked["book_id"][predicted >= threshold].tolist()[:10]
+    got = svd.recommend("7", n=10, ranker=ials, min_rating=threshold)
+    assert got["book_id"].tolist() == want
+    assert set(want) - set(ranked["book_id"][:10]), "the list was filled from below"
+    assert (got["predicted_rating"] >= threshold).all()
+    assert got.attrs["min_rating"] == threshold
+    # Without a ranker: svd's own list, cut at the threshold.
+    own = svd.recommend("7", n=10)
+    cut = float(own["score"][4])
+    kept = svd.recommend("7", n=10, min_rating=cut)
+    assert kept["book_id"].tolist() == own["book_id"][own["score"] >= cut].tolist()
+    assert "predicted_rating" not in kept.columns
+    for bad in (11.0, 0.5, float("nan")):
+        with pytest.raises(bookrec.ParamError, match="min_rating"):
+            svd.recommend("7", min_rating=bad)
+    with pytest.raises(bookrec.ParamError, match="does not predict ratings"):
+        ials.recommend("7", ranker=ials)
+    with pytest.raises(bookrec.ParamError, match="needs a model that predicts ratings"):
+        ials.recommend("7", min_rating=5)
+    with pytest.raises(TypeError, match="ranker"):
+        svd.recommend("7", ranker="ials.bkr")  # type: ignore[arg-type]
+
+
 def test_similar(svd: bookrec.SVD, split: Split) -> None:
     sim = svd.similar("DB0001", n=5)
     assert len(sim) == 5 and "DB0001" not in set(sim["book_id"])

@@ -89,11 +89,6 @@ def test_bad_arguments_raise_param_error(model_file: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def ials(split: tuple[bookrec.Ratings, bookrec.Ratings]) -> bookrec.ImplicitALS:
-    return bookrec.ImplicitALS(factors=16, iterations=5).fit(split[0])
-
-
-@pytest.fixture(scope="module")
 def ranker_file(ials: bookrec.ImplicitALS, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ranker") / "ials.bkr"
     ials.save(path)

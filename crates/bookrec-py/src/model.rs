@@ -11,6 +11,7 @@ use bookrec_core::models::{
 };
 use bookrec_core::progress::NoProgress;
 use bookrec_core::Error;
+use bookrec_server::ranking::{check_min_rating, check_pair, recommend_for};
 use numpy::{IntoPyArray, PyArray1, PyArray2};
 use pyo3::prelude::*;
 
@@ -88,6 +89,9 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> PyResult<String> {
 
 /// Scored books as (raw book ids, scores).
 type Scored = (Vec<String>, Vec<f32>);
+
+/// A reader's list as (raw book ids, scores, the rating model's predictions, known reader).
+type Recommended = (Vec<String>, Vec<f32>, Vec<Option<f32>>, bool);
 
 impl Model {
     fn scored(&self, items: &[ScoredItem]) -> Scored {
@@ -307,9 +311,16 @@ impl Model {
         Ok((values.into_pyarray(py), codes.into_pyarray(py)))
     }
 
-    /// Top-`n` books for a user, as the CLI's `bookrec recommend`: a user with training
-    /// ratings gets personalised predictions; any other user the `n` most popular books
-    /// (scored by their number of ratings). Returns (book ids, scores, known user).
+    /// Top-`n` books for a user, as the CLI's `bookrec recommend [--ranker] [--min-rating]`:
+    /// a user with training ratings gets the ranking model's personalised list (`ranker`'s if
+    /// given, else this model's); any other user its `n` most popular books (scored by their
+    /// number of ratings). With a ranker, this model predicts each listed book's rating; with
+    /// `min_rating`, books it predicts lower are left out and the list is filled from further
+    /// down. Returns (book ids, scores, this model's predicted ratings, known user); a ranker
+    /// that cannot work with this model, or a `min_rating` it cannot apply, is a `ParamError`.
+    #[pyo3(signature = (user, n, exclude_seen, min_support, ranker=None, min_rating=None))]
+    // PyO3 maps keyword arguments one to one; a struct would not cross the boundary.
+    #[allow(clippy::too_many_arguments)]
     fn recommend(
         &self,
         py: Python<'_>,
@@ -317,20 +328,30 @@ impl Model {
         n: usize,
         exclude_seen: bool,
         min_support: u32,
-    ) -> (Vec<String>, Vec<f32>, bool) {
+        ranker: Option<PyRef<'_, Model>>,
+        min_rating: Option<f32>,
+    ) -> PyResult<Recommended> {
         let opts = rec_options(min_support, exclude_seen);
-        let known = self
-            .model
-            .users
-            .get(&normalize_id_str(user))
-            .filter(|&u| self.model.knows_user(u));
+        let ranker = ranker.map(|r| r.model.clone());
+        if let Some(r) = &ranker {
+            check_pair(&self.model, r)
+                .map_err(|e| param("ranker", r.kind.name(), &e.to_string()))?;
+        }
+        if let Some(m) = min_rating {
+            check_min_rating(&self.model, m).map_err(|e| param("min_rating", m, &e))?;
+        }
         let model = self.model.clone();
-        let items = py.detach(move || match known {
-            Some(u) => model.recommend(u, n, &opts),
-            None => model.popular(n, &opts),
+        let user = normalize_id_str(user).into_owned();
+        let (list, ranking) = py.detach(move || {
+            let list = recommend_for(&model, ranker.as_deref(), &user, n, &opts, min_rating);
+            (list, ranker.unwrap_or(model))
         });
-        let (ids, scores) = self.scored(&items);
-        (ids, scores, known.is_some())
+        let (ids, scores) = list
+            .items
+            .iter()
+            .map(|s| (ranking.items.id(s.item).to_string(), s.score))
+            .unzip();
+        Ok((ids, scores, list.predicted, list.known))
     }
 
     /// The `n` books most similar to `book` (empty for bias-only models); an unknown book is

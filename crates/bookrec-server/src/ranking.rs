@@ -220,6 +220,65 @@ pub fn top_n_predicted_at_least(
     }
 }
 
+/// One reader's list from a model and an optional ranker, with no stored ratings: what
+/// `bookrec recommend` prints and the Python `Model.recommend` returns.
+#[derive(Clone, Debug)]
+pub struct ReaderList {
+    /// Best first, in the ranking model's item indices (the ranker's, if there is one).
+    pub items: Vec<ScoredItem>,
+    /// `model`'s predicted rating of each listed book; `None` for a book it has no training
+    /// ratings for, or when `model` does not predict ratings.
+    pub predicted: Vec<Option<f32>>,
+    /// Whether the ranking model has training ratings for the reader; if not, `items` are its
+    /// popular books (scored by count).
+    pub known: bool,
+}
+
+/// The top-`n` books for `user` (a raw id): the ranker's list (or `model`'s own without one),
+/// each with `model`'s predicted rating, leaving out books predicted below `min_rating` as
+/// [`top_n_predicted_at_least`] does. A reader the ranking model does not know gets its
+/// popular books. `min_rating` must have passed [`check_min_rating`] and the pair
+/// [`check_pair`].
+pub fn recommend_for(
+    model: &FittedModel,
+    ranker: Option<&FittedModel>,
+    user: &str,
+    n: usize,
+    opts: &RecommendOptions,
+    min_rating: Option<f32>,
+) -> ReaderList {
+    let ranking = ranker.unwrap_or(model);
+    let known_user = ranking.users.get(user).filter(|&u| ranking.knows_user(u));
+    let reader = Reader::of(model, user, &[]);
+    // Without a ranker, a known reader's list is ranked by the predicted rating itself: its
+    // scores are the predictions.
+    let by_prediction = ranker.is_none() && known_user.is_some() && model.kind.predicts_ratings();
+    let (items, predicted) = top_n_predicted_at_least(
+        n,
+        min_rating,
+        by_prediction,
+        |depth| match known_user {
+            Some(u) => ranking.recommend(u, depth, opts),
+            None => ranking.popular(depth, opts),
+        },
+        |listed| {
+            if by_prediction {
+                return listed.iter().map(|s| Some(s.score)).collect();
+            }
+            let ids: Vec<&str> = listed.iter().map(|s| ranking.items.id(s.item)).collect();
+            predicted_ratings(model, &reader, &ids)
+                .into_iter()
+                .map(|p| p.map(|p| p.value))
+                .collect()
+        },
+    );
+    ReaderList {
+        items,
+        predicted,
+        known: known_user.is_some(),
+    }
+}
+
 /// Checks a minimum predicted rating (`--min-rating`, `?min_rating=`) for the rating model
 /// `model`: it must predict ratings, and the threshold must lie on its rating scale (outside
 /// it, the threshold would keep every book or none).

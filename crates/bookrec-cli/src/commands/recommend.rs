@@ -4,9 +4,7 @@ use anyhow::{Context, Result};
 use bookrec_core::data::Catalog;
 use bookrec_core::io::load_model;
 use bookrec_core::models::{FittedModel, ModelKind, ScoredItem};
-use bookrec_server::ranking::{
-    check_min_rating, check_pair, predicted_ratings, top_n_predicted_at_least, Reader,
-};
+use bookrec_server::ranking::{check_min_rating, check_pair, recommend_for, ReaderList};
 
 use crate::args::{RecommendArgs, SimilarArgs};
 use crate::table;
@@ -33,34 +31,11 @@ pub fn run(args: RecommendArgs) -> Result<()> {
         .map(|m| check_min_rating(&model, m).map_err(anyhow::Error::msg))
         .transpose()
         .context("--min-rating")?;
-    let known_user = ranking
-        .users
-        .get(user)
-        .filter(|&u| ranking.seen.row_len(u as usize) > 0);
-    let known = known_user.is_some();
-    let reader = Reader::of(&model, user, &[]);
-    // Without a ranker, a known reader's list is ranked by the predicted rating itself: its
-    // scores are the predictions.
-    let by_prediction = ranker.is_none() && known && model.kind.predicts_ratings();
-    let (items, predicted) = top_n_predicted_at_least(
-        args.n,
-        min_rating,
-        by_prediction,
-        |depth| match known_user {
-            Some(u) => ranking.recommend(u, depth, &opts),
-            None => ranking.popular(depth, &opts),
-        },
-        |listed| {
-            if by_prediction {
-                return listed.iter().map(|s| Some(s.score)).collect();
-            }
-            let ids: Vec<&str> = listed.iter().map(|s| ranking.items.id(s.item)).collect();
-            predicted_ratings(&model, &reader, &ids)
-                .into_iter()
-                .map(|p| p.map(|p| p.value))
-                .collect()
-        },
-    );
+    let ReaderList {
+        items,
+        predicted,
+        known,
+    } = recommend_for(&model, ranker.as_ref(), user, args.n, &opts, min_rating);
     let rows = rows(ranking, catalog.as_ref(), &items);
     // Shown beside the ranker's own score; without a ranker the model's score is the rating.
     let predicted = ranker.as_ref().map(|_| predicted);
