@@ -285,8 +285,8 @@ pub fn recommend_for(
 pub fn check_min_rating(model: &FittedModel, min_rating: f32) -> Result<f32, String> {
     if !model.kind.predicts_ratings() {
         return Err(format!(
-            "min_rating needs a model that predicts ratings, and {} does not (use it as the \
-             ranker, with a rating model such as svd as --model)",
+            "min_rating needs a model that predicts ratings, and {0} does not (rank with {0} \
+             beside a rating model such as svd, which then applies min_rating)",
             model.kind.name()
         ));
     }

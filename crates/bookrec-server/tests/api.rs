@@ -797,6 +797,12 @@ async fn rating_form_stores_and_redirects_to_the_reader_page() {
     assert_html(&a, StatusCode::BAD_REQUEST);
     let a = send(&state, form("user=1&rating=5")).await;
     assert_html(&a, StatusCode::BAD_REQUEST);
+    assert!(
+        a.body.contains("needs the fields user, book_id and rating")
+            && a.body.contains("missing field"),
+        "{}",
+        a.body
+    );
     let a = send(&state, form("user=1&book_id=NOPE&rating=5")).await;
     assert_html(&a, StatusCode::NOT_FOUND);
 }

@@ -280,7 +280,12 @@ pub async fn rate(
     form: Result<Form<RateForm>, FormRejection>,
 ) -> Response {
     let result: AppResult<String> = async {
-        let Form(form) = form.map_err(|e| AppError::BadRequest(e.body_text()))?;
+        let Form(form) = form.map_err(|e| {
+            AppError::BadRequest(format!(
+                "the rating form needs the fields user, book_id and rating ({})",
+                e.body_text()
+            ))
+        })?;
         let rating: f32 = form.rating.trim().parse().map_err(|_| {
             AppError::BadRequest(format!(
                 "rating must be a number (got {:?})",
