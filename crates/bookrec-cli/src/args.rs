@@ -371,6 +371,7 @@ pub struct RecommendArgs {
     pub books: Option<PathBuf>,
     #[command(flatten)]
     pub rec: RecArgs,
+    /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
 }
@@ -383,6 +384,7 @@ pub struct SimilarArgs {
     /// Book id (e.g. ISBN) as in the ratings file.
     #[arg(long)]
     pub book: String,
+    /// Number of books.
     #[arg(short, long, default_value_t = 10)]
     pub n: usize,
     #[command(flatten)]
@@ -390,14 +392,17 @@ pub struct SimilarArgs {
     /// Catalogue CSV for titles and authors.
     #[arg(long)]
     pub books: Option<PathBuf>,
+    /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct SynthArgs {
+    /// Number of users.
     #[arg(long)]
     pub users: usize,
+    /// Number of books.
     #[arg(long)]
     pub books: usize,
     /// Number of ratings (distinct user–book pairs).
@@ -409,11 +414,13 @@ pub struct SynthArgs {
     /// Standard deviation of the rating noise.
     #[arg(long, default_value_t = 1.0)]
     pub noise: f32,
+    /// Seed of the generator (the same seed gives the same file).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Output CSV.
     #[arg(long, short)]
     pub out: PathBuf,
+    /// Print the summary (counts, noise, best achievable RMSE, seconds) as JSON.
     #[arg(long)]
     pub json: bool,
 }
