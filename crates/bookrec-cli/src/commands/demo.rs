@@ -16,7 +16,7 @@ use bookrec_core::evaluate::{evaluate, fit_and_describe, EvalOptions};
 use bookrec_core::io::save_model;
 use bookrec_core::models::{FittedModel, ModelKind, ModelSpec, RecommendOptions};
 use bookrec_core::split::{train_test_split, Split};
-use bookrec_server::ranking::{predicted_ratings, top_n_predicted_at_least, Reader};
+use bookrec_server::ranking::{recommend_for, ReaderList};
 
 use crate::args::DemoArgs;
 use crate::progress::Bars;
@@ -105,28 +105,26 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let truth = demo_data(args.seed);
     let rec_opts = RecommendOptions::default();
     for user in truth.users.iter().take(3) {
-        let Some(u) = ranking.users.get(&user.id) else {
+        // With a ranker, the rating model predicts the ranker's books (as `bookrec recommend`).
+        let ReaderList {
+            items: recs,
+            predicted,
+            known,
+        } = recommend_for(
+            &model,
+            ranker.as_ref().map(|r| &r.0),
+            &user.id,
+            10,
+            &rec_opts,
+            min_rating,
+        );
+        if !known {
             continue;
-        };
+        }
         println!(
             "\nuser {} (planted favourite genres: {})",
             user.id,
             user.favourite_genres.join(", ")
-        );
-        // With a ranker, the rating model predicts the ranker's books.
-        let reader = Reader::of(&model, &user.id, &[]);
-        let (recs, predicted) = top_n_predicted_at_least(
-            10,
-            min_rating,
-            ranker.is_none(),
-            |depth| ranking.recommend(u, depth, &rec_opts),
-            |listed| {
-                let ids: Vec<&str> = listed.iter().map(|s| ranking.items.id(s.item)).collect();
-                predicted_ratings(&model, &reader, &ids)
-                    .into_iter()
-                    .map(|p| p.map(|p| p.value))
-                    .collect()
-            },
         );
         let ids: Vec<&str> = recs.iter().map(|s| ranking.items.id(s.item)).collect();
         let body: Vec<Vec<String>> = recs
