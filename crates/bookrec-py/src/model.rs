@@ -93,14 +93,15 @@ type Scored = (Vec<String>, Vec<f32>);
 /// A reader's list as (raw book ids, scores, the rating model's predictions, known reader).
 type Recommended = (Vec<String>, Vec<f32>, Vec<Option<f32>>, bool);
 
-impl Model {
-    fn scored(&self, items: &[ScoredItem]) -> Scored {
-        items
-            .iter()
-            .map(|s| (self.model.items.id(s.item).to_string(), s.score))
-            .unzip()
-    }
+/// `items` (indices of `model`'s vocabulary) as raw book ids and scores.
+fn scored(model: &FittedModel, items: &[ScoredItem]) -> Scored {
+    items
+        .iter()
+        .map(|s| (model.items.id(s.item).to_string(), s.score))
+        .unzip()
+}
 
+impl Model {
     /// (stride, factor count) of a factor model; None for bias-only models and knn.
     fn factor_shape(&self) -> Option<(usize, usize)> {
         match &self.model.scorer {
@@ -346,11 +347,7 @@ impl Model {
             let list = recommend_for(&model, ranker.as_deref(), &user, n, &opts, min_rating);
             (list, ranker.unwrap_or(model))
         });
-        let (ids, scores) = list
-            .items
-            .iter()
-            .map(|s| (ranking.items.id(s.item).to_string(), s.score))
-            .unzip();
+        let (ids, scores) = scored(&ranking, &list.items);
         Ok((ids, scores, list.predicted, list.known))
     }
 
@@ -367,7 +364,7 @@ impl Model {
         let model = self.model.clone();
         let opts = rec_options(min_support, true);
         let items = py.detach(move || model.similar_with(item, n, &opts));
-        Ok(self.scored(&items))
+        Ok(scored(&self.model, &items))
     }
 
     /// Top-`n` books for a new reader given only their ratings (fold-in, no retraining).
@@ -407,13 +404,16 @@ impl Model {
         let model = self.model.clone();
         let opts = rec_options(min_support, true);
         let items = py.detach(move || model.recommend_for_ratings(&known, n, &opts));
-        let (ids, scores) = self.scored(&items);
+        let (ids, scores) = scored(&self.model, &items);
         Ok((ids, scores, ignored))
     }
 
     /// The `n` most-rated books with at least `min_support` ratings, scored by rating count.
     fn popular(&self, n: usize, min_support: u32) -> Scored {
-        self.scored(&self.model.popular(n, &rec_options(min_support, true)))
+        scored(
+            &self.model,
+            &self.model.popular(n, &rec_options(min_support, true)),
+        )
     }
 
     /// Evaluates on `test` (RMSE, MAE, ranking metrics at `k`); the report as JSON.
