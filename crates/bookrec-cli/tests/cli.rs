@@ -238,6 +238,11 @@ fn train_recommend_similar_round_trip() {
     assert!(out.contains("no other book has at least 1000000"), "{out}");
     let out = similar("1");
     assert!(out.lines().any(|l| l.starts_with("10  ")), "{out}");
+    for bad in ["-1", "many"] {
+        let flag = format!("--min-support={bad}");
+        let err = fails(&["similar", "--model", s(&model), "--book", book, &flag]);
+        assert!(err.contains("--min-support") && err.contains(bad), "{err}");
+    }
 }
 
 #[test]
