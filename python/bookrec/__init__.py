@@ -8,7 +8,7 @@ evaluation, versioned model files) with a scikit-learn style Python face::
     train, test = bookrec.train_test_split(demo.ratings, test_size=0.2, seed=0)
     model = bookrec.SVD(factors=50).fit(train).attach_catalog(demo.books)
     bookrec.evaluate(model, test)            # {'rmse': ..., 'mae': ..., 'ranking': {...}}
-    model.recommend("7", n=10)               # DataFrame: book_id, title, author, score
+    model.recommend("7", n=10)               # DataFrame: book_id, title, author, score, predicted_rating
     model.save("svd.bkr")                    # same file as `bookrec train --out svd.bkr`
 
 Models and files are shared with the ``bookrec`` command-line tool.

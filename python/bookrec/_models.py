@@ -321,20 +321,28 @@ class _Model:
         min_rating: float | None = None,
     ) -> pd.DataFrame:
         """Top-``n`` books for ``user``: ``book_id`` (``title``, ``author`` with a
-        catalogue), ``score`` = predicted rating, best first.
+        catalogue), ``score``, ``predicted_rating``, best first — the columns of the items of
+        ``GET /api/users/{id}/recommendations`` and ``bookrec recommend --json`` (``book_id``
+        is their ``book.id``), built by the same core function, so the three agree.
 
-        A user without training ratings gets the ``n`` most popular books instead (score =
-        number of ratings), as ``bookrec recommend`` does: an
+        ``score`` is the ranking model's score (``df.attrs["score_kind"]``): without a ranker,
+        this model's predicted rating (then ``predicted_rating`` equals it). A user without
+        training ratings gets the ``n`` most popular books instead, scored by the
+        unknown-reader prediction μ + b_i (``df.attrs["source"]`` is ``"popular"``; each
+        book's number of ratings is ``item_popularity_``): an
         :class:`bookrec.UnknownUserWarning` is issued and ``df.attrs["known_user"]`` is
-        False (``df.attrs["strategy"]`` says which list it is). With
-        ``on_unknown="raise"`` such a user raises :class:`bookrec.UnknownUserError` instead.
+        False. With ``on_unknown="raise"`` such a user raises
+        :class:`bookrec.UnknownUserError` instead. ``df.attrs`` holds the rest of the API's
+        document under its names (``user_id``, ``known_user``, ``source``, ``ranker``,
+        ``score_kind``, ``rating_model``, ``rating_fallback``, ``min_rating``,
+        ``n_ratings_used``, ...).
 
         ``ranker``: another fitted model (e.g. :class:`ImplicitALS`) that chooses and orders
         the books, as ``bookrec recommend --ranker``; ``score`` is then the ranker's score and
-        a ``predicted_rating`` column holds this model's prediction (NaN for a book it has no
-        training ratings for). ``min_rating``: leave out books this model predicts below it,
-        filling the list from further down the ranking (``--min-rating``). A ranker that
-        cannot work with this model, or a ``min_rating`` off its rating scale, raises
+        ``predicted_rating`` this model's prediction (NaN for a book it has no training
+        ratings for). ``min_rating``: leave out books this model predicts below it, filling
+        the list from further down the ranking (``--min-rating``). A ranker that cannot work
+        with this model, or a ``min_rating`` off its rating scale, raises
         :class:`bookrec.ParamError`.
         """
         if on_unknown not in ("popular", "raise"):
@@ -346,7 +354,7 @@ class _Model:
             err = UnknownUserError(f"user {str(user)!r} has no training ratings")
             err.id = str(user)
             raise err
-        ids, scores, predicted, known = self._model().recommend(
+        ids, scores, predicted, document = self._model().recommend(
             str(user),
             int(n),
             bool(exclude_seen),
@@ -355,14 +363,17 @@ class _Model:
             None if min_rating is None else float(min_rating),
         )
         df = self._table(ids, scores, books)
-        if ranker is not None:
-            df["predicted_rating"] = np.array(
-                [np.nan if p is None else p for p in predicted], dtype=np.float32
-            )
+        df["predicted_rating"] = np.array(
+            [np.nan if p is None else p for p in predicted], dtype=np.float32
+        )
+        header = json.loads(document)
+        header.pop("items", None)
+        df.attrs.update(header)
+        known = bool(header["known_user"])
+        # Kept from before the API's names were used: the same facts.
         df.attrs["user"] = str(user)
-        df.attrs["known_user"] = known
         df.attrs["strategy"] = "personalised" if known else "popular (unknown user)"
-        df.attrs["ranker"] = ranking._kind
+        # As given (the document's copy went through f32).
         df.attrs["min_rating"] = min_rating
         if not known:
             # One text for every user, so the default warning filter reports it once per call

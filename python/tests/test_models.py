@@ -230,7 +230,10 @@ def test_recommend(svd: bookrec.SVD, split: Split, demo: bookrec.DemoData) -> No
     train = split[0].to_pandas()
     seen = set(train.loc[train["user"] == "7", "item"])
     recs = svd.recommend("7", n=10)
-    assert list(recs.columns) == ["book_id", "score"]
+    assert list(recs.columns) == ["book_id", "score", "predicted_rating"]
+    # Without a ranker the model's score is its predicted rating.
+    np.testing.assert_array_equal(recs["predicted_rating"], recs["score"])
+    assert recs.attrs["source"] == "personal" and recs.attrs["score_kind"] == "predicted_rating"
     assert len(recs) == 10 and recs["score"].is_monotonic_decreasing
     assert not seen & set(recs["book_id"])
     assert recs.attrs["known_user"] is True
@@ -238,17 +241,20 @@ def test_recommend(svd: bookrec.SVD, split: Split, demo: bookrec.DemoData) -> No
     with_seen = svd.recommend("7", n=len(seen) + 10, exclude_seen=False)
     assert seen & set(with_seen["book_id"])
     titled = svd.recommend("7", n=3, books=demo.books)
-    assert list(titled.columns) == ["book_id", "title", "author", "score"]
+    assert list(titled.columns) == ["book_id", "title", "author", "score", "predicted_rating"]
     assert titled["title"].notna().all()
 
 
 def test_recommend_unknown_user_gets_popular_books(svd: bookrec.SVD) -> None:
     with pytest.warns(bookrec.UnknownUserWarning, match="most popular"):
         recs = svd.recommend("nobody", n=5)
-    assert recs.attrs["known_user"] is False
-    pd.testing.assert_frame_equal(recs, svd.popular(n=5), check_like=True)
-    pop = svd.item_popularity_
-    assert recs["score"].iloc[0] == pop.max()
+    assert recs.attrs["known_user"] is False and recs.attrs["source"] == "popular"
+    assert recs.attrs["rating_fallback"] is True
+    # The most popular books, scored by the unknown-reader prediction μ + b_i (as the web
+    # app's popular list).
+    assert recs["book_id"].tolist() == svd.popular(n=5)["book_id"].tolist()
+    np.testing.assert_array_equal(recs["score"], svd.predict("nobody", recs["book_id"]))
+    np.testing.assert_array_equal(recs["predicted_rating"], recs["score"])
     with pytest.raises(bookrec.UnknownUserError, match="nobody") as info:
         svd.recommend("nobody", on_unknown="raise")
     assert isinstance(info.value, KeyError) and info.value.id == "nobody"
@@ -281,7 +287,7 @@ def test_recommend_with_a_ranker_and_a_minimum_rating(
     cut = float(own["score"][4])
     kept = svd.recommend("7", n=10, min_rating=cut)
     assert kept["book_id"].tolist() == own["book_id"][own["score"] >= cut].tolist()
-    assert "predicted_rating" not in kept.columns
+    np.testing.assert_array_equal(kept["predicted_rating"], kept["score"])
     for bad in (11.0, 0.5, float("nan")):
         with pytest.raises(bookrec.ParamError, match="min_rating"):
             svd.recommend("7", min_rating=bad)

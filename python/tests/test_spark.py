@@ -178,7 +178,7 @@ def test_recommend_returns_the_planted_favourites(cli: Path, run: SparkRun) -> N
         )
         recs = json.loads(out.stdout)
         assert recs["known_user"]
-        books = [r["book_id"] for r in recs["recommendations"]]
+        books = [r["book"]["id"] for r in recs["items"]]
         assert len(books) == 8 and all(b.startswith(loved) for b in books), (fan, books)
         assert not {f"{loved}{b}" for b in range(4)} & set(books), "seen books are excluded"
 

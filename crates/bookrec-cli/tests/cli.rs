@@ -188,11 +188,17 @@ fn train_recommend_similar_round_trip() {
     ]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["known_user"], true);
-    let recs = v["recommendations"].as_array().unwrap();
+    // The document of GET /api/users/{id}/recommendations.
+    assert_eq!(v["user_id"], "1");
+    assert_eq!(v["source"], "personal");
+    assert_eq!(v["score_kind"], "predicted_rating");
+    assert_eq!(v["n_stored_ratings_used"], 0);
+    let recs = v["items"].as_array().unwrap();
     assert_eq!(recs.len(), 5);
     assert!(recs
         .iter()
-        .all(|r| !r["title"].as_str().unwrap().is_empty()));
+        .all(|r| !r["book"]["title"].as_str().unwrap().is_empty()));
+    assert!(recs.iter().all(|r| r["book"]["in_catalog"] == true));
     // Scores are sorted best first.
     let scores: Vec<f64> = recs.iter().map(|r| r["score"].as_f64().unwrap()).collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
@@ -207,9 +213,11 @@ fn train_recommend_similar_round_trip() {
     ]);
     let v: serde_json::Value = serde_json::from_str(&unknown).unwrap();
     assert_eq!(v["known_user"], false);
-    assert_eq!(v["recommendations"].as_array().unwrap().len(), 10);
+    assert_eq!(v["source"], "popular");
+    assert!(v["message"].as_str().unwrap().contains("most popular"), "{v}");
+    assert_eq!(v["items"].as_array().unwrap().len(), 10);
 
-    let book = recs[0]["book_id"].as_str().unwrap();
+    let book = recs[0]["book"]["id"].as_str().unwrap();
     let sim = ok(&[
         "similar",
         "--model",
@@ -221,7 +229,10 @@ fn train_recommend_similar_round_trip() {
         "--json",
     ]);
     let v: serde_json::Value = serde_json::from_str(&sim).unwrap();
-    assert_eq!(v["similar"].as_array().unwrap().len(), 3);
+    // The document of GET /api/books/{id}/similar.
+    assert_eq!(v["book_id"], book);
+    assert_eq!(v["items"].as_array().unwrap().len(), 3);
+    assert!(v["items"][0]["similarity"].as_f64().unwrap() > 0.0, "{v}");
     // --min-support leaves out books with fewer training ratings, as in `recommend`.
     let similar = |support: &str| {
         ok(&[
@@ -471,8 +482,9 @@ fn ials_evaluate_train_recommend() {
     );
     let out = ok(&["recommend", "--model", s(&model), "--user", "1", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["score"], "ranking score (not a rating)");
-    assert_eq!(v["recommendations"].as_array().unwrap().len(), 10);
+    assert_eq!(v["score_kind"], "preference");
+    assert!(v["rating_model"].is_null(), "{v}");
+    assert_eq!(v["items"].as_array().unwrap().len(), 10);
 }
 
 /// `recommend --ranker`: the ranker's list, in its order, with the rating model's predicted
@@ -497,11 +509,11 @@ fn recommend_with_a_ranker() {
     }
     let json = |args: &[&str]| -> serde_json::Value { serde_json::from_str(&ok(args)).unwrap() };
     let ids = |v: &serde_json::Value| -> Vec<String> {
-        v["recommendations"]
+        v["items"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|r| r["book_id"].as_str().unwrap().to_string())
+            .map(|r| r["book"]["id"].as_str().unwrap().to_string())
             .collect()
     };
     let pair = |extra: &[&str]| -> Vec<String> {
@@ -521,11 +533,11 @@ fn recommend_with_a_ranker() {
     let both: serde_json::Value = serde_json::from_str(&run(&["--json"])).unwrap();
     assert_eq!(both["ranker"], "ials");
     assert_eq!(both["rating_model"], "svd");
-    assert_eq!(both["score"], "ranking score (not a rating)");
+    assert_eq!(both["score_kind"], "preference");
     assert_eq!(ids(&both), ids(&alone));
     let (model, _) = bookrec_core::io::load_model(&svd).unwrap();
-    for r in both["recommendations"].as_array().unwrap() {
-        let want = model.predict("7", r["book_id"].as_str().unwrap()).value as f64;
+    for r in both["items"].as_array().unwrap() {
+        let want = model.predict("7", r["book"]["id"].as_str().unwrap()).value as f64;
         let got = r["predicted_rating"].as_f64().unwrap();
         assert!((got - want).abs() < 1e-4, "{r}: want {want}");
     }
@@ -554,7 +566,7 @@ fn recommend_with_a_ranker() {
     // the ranker's order, filled from further down.
     let deep: serde_json::Value = serde_json::from_str(&run(&["-n", "60", "--json"])).unwrap();
     let predicted = |r: &serde_json::Value| r["predicted_rating"].as_f64().unwrap() as f32;
-    let deep = deep["recommendations"].as_array().unwrap();
+    let deep = deep["items"].as_array().unwrap();
     let mut first: Vec<f32> = deep[..10].iter().map(predicted).collect();
     first.sort_by(f32::total_cmp);
     let min = first[3];
@@ -562,7 +574,7 @@ fn recommend_with_a_ranker() {
         .iter()
         .filter(|r| predicted(r) >= min)
         .take(10)
-        .map(|r| r["book_id"].as_str().unwrap())
+        .map(|r| r["book"]["id"].as_str().unwrap())
         .collect();
     assert_eq!(want.len(), 10);
     let min_arg = min.to_string();
@@ -609,13 +621,13 @@ fn recommend_with_a_ranker() {
         json(&args)
     };
     let own = svd_alone(&[]);
-    let own = own["recommendations"].as_array().unwrap();
+    let own = own["items"].as_array().unwrap();
     let score = |r: &serde_json::Value| r["score"].as_f64().unwrap() as f32;
     let min = score(&own[4]);
     let want: Vec<&str> = own
         .iter()
         .filter(|r| score(r) >= min)
-        .map(|r| r["book_id"].as_str().unwrap())
+        .map(|r| r["book"]["id"].as_str().unwrap())
         .collect();
     assert!((5..10).contains(&want.len()), "{want:?}");
     assert_eq!(ids(&svd_alone(&["--min-rating", &min.to_string()])), want);

@@ -17,6 +17,7 @@ pub mod kernels;
 pub mod metrics;
 pub mod models;
 pub mod progress;
+pub mod recommend;
 pub mod rng;
 pub mod split;
 pub mod synth;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use bookrec_core::data::{normalize_id_str, AlignedRatings};
+use bookrec_core::data::{normalize_id_str, AlignedRatings, Catalog};
 use bookrec_core::evaluate::{cross_validate as core_cv, evaluate_fitted, EvalOptions};
 use bookrec_core::io::{load_model, save_model, ModelMeta};
 use bookrec_core::models::{
@@ -11,7 +11,9 @@ use bookrec_core::models::{
 };
 use bookrec_core::progress::NoProgress;
 use bookrec_core::Error;
-use bookrec_server::ranking::{check_min_rating, check_pair, recommend_for};
+use bookrec_core::recommend::{
+    check_min_rating, check_pair, document, Listed, Recommender, Request, Served,
+};
 use numpy::{IntoPyArray, PyArray1, PyArray2};
 use pyo3::prelude::*;
 
@@ -90,8 +92,20 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> PyResult<String> {
 /// Scored books as (raw book ids, scores).
 type Scored = (Vec<String>, Vec<f32>);
 
-/// A reader's list as (raw book ids, scores, the rating model's predictions, known reader).
-type Recommended = (Vec<String>, Vec<f32>, Vec<Option<f32>>, bool);
+/// A reader's list as (raw book ids, scores, the rating model's predictions, the rest of the
+/// API's document as JSON: `user_id`, `known_user`, `source`, `ranker`, `score_kind`, ...).
+type Recommended = (Vec<String>, Vec<f32>, Vec<Option<f32>>, String);
+
+/// A core list as (raw book ids, scores, the rating model's predictions).
+fn listed(items: &[Listed]) -> (Vec<String>, Vec<f32>, Vec<Option<f32>>) {
+    let mut out = (Vec::new(), Vec::new(), Vec::new());
+    for l in items {
+        out.0.push(l.book_id.clone());
+        out.1.push(l.score);
+        out.2.push(l.predicted_rating);
+    }
+    out
+}
 
 /// `items` (indices of `model`'s vocabulary) as raw book ids and scores.
 fn scored(model: &FittedModel, items: &[ScoredItem]) -> Scored {
@@ -339,32 +353,49 @@ impl Model {
                 .map_err(|e| param("ranker", r.kind.name(), &e.to_string()))?;
         }
         if let Some(m) = min_rating {
-            check_min_rating(&self.model, m).map_err(|e| param("min_rating", m, &e))?;
+            check_min_rating(&self.model, m)
+                .map_err(|e| param("min_rating", m, &e.to_string()))?;
         }
-        let model = self.model.clone();
+        // The core's one list (bookrec_core::recommend), as `bookrec recommend` and the web
+        // app build it; no candidate cache (one request per call).
+        let model = Served::new(self.model.clone(), None);
+        let ranker = ranker.map(|r| Served::new(r, None));
         let user = normalize_id_str(user).into_owned();
-        let (list, ranking) = py.detach(move || {
-            let list = recommend_for(&model, ranker.as_deref(), &user, n, &opts, min_rating);
-            (list, ranker.unwrap_or(model))
+        let list = py
+            .detach(|| {
+                Recommender::new(&model, ranker.as_ref()).recommend(&Request {
+                    min_rating,
+                    ..Request::new(Some(user.as_str()), n, opts)
+                })
+            })
+            .py_err()?;
+        let (ids, scores, predicted) = listed(&list.items);
+        // The document's fields beside its items, under the API's names (the items become
+        // the DataFrame's rows).
+        let mut doc = document::recommendations(&user, &list, &model.fitted, &Catalog::default(), |_| {
+            Vec::new()
         });
-        let (ids, scores) = scored(&ranking, &list.items);
-        Ok((ids, scores, list.predicted, list.known))
+        doc.items.clear();
+        Ok((ids, scores, predicted, to_json(&doc)?))
     }
 
     /// The `n` books most similar to `book` (empty for bias-only models); an unknown book is
     /// an `UnknownBookError`.
     fn similar(&self, py: Python<'_>, book: &str, n: usize, min_support: u32) -> PyResult<Scored> {
         let id = normalize_id_str(book);
-        let item = self
+        if !self
             .model
             .items
             .get(&id)
-            .filter(|&i| self.model.knows_item(i))
-            .ok_or_else(|| to_py(Error::UnknownItem(id.to_string())))?;
-        let model = self.model.clone();
-        let opts = rec_options(min_support, true);
-        let items = py.detach(move || model.similar_with(item, n, &opts));
-        Ok(scored(&self.model, &items))
+            .is_some_and(|i| self.model.knows_item(i))
+        {
+            return Err(to_py(Error::UnknownItem(id.to_string())));
+        }
+        let served = Served::new(self.model.clone(), None);
+        let list = py
+            .detach(|| Recommender::new(&served, None).similar(&id, n, min_support, None))
+            .py_err()?;
+        Ok(list.map(|l| l.items.into_iter().unzip()).unwrap_or_default())
     }
 
     /// Top-`n` books for a new reader given only their ratings (fold-in, no retraining).
@@ -397,14 +428,22 @@ impl Model {
                 .get(&id)
                 .filter(|&i| self.model.knows_item(i))
             {
-                Some(i) => known.push((i, r)),
+                Some(_) => known.push((id.into_owned(), r)),
                 None => ignored.push(id.into_owned()),
             }
         }
-        let model = self.model.clone();
-        let opts = rec_options(min_support, true);
-        let items = py.detach(move || model.recommend_for_ratings(&known, n, &opts));
-        let (ids, scores) = scored(&self.model, &items);
+        // A new reader known only by their ratings: the core's fold-in list.
+        let given: Vec<(&str, f32)> = known.iter().map(|(id, r)| (id.as_str(), *r)).collect();
+        let served = Served::new(self.model.clone(), None);
+        let list = py
+            .detach(|| {
+                Recommender::new(&served, None).recommend(&Request {
+                    ratings: &given,
+                    ..Request::new(None, n, rec_options(min_support, true))
+                })
+            })
+            .py_err()?;
+        let (ids, scores, _) = listed(&list.items);
         Ok((ids, scores, ignored))
     }
 

@@ -87,7 +87,7 @@ impl Drop for Server {
 }
 
 /// Loads `model` (a model file), `ranker` (optional second model file that ranks, see
-/// `bookrec_server::ranking`), `books` (optional catalogue CSV) and the SQLite ratings
+/// `bookrec_core::recommend`), `books` (optional catalogue CSV) and the SQLite ratings
 /// database `db`, binds `host:port` (port 0 = any free port) and serves in a background
 /// thread with `threads` tokio workers. `min_rating`: the server's minimum predicted rating
 /// (`bookrec serve --min-rating`).

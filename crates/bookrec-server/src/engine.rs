@@ -5,3 +5,4 @@ pub use bookrec_core::io::{load_model, ModelMeta};
 pub use bookrec_core::models::{
     Fallback, FittedModel, ModelKind, Prediction, RecommendOptions, ScoredItem,
 };
+pub use bookrec_core::recommend::{check_min_rating, check_pair, PairCheck, Served};

@@ -9,9 +9,7 @@
 
 pub mod engine;
 pub mod error;
-pub mod fast;
 pub mod openapi;
-pub mod ranking;
 pub mod routes;
 pub mod search;
 pub mod state;
@@ -37,7 +35,7 @@ pub struct ServeConfig {
     /// A model file written by `bookrec train`: predicts ratings, and ranks without a ranker.
     pub model_path: PathBuf,
     /// A second model file that chooses and orders the lists (e.g. `ials`); see
-    /// [`ranking`].
+    /// [`bookrec_core::recommend`].
     pub ranker_path: Option<PathBuf>,
     /// The books CSV (titles, authors, covers); without it books show as their ids.
     pub books_path: Option<PathBuf>,

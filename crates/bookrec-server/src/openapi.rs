@@ -30,7 +30,7 @@ use crate::routes::{admin, api};
         api::readyz,
         admin::reload,
     ),
-    components(schemas(crate::ranking::RankBy)),
+    components(schemas(crate::views::RankBy)),
     tags(
         (name = "users", description = "Recommendations and ratings"),
         (name = "books", description = "Catalogue, search and similar books"),

@@ -11,7 +11,7 @@ use arc_swap::ArcSwap;
 use bookrec_core::progress::NoProgress;
 
 use crate::engine::{load_catalog, load_model, Catalog, FittedModel, RecommendOptions};
-use crate::ranking::{check_min_rating, check_pair, PairCheck, Served};
+use crate::engine::{check_min_rating, check_pair, PairCheck, Served};
 use crate::search::SearchIndex;
 use crate::store::Store;
 use crate::templates::Templates;
@@ -20,7 +20,8 @@ use crate::templates::Templates;
 pub struct Loaded {
     /// The `--model` file: supplies predicted ratings, and ranks unless there is a ranker.
     pub model: Served,
-    /// The `--ranker` file, if any: chooses and orders the lists (see [`crate::ranking`]).
+    /// The `--ranker` file, if any: chooses and orders the lists (see
+    /// [`bookrec_core::recommend`]).
     pub ranker: Option<Served>,
     /// What [`check_pair`] found about the two (with a ranker).
     pub pair: Option<PairCheck>,
@@ -71,8 +72,8 @@ fn load_pair(
         );
     }
     Ok((
-        Served::new(model, min_support),
-        ranker.map(|r| Served::new(r, min_support)),
+        Served::new(model, Some(min_support)),
+        ranker.map(|r| Served::new(r, Some(min_support))),
         pair,
     ))
 }
@@ -100,7 +101,7 @@ pub struct AppState {
 impl AppState {
     /// State from an in-memory model and catalogue (used by tests).
     pub fn new(model: FittedModel, catalog: Catalog, store: Store, settings: Settings) -> Self {
-        let model = Served::new(model, settings.min_support);
+        let model = Served::new(model, Some(settings.min_support));
         Self::assemble(model, None, None, catalog, store, settings)
     }
 
@@ -160,7 +161,7 @@ impl AppState {
     ) -> anyhow::Result<Self> {
         let model = read_model(model_path)?;
         if let Some(m) = min_rating {
-            check_min_rating(&model, m).map_err(anyhow::Error::msg)?;
+            check_min_rating(&model, m)?;
         }
         let ranker = ranker_path.map(read_model).transpose()?;
         let catalog = match books_path {

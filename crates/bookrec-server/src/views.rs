@@ -4,14 +4,22 @@
 //! Everything here is synchronous CPU work over an `Arc<Loaded>` snapshot; handlers call it
 //! inside `spawn_blocking`. Nothing is copied out of the model except the few numbers shown.
 
+use bookrec_core::recommend::{document, Reader, Recommender, Request};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::engine::{Book, Catalog, FittedModel, RecommendOptions};
+use crate::engine::{Catalog, FittedModel, RecommendOptions};
 use crate::error::{AppError, AppResult};
-use crate::ranking::{top_n_predicted_at_least, RankBy, Reader};
 use crate::state::Loaded;
 use crate::store::StoredRating;
+
+// The documents of a reader's list and of similar books are the core's, shared with
+// `bookrec recommend --json` and Python (see `bookrec_core::recommend::document`).
+pub use bookrec_core::recommend::document::{
+    Because, BookView, Recommendation, RecommendationsResponse, ScoreKind, SimilarBook,
+    SimilarResponse,
+};
+pub use bookrec_core::recommend::{RankBy, Source as RecSource};
 
 /// Largest `n` accepted for top-N, similar and search.
 pub const MAX_N: usize = 100;
@@ -21,108 +29,6 @@ pub const MAX_ID_LEN: usize = 64;
 pub const MAX_QUERY_LEN: usize = 200;
 /// How many "because you rated X highly" books each recommendation names.
 pub const EXPLAIN_N: usize = 2;
-
-/// A book as shown: catalogue metadata when the catalogue has it, else its id.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct BookView {
-    pub id: String,
-    pub title: String,
-    pub author: String,
-    pub year: Option<u16>,
-    pub publisher: Option<String>,
-    pub genre: Option<String>,
-    pub image_url: Option<String>,
-    /// False when the book is rated in the data but missing from the catalogue.
-    pub in_catalog: bool,
-    /// Training ratings the model saw for this book (0 when unknown to the model).
-    pub n_ratings: u32,
-}
-
-/// A rated book named as a reason for a recommendation.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct Because {
-    pub book_id: String,
-    pub title: String,
-    /// The user's rating of that book.
-    pub rating: f32,
-}
-
-/// What the scores of a recommendation list mean.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ScoreKind {
-    /// A predicted rating on the model's scale (rating models).
-    PredictedRating,
-    /// A ranking model's preference score (ials: ≈ 1 = likely to read; not a rating).
-    Preference,
-    /// A number of training interactions (the popularity model).
-    Interactions,
-}
-
-impl ScoreKind {
-    /// The kind of score `model` ranks by.
-    pub fn of(model: &crate::engine::FittedModel) -> Self {
-        match model.kind {
-            k if k.predicts_ratings() => ScoreKind::PredictedRating,
-            crate::engine::ModelKind::Popularity => ScoreKind::Interactions,
-            _ => ScoreKind::Preference,
-        }
-    }
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct Recommendation {
-    pub book: BookView,
-    /// Predicted rating on the scale of the rating model (`rating_model`); `null` when no
-    /// served model predicts ratings, or when the ranker listed a book the rating model has
-    /// no training ratings for.
-    pub predicted_rating: Option<f32>,
-    /// The score the list is ranked by, from the model named in `ranker`: a predicted rating,
-    /// a preference or a count (see `score_kind`).
-    pub score: f32,
-    /// The user's rated books that contribute most to this recommendation (empty for popular
-    /// fallbacks).
-    pub because: Vec<Because>,
-}
-
-/// Where a list of recommendations came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RecSource {
-    /// The trained model's factors for this user.
-    Personal,
-    /// The user's ratings (training + stored) folded into the model, no retraining.
-    FoldIn,
-    /// Unknown user without ratings: popular books.
-    Popular,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct RecommendationsResponse {
-    pub user_id: String,
-    /// Whether the trained model knows this user.
-    pub known_user: bool,
-    pub source: RecSource,
-    /// A sentence for the reader when the list is a fallback.
-    pub message: Option<String>,
-    /// Ratings used (training + stored, books known to the ranking model).
-    pub n_ratings_used: usize,
-    /// The model kind that chose and ordered the list (e.g. "ials" with a ranker, else the
-    /// served model, e.g. "svd").
-    pub ranker: String,
-    /// What `score` means for the ranking model.
-    pub score_kind: ScoreKind,
-    /// The model kind that supplied `predicted_rating`; `null` when no served model predicts
-    /// ratings.
-    pub rating_model: Option<String>,
-    /// True when the predicted ratings are the rating model's non-personal fallback (μ + b_i:
-    /// it has no ratings from this reader), not a prediction for this reader.
-    pub rating_fallback: bool,
-    /// The minimum predicted rating applied (`?min_rating=` or the server's `--min-rating`):
-    /// books the rating model predicts lower were left out. `null`: no minimum.
-    pub min_rating: Option<f32>,
-    pub items: Vec<Recommendation>,
-}
 
 /// Where a rating comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -257,10 +163,23 @@ pub struct RecRequest {
     pub min_rating: Option<f32>,
 }
 
+/// Parses `?rank_by=` (`ranker` or `rating`; absent or empty = the server's default).
+pub fn parse_rank_by(raw: Option<&str>) -> AppResult<Option<RankBy>> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some("ranker") => Ok(Some(RankBy::Ranker)),
+        Some("rating") => Ok(Some(RankBy::Rating)),
+        Some(other) => Err(AppError::BadRequest(format!(
+            "rank_by must be \"ranker\" or \"rating\" (got {:?})",
+            bookrec_core::error::excerpt(other, 20)
+        ))),
+    }
+}
+
 /// Parses `?min_rating=` (absent or empty = the server's default): a number. Whether it suits
 /// the rating model is checked where the model is at hand ([`check_min_rating`]).
 ///
-/// [`check_min_rating`]: crate::ranking::check_min_rating
+/// [`check_min_rating`]: bookrec_core::recommend::check_min_rating
 pub fn parse_min_rating(raw: Option<&str>) -> AppResult<Option<f32>> {
     let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(None);
@@ -305,53 +224,57 @@ pub fn check_rating(loaded: &Loaded, rating: f32) -> AppResult<f32> {
 // ---------------------------------------------------------------------------------------------
 // Views.
 
+/// The ranker as `/readyz` and `/admin/reload` describe it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RankerInfo {
+    /// Model kind, e.g. "ials".
+    pub model: String,
+    pub users: usize,
+    pub books: usize,
+    /// Books the ranker can list that the rating model has no training ratings for (listed
+    /// with `predicted_rating: null`).
+    pub books_unknown_to_model: usize,
+}
+
+/// A core error about a request the served models cannot answer (e.g. `rank_by=ranker`
+/// without a ranker): the client's to fix.
+fn unprocessable(e: bookrec_core::Error) -> AppError {
+    AppError::Unprocessable(e.to_string())
+}
+
 impl Loaded {
+    /// The served model and ranker as the core's one source of lists.
+    pub fn recommender(&self) -> Recommender<'_> {
+        Recommender::new(&self.model, self.ranker.as_ref())
+    }
+
+    pub fn ranker_info(&self) -> Option<RankerInfo> {
+        let ranker = self.ranker.as_ref()?;
+        Some(RankerInfo {
+            model: ranker.fitted.kind.name().to_string(),
+            users: ranker.fitted.users.len(),
+            books: ranker.fitted.items.len(),
+            books_unknown_to_model: self.pair.map_or(0, |p| p.books_unknown_to_model),
+        })
+    }
+
     /// The book as shown, or `None` if neither the catalogue nor the model knows `id`.
     pub fn book_view(&self, id: &str) -> Option<BookView> {
-        let item = self.model.fitted.items.get(id);
-        let book = self.catalog.get(id);
-        if item.is_none() && book.is_none() {
+        let model = &self.model.fitted;
+        if model.items.get(id).is_none() && self.catalog.get(id).is_none() {
             return None;
         }
-        Some(self.view_of(id, book, item))
+        Some(document::view(model, &self.catalog, id))
     }
 
-    fn view_of(&self, id: &str, book: Option<&Book>, item: Option<u32>) -> BookView {
-        let n_ratings = item.map_or(0, |i| self.support(i));
-        match book {
-            Some(b) => BookView {
-                id: id.to_string(),
-                title: b.title.clone(),
-                author: b.author.clone(),
-                year: b.year,
-                publisher: b.publisher.clone(),
-                genre: b.genre.clone(),
-                image_url: b.image_url.clone().filter(|u| is_web_url(u)),
-                in_catalog: true,
-                n_ratings,
-            },
-            None => BookView {
-                id: id.to_string(),
-                title: format!("Book {id}"),
-                author: "unknown author".to_string(),
-                year: None,
-                publisher: None,
-                genre: None,
-                image_url: None,
-                in_catalog: false,
-                n_ratings,
-            },
-        }
-    }
-
-    /// View of a book listed by `model` (the model or the ranker), by its id.
+    /// View of a book listed by `model` (the model or the ranker), by its index.
     fn listed_view(&self, model: &FittedModel, item: u32) -> BookView {
-        let id = model.items.id(item);
-        self.view_of(id, self.catalog.get(id), self.model.fitted.items.get(id))
+        document::view(&self.model.fitted, &self.catalog, model.items.id(item))
     }
 
-    /// Top-`req.n` recommendations for `user_id`, with their explanations, ranked by the
-    /// model `req.rank_by` names (see [`crate::ranking`]; default: the ranker if there is one).
+    /// Top-`req.n` recommendations for `user_id`, with their explanations: the core's list
+    /// (see [`bookrec_core::recommend`]) with the user's ratings stored on this server folded
+    /// in, ranked by the model `req.rank_by` names (default: the ranker if there is one).
     ///
     /// The ranking model sees the reader as [`Reader::of`] says:
     /// - known user, nothing stored: the trained factors ([`RecSource::Personal`]);
@@ -359,14 +282,11 @@ impl Loaded {
     ///   ([`RecSource::FoldIn`]), so rating more books changes the list on the next load;
     /// - no ratings at all: popular books ([`RecSource::Popular`]) and a message saying so.
     ///
-    /// The rating model sees the reader the same way and predicts the listed books; with
-    /// `req.min_rating`, books it predicts lower are left out and the list is filled from
-    /// further down the ranking (see [`top_n_predicted_at_least`]). With `req.explain`, each
-    /// item names up to [`EXPLAIN_N`] of the user's books that contribute most to its ranking
-    /// score and that the user rated highly (at or above both their own mean rating and the
-    /// middle of the scale). This costs one fold-in decomposition per item (see
-    /// `FittedModel::explain_for_ratings`), more than the top-N itself for readers with
-    /// hundreds of ratings.
+    /// With `req.explain`, each item names up to [`EXPLAIN_N`] of the user's books that
+    /// contribute most to its ranking score and that the user rated highly (at or above both
+    /// their own mean rating and the middle of the scale). This costs one fold-in
+    /// decomposition per item (see `FittedModel::explain_for_ratings`), more than the top-N
+    /// itself for readers with hundreds of ratings.
     pub fn recommendations(
         &self,
         user_id: &str,
@@ -374,82 +294,44 @@ impl Loaded {
         opts: &RecommendOptions,
         req: RecRequest,
     ) -> AppResult<RecommendationsResponse> {
-        let RecRequest {
-            n,
-            explain,
-            rank_by,
-            min_rating,
-        } = req;
-        let ranking = self.ranking(rank_by)?;
-        let ranker = &ranking.fitted;
-        let reader = Reader::of(ranker, user_id, stored);
-        let rating = &self.model.fitted;
-        let mut rating_fallback = false;
-        // The rating model ranking its own list for a reader it sees: its scores are the
-        // predictions, best first.
-        let by_prediction = std::ptr::eq(ranking, &self.model)
-            && rating.kind.predicts_ratings()
-            && reader.source != RecSource::Popular;
-        let (scored, predicted) = top_n_predicted_at_least(
-            n,
-            min_rating,
-            by_prediction,
-            |depth| ranking.top_n(&reader, depth, opts),
-            |listed| {
-                let (values, fallback) =
-                    self.predictions_for(ranking, &reader, listed, user_id, stored);
-                rating_fallback = fallback;
-                values
-            },
-        );
-        let explainer = (explain && reader.source != RecSource::Popular)
-            .then(|| Explainer::new(ranker, &reader));
-        let items = scored
+        let given: Vec<(&str, f32)> = stored
             .iter()
-            .zip(predicted)
-            .map(|(s, predicted_rating)| Recommendation {
-                book: self.listed_view(ranker, s.item),
-                predicted_rating,
-                score: s.score,
-                because: explainer
-                    .as_ref()
-                    .map(|e| e.because(ranker, &self.catalog, s.item))
-                    .unwrap_or_default(),
-            })
+            .map(|s| (s.book_id.as_str(), s.rating))
             .collect();
-        let message = (reader.source == RecSource::Popular).then(|| {
-            if reader.known.is_none() {
-                format!(
-                    "We don't know reader {user_id:?} yet, so here are the most popular books. \
-                     Rate a few books to get personal recommendations."
-                )
-            } else {
-                "This reader has no ratings yet, so here are the most popular books.".to_string()
-            }
-        });
-        Ok(RecommendationsResponse {
-            user_id: user_id.to_string(),
-            known_user: reader.known.is_some(),
-            source: reader.source,
-            message,
-            n_ratings_used: reader.ratings.len(),
-            ranker: ranker.kind.name().to_string(),
-            score_kind: ScoreKind::of(ranker),
-            rating_model: rating
-                .kind
-                .predicts_ratings()
-                .then(|| rating.kind.name().to_string()),
-            rating_fallback,
-            min_rating,
-            items,
-        })
+        let recommender = self.recommender();
+        let list = recommender
+            .recommend(&Request {
+                ratings: &given,
+                min_rating: req.min_rating,
+                rank_by: req.rank_by,
+                ..Request::new(Some(user_id), req.n, opts.clone())
+            })
+            .map_err(unprocessable)?;
+        let (ranking, _) = recommender
+            .ranking(Some(list.ranked_by))
+            .map_err(unprocessable)?;
+        let ranker = &*ranking.fitted;
+        let explainer = (req.explain && list.source() != RecSource::Popular)
+            .then(|| Explainer::new(ranker, &list.reader));
+        Ok(document::recommendations(
+            user_id,
+            &list,
+            &self.model.fitted,
+            &self.catalog,
+            |l| {
+                explainer
+                    .as_ref()
+                    .map(|e| e.because(ranker, &self.catalog, l.item))
+                    .unwrap_or_default()
+            },
+        ))
     }
 
     /// All ratings of `user_id` (training + stored), highest first; `None` if the model does
     /// not know the user and nothing is stored for them.
     pub fn user_ratings(&self, user_id: &str, stored: &[StoredRating]) -> Option<RatingsResponse> {
         let model = &self.model.fitted;
-        let user = Reader::of(model, user_id, &[]).known;
+        let user = Reader::of(model, Some(user_id), &[]).known;
         if user.is_none() && stored.is_empty() {
             return None;
         }
@@ -489,10 +371,9 @@ impl Loaded {
         })
     }
 
-    /// Up to `n` books similar to `book_id` (positive similarity only) with at least
-    /// `min_support` training ratings, by the model `rank_by` names (default: the ranker if
-    /// there is one); `None` if the book is unknown to catalogue and model. A catalogue book the
-    /// ranking model never saw has no neighbours (empty list).
+    /// Up to `n` books similar to `book_id` (the core's [`Recommender::similar`]); `None` if
+    /// the book is unknown to catalogue and ranking model. A catalogue book the ranking model
+    /// never saw has no neighbours (empty list).
     pub fn similar(
         &self,
         book_id: &str,
@@ -500,36 +381,27 @@ impl Loaded {
         min_support: u32,
         rank_by: Option<RankBy>,
     ) -> AppResult<Option<SimilarResponse>> {
-        let ranker = &self.ranking(rank_by)?.fitted;
-        if self.book_view(book_id).is_none() && ranker.items.get(book_id).is_none() {
-            return Ok(None);
-        }
-        let items = match ranker.items.get(book_id) {
-            Some(item) => {
-                // Rarely rated books are left out: their factors are mostly noise.
-                let opts = RecommendOptions {
-                    min_support,
-                    exclude_seen: true,
-                };
-                ranker
-                    .similar_with(item, n.saturating_add(1), &opts)
-                    .into_iter()
-                    // Zero or negative similarity is not "readers also liked".
-                    .filter(|s| s.item != item && s.score > 0.0)
-                    .take(n)
-                    .map(|s| SimilarBook {
-                        book: self.listed_view(ranker, s.item),
-                        similarity: s.score,
-                    })
-                    .collect()
+        let recommender = self.recommender();
+        let list = recommender
+            .similar(book_id, n, min_support, rank_by)
+            .map_err(unprocessable)?;
+        let list = match list {
+            Some(list) => list,
+            None if self.book_view(book_id).is_some() => {
+                let (ranking, _) = recommender.ranking(rank_by).map_err(unprocessable)?;
+                bookrec_core::recommend::SimilarList {
+                    ranker: ranking.fitted.kind,
+                    items: Vec::new(),
+                }
             }
-            None => Vec::new(),
+            None => return Ok(None),
         };
-        Ok(Some(SimilarResponse {
-            book_id: book_id.to_string(),
-            ranker: ranker.kind.name().to_string(),
-            items,
-        }))
+        Ok(Some(document::similar(
+            book_id,
+            &list,
+            &self.model.fitted,
+            &self.catalog,
+        )))
     }
 
     /// Training ratings of the model's book `item` (0 when unknown).
@@ -616,10 +488,4 @@ impl<'a> Explainer<'a> {
             .take(EXPLAIN_N)
             .collect()
     }
-}
-
-/// Only http(s) cover URLs are rendered (no `javascript:` or `data:` from a catalogue file).
-fn is_web_url(url: &str) -> bool {
-    let lower = url.trim_start().to_ascii_lowercase();
-    lower.starts_with("http://") || lower.starts_with("https://")
 }

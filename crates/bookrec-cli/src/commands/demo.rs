@@ -16,7 +16,7 @@ use bookrec_core::evaluate::{evaluate, fit_and_describe, EvalOptions};
 use bookrec_core::io::save_model;
 use bookrec_core::models::{FittedModel, ModelKind, ModelSpec, RecommendOptions};
 use bookrec_core::split::{train_test_split, Split};
-use bookrec_server::ranking::{recommend_for, ReaderList};
+use bookrec_core::recommend::{Recommender, Request, Served, Source};
 
 use crate::args::DemoArgs;
 use crate::progress::Bars;
@@ -90,7 +90,6 @@ pub fn run(args: DemoArgs) -> Result<()> {
     }
     let (model, model_path) = train_and_save(rating_kind)?;
     let ranker = ranker_kind.map(train_and_save).transpose()?;
-    let ranking = ranker.as_ref().map_or(&model, |r| &r.0);
     // Only a ranker's list can hold books the rating model expects the reader to dislike.
     let min_rating = ranker.as_ref().map(|_| model.scale.midpoint());
     if let Some(min) = min_rating {
@@ -100,25 +99,23 @@ pub fn run(args: DemoArgs) -> Result<()> {
             model.kind.name()
         );
     }
+    let (ranker, ranker_path) = match ranker {
+        Some((r, path)) => (Some(Served::new(r, None)), Some(path)),
+        None => (None, None),
+    };
+    let model = Served::new(model, None);
+    // The lists `bookrec recommend` prints for these files and flags (with a ranker, the
+    // rating model predicts the ranker's books).
+    let recommender = Recommender::new(&model, ranker.as_ref());
 
     println!("\n== 4. Recommendations for readers with planted tastes");
     let truth = demo_data(args.seed);
-    let rec_opts = RecommendOptions::default();
     for user in truth.users.iter().take(3) {
-        // With a ranker, the rating model predicts the ranker's books (as `bookrec recommend`).
-        let ReaderList {
-            items: recs,
-            predicted,
-            known,
-        } = recommend_for(
-            &model,
-            ranker.as_ref().map(|r| &r.0),
-            &user.id,
-            10,
-            &rec_opts,
+        let list = recommender.recommend(&Request {
             min_rating,
-        );
-        if !known {
+            ..Request::new(Some(user.id.as_str()), 10, RecommendOptions::default())
+        })?;
+        if list.source() == Source::Popular {
             continue;
         }
         println!(
@@ -126,21 +123,20 @@ pub fn run(args: DemoArgs) -> Result<()> {
             user.id,
             user.favourite_genres.join(", ")
         );
-        let ids: Vec<&str> = recs.iter().map(|s| ranking.items.id(s.item)).collect();
-        let body: Vec<Vec<String>> = recs
+        let body: Vec<Vec<String>> = list
+            .items
             .iter()
-            .zip(&ids)
-            .zip(&predicted)
-            .map(|((s, id), p)| {
-                let book = catalog.get(id);
+            .map(|l| {
+                let book = catalog.get(&l.book_id);
                 let mut row = Vec::new();
                 if ranker.is_some() {
-                    row.push(format!("{:.2}", s.score));
+                    row.push(format!("{:.2}", l.score));
                 }
                 row.extend([
-                    p.map_or("–".to_string(), |v| format!("{v:.2}")),
+                    l.predicted_rating
+                        .map_or("–".to_string(), |v| format!("{v:.2}")),
                     book.map(|b| b.title.clone())
-                        .unwrap_or_else(|| id.to_string()),
+                        .unwrap_or_else(|| l.book_id.clone()),
                     book.map(|b| b.author.clone()).unwrap_or_default(),
                     book.and_then(|b| b.genre.clone()).unwrap_or_default(),
                 ]);
@@ -154,10 +150,10 @@ pub fn run(args: DemoArgs) -> Result<()> {
         header.extend(["predicted", "title", "author", "genre"]);
         print!("{}", table::render(&header, &body));
     }
-    let ranker_flag = ranker
+    let ranker_flag = ranker_path
         .as_ref()
         .zip(min_rating)
-        .map(|(r, min)| format!(" --ranker {} --min-rating {min}", r.1.display()))
+        .map(|(path, min)| format!(" --ranker {} --min-rating {min}", path.display()))
         .unwrap_or_default();
     println!(
         "\nTry: bookrec recommend --model {}{ranker_flag} --books {} --user 7",
@@ -172,7 +168,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         truth.users.len()
     );
     let mut config = bookrec_server::ServeConfig::new(&model_path);
-    config.ranker_path = ranker.map(|r| r.1);
+    config.ranker_path = ranker_path;
     config.min_rating = min_rating;
     config.books_path = Some(books_path);
     config.db_path = args.dir.join("ratings.sqlite");

@@ -3,8 +3,10 @@
 use anyhow::{Context, Result};
 use bookrec_core::data::Catalog;
 use bookrec_core::io::load_model;
-use bookrec_core::models::{FittedModel, ModelKind, ScoredItem};
-use bookrec_server::ranking::{check_min_rating, check_pair, recommend_for, ReaderList};
+use bookrec_core::models::{FittedModel, ModelKind};
+use bookrec_core::recommend::{
+    check_min_rating, check_pair, document, Listed, Recommender, Request, Served, Source,
+};
 
 use crate::args::{RecommendArgs, SimilarArgs};
 use crate::table;
@@ -12,7 +14,7 @@ use crate::table;
 pub fn run(args: RecommendArgs) -> Result<()> {
     let (model, _) = load_model(&args.model)?;
     // With a ranker, the ranker chooses the books and the model predicts their ratings
-    // (bookrec_server::ranking, as `bookrec serve --ranker`).
+    // (bookrec_core::recommend, as `bookrec serve --ranker`).
     let ranker = match &args.ranker {
         Some(path) => {
             let (ranker, _) = load_model(path)?;
@@ -22,52 +24,44 @@ pub fn run(args: RecommendArgs) -> Result<()> {
         }
         None => None,
     };
-    let ranking = ranker.as_ref().unwrap_or(&model);
     let catalog = super::load_books(args.books.as_deref())?;
-    let opts = args.rec.options();
     let user = args.user.trim();
     let min_rating = args
         .min_rating
-        .map(|m| check_min_rating(&model, m).map_err(anyhow::Error::msg))
+        .map(|m| check_min_rating(&model, m))
         .transpose()
         .context("--min-rating")?;
-    let ReaderList {
-        items,
-        predicted,
-        known,
-    } = recommend_for(&model, ranker.as_ref(), user, args.n, &opts, min_rating);
-    let rows = rows(ranking, catalog.as_ref(), &items);
-    // Shown beside the ranker's own score; without a ranker the model's score is the rating.
-    let predicted = ranker.as_ref().map(|_| predicted);
+    // One request: no candidate cache (building it costs more than one top-N).
+    let model = Served::new(model, None);
+    let ranker = ranker.map(|r| Served::new(r, None));
+    let list = Recommender::new(&model, ranker.as_ref()).recommend(&Request {
+        min_rating,
+        ..Request::new(Some(user), args.n, args.rec.options())
+    })?;
+    let ranking = &*ranker.as_ref().unwrap_or(&model).fitted;
+    let model = &*model.fitted;
     if args.json {
-        let mut recs = rows_json(&rows);
-        if let Some(predicted) = &predicted {
-            for (r, p) in recs.iter_mut().zip(predicted) {
-                r["predicted_rating"] = serde_json::json!(p);
-            }
-        }
-        let json = serde_json::json!({
-            "user": user,
-            "known_user": known,
-            "strategy": if known { "personalised" } else { "popular (unknown user)" },
-            "ranker": ranking.kind.name(),
-            "rating_model": ranker.as_ref().map(|_| model.kind.name()),
-            "min_rating": min_rating,
-            "score": match (known, ranking.kind.predicts_ratings()) {
-                (false, true) => "training ratings",
-                (false, false) => "training interactions",
-                (true, true) => "predicted rating",
-                (true, false) => "ranking score (not a rating)",
-            },
-            "recommendations": recs,
-        });
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        // The document of GET /api/users/{id}/recommendations; no stored ratings here
+        // (`n_stored_ratings_used` is 0) and no explanations (`because` is empty).
+        let doc = document::recommendations(
+            user,
+            &list,
+            model,
+            catalog.as_ref().unwrap_or(&Catalog::default()),
+            |_| Vec::new(),
+        );
+        println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(());
     }
+    let rows = rows(catalog.as_ref(), &list.items);
+    // Shown beside the ranker's own score; without a ranker the model's score is the rating.
+    let predicted: Option<Vec<Option<f32>>> = ranker
+        .as_ref()
+        .map(|_| list.items.iter().map(|l| l.predicted_rating).collect());
     let by = match &ranker {
         Some(r) => format!(
             "ranked by {}, predicted ratings by {}",
-            r.kind.name(),
+            r.fitted.kind.name(),
             model.kind.name()
         ),
         None => format!("{} model", model.kind.name()),
@@ -76,15 +70,15 @@ pub fn run(args: RecommendArgs) -> Result<()> {
         Some(m) => format!("{by}; only books predicted at least {m}"),
         None => by,
     };
-    if known {
-        let listed = match items.len() {
+    if list.source() != Source::Popular {
+        let listed = match list.items.len() {
             0 => "no books".to_string(),
             1 => "1 book".to_string(),
             n => format!("{n} books"),
         };
         println!("Top {listed} for user {user} ({by}):");
     } else {
-        let popular = match items.len() {
+        let popular = match list.items.len() {
             0 => "no popular books".to_string(),
             1 => "the most popular book".to_string(),
             n => format!("the {n} most popular books"),
@@ -94,14 +88,13 @@ pub fn run(args: RecommendArgs) -> Result<()> {
             ranking.kind.name(),
         );
     }
-    // A ranking model's scores are preferences (ials) or counts, never predicted ratings.
-    // Counts print as whole numbers.
-    let score = match (known, ranking.kind) {
-        (false, k) if k.predicts_ratings() => Score::new("ratings", 0),
-        (false, _) => Score::new("interactions", 0),
-        (true, k) if k.predicts_ratings() => Score::new("predicted", 2),
-        (true, ModelKind::Popularity) => Score::new("readers", 0),
-        (true, _) => Score::new("preference", 2),
+    // A ranking model's scores are preferences (ials) or counts, never predicted ratings; an
+    // unknown reader's popular books are scored by the unknown-reader prediction (μ + b_i for
+    // a rating model), see `bookrec_core::recommend::popular_ranking`.
+    let score = match ranking.kind {
+        k if k.predicts_ratings() => Score::new("predicted", 2),
+        ModelKind::Popularity => Score::new("readers", 0),
+        _ => Score::new("preference", 2),
     };
     print_rows(&rows, score, predicted.as_deref());
     Ok(())
@@ -115,13 +108,27 @@ pub fn run_similar(args: SimilarArgs) -> Result<()> {
         .items
         .get(book)
         .with_context(|| format!("book {book:?} is not in the model's training data"))?;
-    let items = model.similar_with(item, args.n, &args.rec.options());
-    let rows = rows(&model, catalog.as_ref(), &items);
+    let served = Served::new(model, None);
+    let list = Recommender::new(&served, None)
+        .similar(book, args.n, args.rec.min_support, None)?
+        .with_context(|| format!("book {book:?} is not in the model's training data"))?;
+    let model: &FittedModel = &served.fitted;
     if args.json {
-        let json = serde_json::json!({ "book": book, "similar": rows_json(&rows) });
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        // The document of GET /api/books/{id}/similar.
+        let doc = document::similar(
+            book,
+            &list,
+            model,
+            catalog.as_ref().unwrap_or(&Catalog::default()),
+        );
+        println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(());
     }
+    let rows: Vec<Row> = list
+        .items
+        .iter()
+        .map(|(id, similarity)| Row::new(catalog.as_ref(), id, *similarity))
+        .collect();
     let (title, author) = super::describe(catalog.as_ref(), book);
     println!("Books similar to {book} {title} {author}:");
     if rows.is_empty() {
@@ -145,25 +152,22 @@ struct Row {
     score: f32,
 }
 
-fn rows(model: &FittedModel, catalog: Option<&Catalog>, items: &[ScoredItem]) -> Vec<Row> {
-    items
-        .iter()
-        .map(|s| {
-            let id = model.items.id(s.item).to_string();
-            let (title, author) = super::describe(catalog, &id);
-            Row {
-                id,
-                title,
-                author,
-                score: s.score,
-            }
-        })
-        .collect()
+impl Row {
+    fn new(catalog: Option<&Catalog>, id: &str, score: f32) -> Row {
+        let (title, author) = super::describe(catalog, id);
+        Row {
+            id: id.to_string(),
+            title,
+            author,
+            score,
+        }
+    }
 }
 
-fn rows_json(rows: &[Row]) -> Vec<serde_json::Value> {
-    rows.iter()
-        .map(|r| serde_json::json!({"book_id": r.id, "title": r.title, "author": r.author, "score": r.score}))
+fn rows(catalog: Option<&Catalog>, items: &[Listed]) -> Vec<Row> {
+    items
+        .iter()
+        .map(|l| Row::new(catalog, &l.book_id, l.score))
         .collect()
 }
 

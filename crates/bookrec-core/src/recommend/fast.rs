@@ -12,13 +12,11 @@
 //! `dot` kernel, the same top-k order (score, then index) and the same exclusion of seen books,
 //! clipped to the scale (a ranking model's preference x_uᵀy_i: no μ, no clipping) — so its lists
 //! and scores are identical to `FittedModel::recommend` (checked by the tests and by the
-//! `serve_timing` example on real models: recall@10 = 1).
+//! server's `serve_timing` example on real models: recall@10 = 1).
 
-use bookrec_core::kernels::dense::dot;
-use bookrec_core::kernels::topk::TopK;
-use bookrec_core::models::Scorer;
-
-use crate::engine::{FittedModel, RecommendOptions, ScoredItem};
+use crate::kernels::dense::dot;
+use crate::kernels::topk::TopK;
+use crate::models::{FittedModel, RecommendOptions, ScoredItem, Scorer};
 
 pub struct CandidateScorer {
     k: usize,
@@ -145,10 +143,10 @@ impl CandidateScorer {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use bookrec_core::data::Interactions;
-    use bookrec_core::models::{Factors, ModelKind, ModelSpec};
-    use bookrec_core::progress::NoProgress;
-    use bookrec_core::rng::Rng;
+    use crate::data::Interactions;
+    use crate::models::{Factors, ModelKind, ModelSpec};
+    use crate::progress::NoProgress;
+    use crate::rng::Rng;
 
     /// Random ratings; factors either random (dense rows) or fitted by the engine's svd or
     /// ials (compact rows: only books and users with ratings have vectors; ials scores are

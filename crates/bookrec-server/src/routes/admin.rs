@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult, ErrorBody};
-use crate::ranking::RankerInfo;
+use crate::views::RankerInfo;
 use crate::state::{AppState, ReloadError};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -9,11 +9,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{blocking, ApiJson, ApiPath, ApiQuery};
 use crate::error::{AppError, AppResult, ErrorBody};
-use crate::ranking::{check_min_rating, RankBy, RankerInfo};
 use crate::state::{AppState, Loaded};
 use crate::store::StoredRating;
+use crate::engine::check_min_rating;
 use crate::views::{
-    check_id, check_query, check_rating, parse_bool, parse_min_rating, parse_n, BookView,
+    check_id, check_query, check_rating, parse_bool, parse_min_rating, parse_n, parse_rank_by,
+    BookView, RankBy, RankerInfo,
     NewRating, RatingAck, RatingsResponse, RecRequest, RecommendationsResponse, SearchResponse,
     SimilarResponse,
 };
@@ -94,7 +95,8 @@ pub async fn recommendations_for(
     with_stored(state, user_id, move |loaded, user_id, stored| {
         // Checked against the model being served now (a reload may change the scale).
         if let Some(m) = req.min_rating {
-            check_min_rating(&loaded.model.fitted, m).map_err(AppError::Unprocessable)?;
+            check_min_rating(&loaded.model.fitted, m)
+                .map_err(|e| AppError::Unprocessable(e.to_string()))?;
         }
         loaded.recommendations(user_id, stored, &opts, req)
     })
@@ -159,7 +161,7 @@ pub async fn recommendations(
     let req = RecRequest {
         n,
         explain,
-        rank_by: RankBy::parse(params.rank_by.as_deref())?,
+        rank_by: parse_rank_by(params.rank_by.as_deref())?,
         min_rating: parse_min_rating(params.min_rating.as_deref())?,
     };
     Ok(Json(recommendations_for(&state, user_id, req).await?))
@@ -243,7 +245,7 @@ pub async fn similar(
 ) -> AppResult<Json<SimilarResponse>> {
     let book_id = check_id("book", &id)?.to_string();
     let n = parse_n(params.n.as_deref(), 10)?;
-    let rank_by = RankBy::parse(params.rank_by.as_deref())?;
+    let rank_by = parse_rank_by(params.rank_by.as_deref())?;
     let loaded = state.loaded();
     let min_support = state.settings().min_support;
     blocking(move || {

@@ -11,9 +11,8 @@ use serde::Deserialize;
 use super::api::{ratings_for, recommendations_for, store_rating};
 use super::{blocking, ApiPath};
 use crate::error::{AppError, AppResult};
-use crate::ranking::RankBy;
 use crate::state::{AppState, Loaded};
-use crate::views::{check_id, check_query, parse_min_rating, parse_n, RecRequest};
+use crate::views::{check_id, check_query, parse_min_rating, parse_n, parse_rank_by, RecRequest};
 
 /// How many of a user's rated books the home page lists.
 const RATED_LIMIT: usize = 30;
@@ -120,7 +119,7 @@ pub async fn home(
         let req = RecRequest {
             n,
             explain: true,
-            rank_by: RankBy::parse(q.as_ref().and_then(|q| q.rank_by.as_deref()))?,
+            rank_by: parse_rank_by(q.as_ref().and_then(|q| q.rank_by.as_deref()))?,
             min_rating: parse_min_rating(q.as_ref().and_then(|q| q.min_rating.as_deref()))?,
         };
         let recs = recommendations_for(&state, user_id.clone(), req).await?;
