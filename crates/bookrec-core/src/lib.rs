@@ -2,7 +2,9 @@
 //!
 //! Pipeline: ratings CSV ─► [`data`] (sniff, parse, clean, report) ─► [`Interactions`]
 //! (vocabularies + COO ratings, CSR views) ─► [`split`] ─► [`models`] (fit) ─► [`metrics`] /
-//! [`evaluate`] ─► [`io`] (versioned model file) ─► recommend / similar / fold-in.
+//! [`evaluate`] ─► [`io`] (versioned model file) ─► [`recommend`] (every reader's list and similar
+//! books — personal, fold-in, popular, ranker + rating model — for the CLI, Python and the web
+//! app alike).
 //!
 //! Raw ids (ISBN strings, integer user ids) appear only at the edges; inside, users and books are
 //! dense `u32` indices owned by a [`Vocab`].
