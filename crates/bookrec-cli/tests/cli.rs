@@ -214,7 +214,10 @@ fn train_recommend_similar_round_trip() {
     let v: serde_json::Value = serde_json::from_str(&unknown).unwrap();
     assert_eq!(v["known_user"], false);
     assert_eq!(v["source"], "popular");
-    assert!(v["message"].as_str().unwrap().contains("most popular"), "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("most popular"),
+        "{v}"
+    );
     assert_eq!(v["items"].as_array().unwrap().len(), 10);
 
     let book = recs[0]["book"]["id"].as_str().unwrap();

@@ -7,9 +7,7 @@
 use bookrec_core::data::{Interactions, RatingScale};
 use bookrec_core::models::{FittedModel, ModelKind, ModelSpec, RecommendOptions};
 use bookrec_core::progress::NoProgress;
-use bookrec_core::recommend::{
-    check_min_rating, check_pair, Recommender, Request, Served, Source,
-};
+use bookrec_core::recommend::{check_min_rating, check_pair, Recommender, Request, Served, Source};
 use bookrec_core::rng::Rng;
 
 const USERS: usize = 90;
@@ -100,7 +98,10 @@ fn contract(model: &Served, ranker: Option<&Served>, case: &str) {
             assert!((got - p).abs() < 1e-4, "{case}: predicted {got} vs {p}");
         }
     } else {
-        assert!(list.items.iter().all(|l| l.predicted_rating.is_none()), "{case}");
+        assert!(
+            list.items.iter().all(|l| l.predicted_rating.is_none()),
+            "{case}"
+        );
     }
 
     // Exclusion of everything the reader has, even with exclude_seen off: the list is filled
@@ -133,7 +134,9 @@ fn contract(model: &Served, ranker: Option<&Served>, case: &str) {
     // A minimum predicted rating: only the rating model's books at or above it, in the
     // ranking model's order, i.e. the deep list filtered.
     if rating.kind.predicts_ratings() {
-        let deep = rec.recommend(&Request::new(Some("u3"), 60, opts())).unwrap();
+        let deep = rec
+            .recommend(&Request::new(Some("u3"), 60, opts()))
+            .unwrap();
         let mut predicted: Vec<f32> = deep
             .items
             .iter()
@@ -167,13 +170,25 @@ fn contract(model: &Served, ranker: Option<&Served>, case: &str) {
     let list = rec.recommend(&ask(Some("nobody"))).unwrap();
     assert_eq!(list.source(), Source::Popular, "{case}");
     assert!(!list.known_user(), "{case}");
-    let popular: Vec<u32> = ranking.popular(10, &opts()).iter().map(|s| s.item).collect();
+    let popular: Vec<u32> = ranking
+        .popular(10, &opts())
+        .iter()
+        .map(|s| s.item)
+        .collect();
     let got: Vec<u32> = list.items.iter().map(|l| l.item).collect();
     assert_eq!(got, popular, "{case}: popular order");
     for l in &list.items {
-        assert_eq!(l.score, ranking.predict_idx(None, Some(l.item)).value, "{case}");
+        assert_eq!(
+            l.score,
+            ranking.predict_idx(None, Some(l.item)).value,
+            "{case}"
+        );
     }
-    assert_eq!(list.rating_fallback, rating.kind.predicts_ratings(), "{case}");
+    assert_eq!(
+        list.rating_fallback,
+        rating.kind.predicts_ratings(),
+        "{case}"
+    );
 
     // A new reader by fold-in: their ratings are folded in, their books left out, and the
     // list is the ranking model's fold-in list.
@@ -205,7 +220,10 @@ fn contract(model: &Served, ranker: Option<&Served>, case: &str) {
         .collect();
     let got: Vec<u32> = list.items.iter().map(|l| l.item).collect();
     assert_eq!(got, want, "{case}: fold-in order");
-    assert!(!list.rating_fallback, "{case}: the rating model folds the reader in too");
+    assert!(
+        !list.rating_fallback,
+        "{case}: the rating model folds the reader in too"
+    );
 }
 
 #[test]
@@ -217,7 +235,11 @@ fn every_model_alone_and_with_an_ials_ranker_keeps_the_list_contract() {
         // The serving cache must not change a list: check with and without it.
         for cache in [None, Some(1)] {
             let model = Served::new(fitted.clone(), cache);
-            contract(&model, None, &format!("{} alone (cache {cache:?})", kind.name()));
+            contract(
+                &model,
+                None,
+                &format!("{} alone (cache {cache:?})", kind.name()),
+            );
             if kind.predicts_ratings() {
                 check_pair(&model.fitted, &ials.fitted).unwrap();
                 let case = format!("{} with an ials ranker (cache {cache:?})", kind.name());

@@ -10,10 +10,10 @@ use bookrec_core::models::{
     Factors, Fallback, FittedModel, ModelKind, ModelSpec, RecommendOptions, ScoredItem, Scorer,
 };
 use bookrec_core::progress::NoProgress;
-use bookrec_core::Error;
 use bookrec_core::recommend::{
     check_min_rating, check_pair, document, Listed, Recommender, Request, Served,
 };
+use bookrec_core::Error;
 use numpy::{IntoPyArray, PyArray1, PyArray2};
 use pyo3::prelude::*;
 
@@ -353,8 +353,7 @@ impl Model {
                 .map_err(|e| param("ranker", r.kind.name(), &e.to_string()))?;
         }
         if let Some(m) = min_rating {
-            check_min_rating(&self.model, m)
-                .map_err(|e| param("min_rating", m, &e.to_string()))?;
+            check_min_rating(&self.model, m).map_err(|e| param("min_rating", m, &e.to_string()))?;
         }
         // The core's one list (bookrec_core::recommend), as `bookrec recommend` and the web
         // app build it; no candidate cache (one request per call).
@@ -372,9 +371,10 @@ impl Model {
         let (ids, scores, predicted) = listed(&list.items);
         // The document's fields beside its items, under the API's names (the items become
         // the DataFrame's rows).
-        let mut doc = document::recommendations(&user, &list, &model.fitted, &Catalog::default(), |_| {
-            Vec::new()
-        });
+        let mut doc =
+            document::recommendations(&user, &list, &model.fitted, &Catalog::default(), |_| {
+                Vec::new()
+            });
         doc.items.clear();
         Ok((ids, scores, predicted, to_json(&doc)?))
     }
@@ -395,7 +395,9 @@ impl Model {
         let list = py
             .detach(|| Recommender::new(&served, None).similar(&id, n, min_support, None))
             .py_err()?;
-        Ok(list.map(|l| l.items.into_iter().unzip()).unwrap_or_default())
+        Ok(list
+            .map(|l| l.items.into_iter().unzip())
+            .unwrap_or_default())
     }
 
     /// Top-`n` books for a new reader given only their ratings (fold-in, no retraining).

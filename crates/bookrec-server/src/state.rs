@@ -10,8 +10,8 @@ use anyhow::Context;
 use arc_swap::ArcSwap;
 use bookrec_core::progress::NoProgress;
 
-use crate::engine::{load_catalog, load_model, Catalog, FittedModel, RecommendOptions};
 use crate::engine::{check_min_rating, check_pair, PairCheck, Served};
+use crate::engine::{load_catalog, load_model, Catalog, FittedModel, RecommendOptions};
 use crate::search::SearchIndex;
 use crate::store::Store;
 use crate::templates::Templates;

@@ -15,8 +15,8 @@ use bookrec_core::demo::{demo_data, write_demo_files};
 use bookrec_core::evaluate::{evaluate, fit_and_describe, EvalOptions};
 use bookrec_core::io::save_model;
 use bookrec_core::models::{FittedModel, ModelKind, ModelSpec, RecommendOptions};
-use bookrec_core::split::{train_test_split, Split};
 use bookrec_core::recommend::{Recommender, Request, Served, Source};
+use bookrec_core::split::{train_test_split, Split};
 
 use crate::args::DemoArgs;
 use crate::progress::Bars;

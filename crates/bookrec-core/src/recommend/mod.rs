@@ -242,7 +242,9 @@ pub fn top_n_predicted_at_least(
             None => true,
         };
         let ended = list_ended
-            || (by_prediction && min_rating.is_some() && predicted.last().is_some_and(|p| !passes(p)));
+            || (by_prediction
+                && min_rating.is_some()
+                && predicted.last().is_some_and(|p| !passes(p)));
         let kept: (Vec<ScoredItem>, Vec<Option<f32>>) = admitted
             .into_iter()
             .zip(predicted)

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult, ErrorBody};
-use crate::views::RankerInfo;
 use crate::state::{AppState, ReloadError};
+use crate::views::RankerInfo;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Reloaded {

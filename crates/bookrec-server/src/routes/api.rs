@@ -8,15 +8,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{blocking, ApiJson, ApiPath, ApiQuery};
+use crate::engine::check_min_rating;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::state::{AppState, Loaded};
 use crate::store::StoredRating;
-use crate::engine::check_min_rating;
 use crate::views::{
     check_id, check_query, check_rating, parse_bool, parse_min_rating, parse_n, parse_rank_by,
-    BookView, RankBy, RankerInfo,
-    NewRating, RatingAck, RatingsResponse, RecRequest, RecommendationsResponse, SearchResponse,
-    SimilarResponse,
+    BookView, NewRating, RankBy, RankerInfo, RatingAck, RatingsResponse, RecRequest,
+    RecommendationsResponse, SearchResponse, SimilarResponse,
 };
 
 /// `?n=&rank_by=` for similar books.
