@@ -105,7 +105,9 @@ pub struct RecommendationsResponse {
     pub source: RecSource,
     /// A sentence for the reader when the list is a fallback.
     pub message: Option<String>,
-    /// Ratings used (training + stored, books known to the ranking model).
+    /// Ratings used (training + stored, books known to the ranking model). For a ranking model
+    /// fitted on every interaction (ials) this counts the unrated (implicit) ones too, so it
+    /// can exceed the explicit ratings that `/api/users/{id}/ratings` lists.
     pub n_ratings_used: usize,
     /// The model kind that chose and ordered the list (e.g. "ials" with a ranker, else the
     /// served model, e.g. "svd").
