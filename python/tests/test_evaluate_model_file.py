@@ -42,10 +42,10 @@ def test_a_test_set_that_does_not_fit_the_model_is_a_data_error(
     model_path = tmp_path / "baseline.bkr"
     bookrec.Baseline().fit(train).save(model_path)
     low, high = train.rating_scale
-    user, book = str(train.user_ids[0]), str(train.book_ids[0])
+    user, book, other = str(train.user_ids[0]), str(train.book_ids[0]), str(train.book_ids[1])
 
-    outside = pd.DataFrame({"user": [user, user], "item": [book, book], "rating": [high + 5, low]})
-    with pytest.raises(bookrec.DataError, match="outside the model's rating scale"):
+    outside = pd.DataFrame({"user": [user, user], "item": [book, other], "rating": [high + 5, low]})
+    with pytest.raises(bookrec.DataError, match="1 of 2 test ratings lie outside the model's rating scale"):
         bookrec.evaluate(model_path, outside)
 
     strangers = pd.DataFrame({"user": ["nobody-1", "nobody-2"], "item": [book, book], "rating": [low, high]})
