@@ -6,9 +6,22 @@ CARGO ?= cargo
 
 .PHONY: demo test lint unit build release bench compare report report-render
 
-## Main job: build bookrec and run the end-to-end demo on the embedded data set.
+## Main job: build and install the `bookrec` command (cargo install: release build, into
+## ~/.cargo/bin, the directory rustup puts on the PATH; CARGO_INSTALL_ROOT moves it), then run
+## the end-to-end demo on the embedded data set with it. ARGS passes options to `bookrec demo`,
+## e.g. make demo ARGS="--addr 127.0.0.1:8080" or ARGS=--no-serve.
+ARGS ?=
+BOOKREC_BIN = $${CARGO_INSTALL_ROOT:-$${CARGO_HOME:-$$HOME/.cargo}}/bin/bookrec
 demo:
-	$(CARGO) run --release -p bookrec-cli -- demo
+	$(CARGO) install --locked --force --path crates/bookrec-cli
+	@bin="$(BOOKREC_BIN)"; \
+	if [ "$$(command -v bookrec)" = "$$bin" ]; then \
+		echo "bookrec is installed at $$bin (on your PATH)"; \
+	else \
+		echo "bookrec is installed at $$bin, which is not first on your PATH:"; \
+		echo "  export PATH=\"$$(dirname "$$bin"):\$$PATH\""; \
+	fi
+	"$(BOOKREC_BIN)" demo $(ARGS)
 
 ## Whole test suite: install test dependencies, fmt check, clippy -D warnings, Rust tests,
 ## then the Python package's pytest suite (builds it into .venv with maturin).

@@ -17,24 +17,30 @@ if [ ! -x "$venv/bin/python" ]; then
     echo "python-tests: creating $venv" >&2
     "$python" -m venv "$venv"
 fi
+# PySpark: the tested range, the `spark` extra of pyproject.toml (keep the two equal).
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    "maturin>=1.7,<2" "pytest>=7" pandas numpy scipy mypy pandas-stubs "pyspark>=3.5"
+    "maturin>=1.7,<2" "pytest>=7" pandas numpy scipy mypy pandas-stubs "pyspark>=4.3,<4.4"
 
 echo "python-tests: building the bookrec CLI (for the parity tests)" >&2
-cargo build --quiet -p bookrec-cli
+cargo build -p bookrec-cli
 target_dir=${CARGO_TARGET_DIR:-$repo/target}
 case $target_dir in /*) ;; *) target_dir=$repo/$target_dir ;; esac
 export BOOKREC_CLI=$target_dir/debug/bookrec
 
+# Not --quiet: compiling the extension takes minutes on a small machine; cargo's progress
+# shows it is moving.
 echo "python-tests: building and installing the package (maturin develop)" >&2
-VIRTUAL_ENV=$venv "$venv/bin/maturin" develop --quiet
+VIRTUAL_ENV=$venv "$venv/bin/maturin" develop
 
 echo "python-tests: type checks (mypy --strict; the .pyi stub against the built module)" >&2
 "$venv/bin/python" -m mypy --strict --no-incremental python/bookrec
 "$venv/bin/python" -m mypy.stubtest bookrec._bookrec
 
 # -rs prints why a test was skipped (e.g. the Spark tests outside CI without PySpark/Java).
-"$venv/bin/python" -m pytest -q -rs -p no:cacheprovider python/tests "$@"
+# -v prints each test as it finishes (some take a minute: Spark, the CLI parity runs), and
+# --durations lists the slowest at the end.
+echo "python-tests: pytest ($(date -u +%H:%M:%S) UTC)" >&2
+"$venv/bin/python" -m pytest -v --durations=10 -rs -p no:cacheprovider python/tests "$@"
 
 # The end-to-end notebook, executed headless on the Book-Crossing files when present (else on
 # the embedded demo data); any cell error fails. BOOKREC_NOTEBOOK=0 skips it.

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import _bookrec
-from ._data import Books, Ratings
+from ._data import Books, Ratings, read_ratings
 from .errors import NotFittedError, ParamError, UnknownUserError, UnknownUserWarning
 
 __all__ = [
@@ -741,8 +741,8 @@ def _eval_args(
 
 
 def evaluate(
-    model: _Model,
-    test: Ratings,
+    model: "_Model | str | os.PathLike[str]",
+    test: "Ratings | pd.DataFrame | str | os.PathLike[str]",
     k: int | None = 10,
     relevance_threshold: float | None = None,
     min_support: int = DEFAULT_MIN_SUPPORT,
@@ -752,9 +752,19 @@ def evaluate(
     ``n_test``, unknown-user/-book counts (fallback predictions) and, unless ``k`` is None or
     0, ``ranking`` metrics at ``k`` (precision, recall, ndcg, map, hit_rate, coverage; test
     ratings ≥ ``relevance_threshold`` are relevant, default 70% up the rating scale, 7.3 on
-    1–10). Ranking uses at most ``max_ranking_users`` test users (a fixed sample)."""
+    1–10). Ranking uses at most ``max_ranking_users`` test users (a fixed sample).
+
+    ``model`` may be a model file's path (``bookrec train``, ``tune --save-model``,
+    ``import-spark``) and ``test`` a ratings file's path (read as ``read_ratings`` does): the
+    same as ``bookrec evaluate --model-file MODEL --test FILE --json``. A test set that cannot
+    belong to the model (ratings outside its scale; no user or no book it was trained on)
+    raises ``DataError`` naming an example."""
+    if isinstance(model, (str, os.PathLike)):
+        model = load(model)
     if not isinstance(model, _Model):
-        raise TypeError("evaluate expects a bookrec model (e.g. bookrec.SVD().fit(train))")
+        raise TypeError("evaluate expects a bookrec model (e.g. bookrec.SVD().fit(train)) or a model file's path")
+    if isinstance(test, (str, os.PathLike)):
+        test = read_ratings(test)
     text = model._model().evaluate(
         _as_ratings(test)._inner, *_eval_args(k, relevance_threshold, min_support, max_ranking_users)
     )

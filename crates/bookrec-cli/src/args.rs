@@ -238,15 +238,20 @@ pub struct InspectArgs {
 
 #[derive(Args, Debug)]
 pub struct EvaluateArgs {
-    /// Ratings CSV to split (omit with --train/--test).
-    #[arg(long, required_unless_present = "train")]
+    /// Ratings CSV to split (omit with --train/--test or --model-file/--test).
+    #[arg(long, required_unless_present_any = ["train", "model_file"])]
     pub ratings: Option<PathBuf>,
     /// Given training file (with --test).
     #[arg(long, requires = "test", conflicts_with = "ratings")]
     pub train: Option<PathBuf>,
-    /// Given test file (with --train).
-    #[arg(long, requires = "train")]
+    /// Given test file (with --train or --model-file).
+    #[arg(long, conflicts_with = "ratings")]
     pub test: Option<PathBuf>,
+    /// Score this saved model (from `train`, `tune --save-model` or `import-spark`) on --test
+    /// instead of training one; --model/-p/--seed/--books do not apply.
+    #[arg(long, value_name = "MODEL", requires = "test",
+          conflicts_with_all = ["ratings", "train", "folds", "params", "books"])]
+    pub model_file: Option<PathBuf>,
     #[command(flatten)]
     pub model: ModelArgs,
     /// Held-out fraction for a holdout split.
@@ -326,9 +331,10 @@ pub struct TrainArgs {
     /// Keep the Spark job's export in this local directory (default: a temporary one).
     #[arg(long)]
     pub export_dir: Option<PathBuf>,
-    /// Fraction of ratings Spark holds out for RMSE/MAE (--engine spark; 0 = none).
-    #[arg(long, default_value_t = 0.2)]
-    pub test_fraction: f64,
+    /// Fraction of ratings Spark holds out for RMSE/MAE (--engine spark). Default: none, so
+    /// Spark trains on every rating, as native `train` does.
+    #[arg(long, conflicts_with = "test")]
+    pub test_fraction: Option<f64>,
     /// Given test ratings for Spark's RMSE/MAE instead of a held-out fraction.
     #[arg(long)]
     pub test: Option<PathBuf>,
@@ -417,6 +423,9 @@ pub struct SynthArgs {
     /// Seed of the generator (the same seed gives the same file).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Rating scale of the generated integer ratings, e.g. `1:5` for MovieLens-shaped data.
+    #[arg(long, value_name = "MIN:MAX", default_value = "1:10")]
+    pub rating_scale: String,
     /// Output CSV.
     #[arg(long, short)]
     pub out: PathBuf,

@@ -210,8 +210,12 @@ pub fn evaluate(
     Ok((model, report))
 }
 
-/// Evaluates an already fitted model on `test`; `fit_seconds` is 0 and `n_train` the number of
-/// training ratings the model holds.
+/// Evaluates an already fitted model (e.g. one read from a model file) on `test`;
+/// `fit_seconds` is 0 and `n_train` the number of training ratings the model holds.
+///
+/// Errors: besides an empty test set, a test set that cannot belong to the model
+/// ([`Error::Invalid`], see [`check_test_fits`]): ratings outside the model's scale, or no
+/// test user / no test book the model was trained on.
 pub fn evaluate_fitted(
     model: &FittedModel,
     test: &Interactions,
@@ -219,7 +223,77 @@ pub fn evaluate_fitted(
 ) -> Result<EvalReport> {
     opts.check()?;
     check_test(test)?;
+    check_test_fits(model, test)?;
     report_for(model, test, opts, &NoProgress, None)
+}
+
+/// Checks that `test` can be scored by `model`: every test rating lies in the model's rating
+/// scale (the model clips its predictions to it, so a 1–10 test set against a 1–5 model would
+/// score a meaningless error), and at least one test user and one test book have training
+/// ratings in the model. Either failure almost always means the model was trained on another
+/// data set or the test file's columns were read differently; the error says which and gives
+/// an example. Some unknown users or books are normal (they get fallback predictions and are
+/// counted in the report).
+pub fn check_test_fits(model: &FittedModel, test: &Interactions) -> Result<()> {
+    let scale = model.scale;
+    let outside: Vec<usize> = (0..test.len())
+        .filter(|&k| !scale.contains(test.rating[k]))
+        .collect();
+    if let Some(&k) = outside.first() {
+        return Err(Error::Invalid(format!(
+            "{} of {} test ratings lie outside the model's rating scale {}–{} (e.g. {} by user \
+             {:?} for book {:?}; the test set's scale is {}–{}): score a model on ratings of the \
+             data set it was trained on",
+            outside.len(),
+            test.len(),
+            scale.min,
+            scale.max,
+            test.rating[k],
+            test.users.id(test.user[k]),
+            test.items.id(test.item[k]),
+            test.scale.min,
+            test.scale.max,
+        )));
+    }
+    let user_known = |u: u32| {
+        model
+            .users
+            .get(test.users.id(u))
+            .is_some_and(|m| model.knows_user(m))
+    };
+    let item_known = |i: u32| {
+        model
+            .items
+            .get(test.items.id(i))
+            .is_some_and(|m| model.knows_item(m))
+    };
+    for (what, rows, vocab, known, seen) in [
+        (
+            "user",
+            &test.user,
+            &test.users,
+            &user_known as &dyn Fn(u32) -> bool,
+            model.users.len(),
+        ),
+        (
+            "book",
+            &test.item,
+            &test.items,
+            &item_known,
+            model.items.len(),
+        ),
+    ] {
+        if !rows.iter().any(|&r| known(r)) {
+            let example = rows.first().map(|&r| vocab.id(r)).unwrap_or_default();
+            return Err(Error::Invalid(format!(
+                "none of the test set's {} {what}s is in the model (e.g. {what} {example:?}; \
+                 the model knows {seen} {what}s): was it trained on another data set, or are \
+                 the test file's columns read differently (--user-col, --item-col)?",
+                vocab.len()
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn check_test(test: &Interactions) -> Result<()> {

@@ -231,6 +231,49 @@ def first_line(e: BaseException) -> str:
     return text.splitlines()[0][:500]
 
 
+def blas_in_use(spark: SparkSession) -> str:
+    """Which BLAS MLlib's ALS gets in the driver (netlib's choice, as Spark makes it): the
+    system's ``libblas.so.3`` through JNI when installed, else a pure-Java implementation.
+    Without a system BLAS, Spark's log shows ``netlib-blas: JNI_OnLoad: dlopen(libblas.so.3)
+    failed``; that line is a notice, not the error: the Java fallback computes the same fit
+    (the test suite runs Spark on Book-Crossing-sized data without a system BLAS)."""
+    try:
+        jvm = spark.sparkContext._jvm
+        assert jvm is not None
+        name = str(jvm.dev.ludovic.netlib.blas.BLAS.getInstance().getClass().getName())
+    except Exception as e:  # an older netlib or another packaging: not worth failing for
+        return f"unknown ({type(e).__name__})"
+    short = name.rsplit(".", 1)[-1]
+    if short.startswith("JNI"):
+        return f"native, the system's libblas.so.3 ({short})"
+    return f"Java ({short}; no system libblas.so.3 found, the pure-Java fallback)"
+
+
+def java_root_cause(e: BaseException) -> str | None:
+    """``class: message`` of the innermost Java cause behind a Spark error, or None.
+
+    A failed Spark action surfaces in Python as ``Py4JJavaError: An error occurred while
+    calling o1226.count.``, which says nothing; the reason (``java.lang.OutOfMemoryError: Java
+    heap space``, ``java.lang.StackOverflowError``, a task's exception, …) is the end of the
+    Java exception's cause chain. Py4J keeps the Java exception as ``java_exception``;
+    PySpark's own converted exceptions keep it as ``_origin``."""
+    java = getattr(e, "java_exception", None) or getattr(e, "_origin", None)
+    if java is None:
+        return None
+    try:
+        for _ in range(100):  # a cause chain can be circular in principle
+            cause = java.getCause()
+            if cause is None:
+                break
+            java = cause
+        message = java.getMessage()
+        name = str(java.getClass().getName())
+    except Exception:  # the JVM may be gone (e.g. killed for memory): nothing more to learn
+        return None
+    text = f"{name}: {message}" if message else name
+    return text.strip().splitlines()[0][:500]
+
+
 # --------------------------------------------------------------------------------------------
 # Cleaning
 
@@ -490,7 +533,7 @@ def fingerprint(train: DataFrame) -> str:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--ratings", required=True, help="anything Spark reads: CSV file/dir/glob, Parquet, hdfs://, s3a://")
-    p.add_argument("--test", help="given test ratings (same format); default: hold out --test-fraction")
+    p.add_argument("--test", help="given test ratings (same format); default: hold out --test-fraction, if any")
     p.add_argument("--out", required=True, help="export directory (local path)")
     p.add_argument("--format", choices=["auto", "csv", "parquet"], default="auto")
     p.add_argument("--sep")
@@ -510,7 +553,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--reg-i", type=float, default=10.0)
     p.add_argument("--bias-iterations", type=int, default=3)
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--test-fraction", type=float, default=0.2)
+    p.add_argument("--test-fraction", type=float, default=0.0)
     a = p.parse_args(argv)
     if a.factors < 1 or a.iterations < 1 or a.bias_iterations < 1:
         raise JobError("factors, iterations and bias-iterations must be at least 1")
@@ -540,6 +583,7 @@ def run(args: argparse.Namespace) -> None:
         # schedule 200 mostly empty tasks. Two per core (adaptive execution adjusts from there).
         spark.conf.set("spark.sql.shuffle.partitions", str(max(2, 2 * spark.sparkContext.defaultParallelism)))
     info(f"Spark {spark.version}, master {spark.sparkContext.master}, application {spark.sparkContext.applicationId}")
+    info(f"BLAS: {blas_in_use(spark)}")
     if spark.sparkContext.uiWebUrl:
         info(f"Spark UI: {spark.sparkContext.uiWebUrl}")
     timings: dict[str, float] = {}
@@ -710,7 +754,9 @@ def main(argv: list[str]) -> int:
         print(f"BOOKREC-ERROR {e}", flush=True)
         return 2
     except Exception as e:  # Spark's errors: report their first line, the log has the rest
-        print(f"BOOKREC-ERROR Spark failed: {type(e).__name__}: {first_line(e)}", flush=True)
+        cause = java_root_cause(e)
+        because = f"; Java cause: {cause}" if cause else ""
+        print(f"BOOKREC-ERROR Spark failed: {type(e).__name__}: {first_line(e)}{because}", flush=True)
         raise
     return 0
 

@@ -156,7 +156,8 @@ pub fn run(args: DemoArgs) -> Result<()> {
         .map(|(path, min)| format!(" --ranker {} --min-rating {min}", path.display()))
         .unwrap_or_default();
     println!(
-        "\nTry: bookrec recommend --model {}{ranker_flag} --books {} --user 7",
+        "\nTry: {} recommend --model {}{ranker_flag} --books {} --user 7",
+        command_name(),
         model_path.display(),
         books_path.display()
     );
@@ -174,4 +175,22 @@ pub fn run(args: DemoArgs) -> Result<()> {
     config.db_path = args.dir.join("ratings.sqlite");
     config.addr = args.addr;
     super::serve::serve(config)
+}
+
+/// How to run this binary from a shell: `bookrec` when that name on the PATH is this very
+/// program (e.g. after `make demo`, which installs it), else its full path (e.g. under
+/// `cargo run`), so the printed "Try:" command works as pasted.
+fn command_name() -> String {
+    let me = std::env::current_exe().ok();
+    let on_path = super::spark::on_path("bookrec");
+    let same = |a: &std::path::Path, b: &std::path::Path| {
+        a.canonicalize()
+            .ok()
+            .is_some_and(|a| b.canonicalize().ok() == Some(a))
+    };
+    match (me, on_path) {
+        (Some(me), Some(p)) if same(&me, &p) => "bookrec".to_string(),
+        (Some(me), _) => me.display().to_string(),
+        (None, _) => "bookrec".to_string(),
+    }
 }

@@ -3,8 +3,9 @@
 
 use anyhow::{bail, Result};
 use bookrec_core::evaluate::{
-    cross_validate, evaluate, format_error, CvReport, EvalOptions, EvalReport,
+    cross_validate, evaluate, evaluate_fitted, format_error, CvReport, EvalOptions, EvalReport,
 };
+use bookrec_core::io::load_model;
 use bookrec_core::metrics::Relevance;
 use bookrec_core::split::{train_test_split, Split};
 
@@ -28,6 +29,15 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         relevance,
         ..EvalOptions::default()
     };
+    if let Some(path) = &args.model_file {
+        let Some(test) = &args.test else {
+            bail!("--model-file needs --test FILE (the ratings to score it on)");
+        };
+        let (model, _) = load_model(path)?;
+        let (test, _) = super::load(test, &opts)?;
+        let report = evaluate_fitted(&model, &test, &eval_opts)?;
+        return print_holdout(&[report], args.json);
+    }
     let bars = Bars::new();
     // Hyper-parameters are checked before any data is read, so a typo fails in milliseconds.
     let specs = kinds
@@ -82,7 +92,9 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
             };
             train_test_split(&data, &split, args.seed)?
         }
-        _ => bail!("give --ratings FILE, or --train FILE --test FILE"),
+        _ => bail!(
+            "give --ratings FILE, --train FILE --test FILE, or --model-file MODEL --test FILE"
+        ),
     };
     let mut reports = Vec::new();
     for spec in &specs {

@@ -30,7 +30,8 @@ fn python() -> PathBuf {
     std::env::var_os("BOOKREC_PYTHON").map_or_else(|| PathBuf::from("python3"), PathBuf::from)
 }
 
-fn on_path(name: &str) -> Option<PathBuf> {
+/// The first file called `name` in a directory of `PATH`.
+pub(crate) fn on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|d| d.join(name))
@@ -119,7 +120,7 @@ fn job_args(args: &TrainArgs, ratings: &Path, export: &Path) -> Result<Vec<Strin
         "--seed".into(),
         p.seed.to_string(),
         "--test-fraction".into(),
-        args.test_fraction.to_string(),
+        args.test_fraction.unwrap_or(0.0).to_string(),
         "--duplicates".into(),
         match opts.duplicates {
             DuplicatePolicy::KeepLast => "last",
@@ -188,11 +189,8 @@ pub fn train(args: TrainArgs) -> Result<()> {
     if let Some(test) = &args.test {
         check_local_input(test)?;
     }
-    if !(0.0..1.0).contains(&args.test_fraction) {
-        bail!(
-            "--test-fraction must be in [0, 1), got {}",
-            args.test_fraction
-        );
+    if let Some(f) = args.test_fraction.filter(|f| !(0.0..1.0).contains(f)) {
+        bail!("--test-fraction must be in [0, 1), got {f}");
     }
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

@@ -7,7 +7,10 @@ use crate::args::SynthArgs;
 use crate::progress::Bars;
 
 pub fn run(args: SynthArgs) -> Result<()> {
+    let scale = crate::args::parse_scale(&args.rating_scale)?;
     let params = SynthParams {
+        scale_min: scale.min,
+        scale_max: scale.max,
         users: args.users,
         books: args.books,
         ratings: args.ratings,

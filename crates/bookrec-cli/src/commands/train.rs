@@ -15,11 +15,23 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let spec = args.model.spec(kind, false, args.seed)?;
     if args.show_params {
         println!("{}", serde_json::to_string_pretty(&spec.params_json())?);
+        // On stderr, so stdout stays one JSON object for scripts.
+        for (key, note) in spec.param_notes() {
+            eprintln!("{key}: {note}");
+        }
         return Ok(());
     }
     let (Some(ratings), Some(out)) = (&args.ratings, &args.out) else {
         anyhow::bail!("`train` needs --ratings FILE and --out MODEL");
     };
+    if args.test.is_some() || args.test_fraction.is_some() {
+        // Silently fitting every rating would leave the user thinking they got a held-out score.
+        anyhow::bail!(
+            "native `train` fits every rating and evaluates nothing (--test and --test-fraction \
+             are for --engine spark); score the written model with `bookrec evaluate \
+             --model-file MODEL --test FILE`, or compare on a split with `bookrec evaluate`"
+        );
+    }
     let catalog = super::load_books(args.books.as_deref())?;
     let (data, _) = super::load_with_books(ratings, &args.load.to_options()?, catalog.as_ref())?;
     let (model, meta) = fit_and_describe(&spec, &data, &Bars::new())?;

@@ -483,9 +483,26 @@ impl ModelSpec {
         Ok(spec)
     }
 
-    /// The full parameter set including `"model"`, for model files and reports.
+    /// The full parameter set including `"model"`, for model files and reports. Float
+    /// parameters are f32; they go through JSON text (shortest round-trip form) so that they read
+    /// as typed, `0.005`, where `to_value`'s widening to f64 would give 0.004999999888241291.
     pub fn params_json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+        serde_json::to_string(self)
+            .and_then(|text| serde_json::from_str(&text))
+            .unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Parameters whose value needs a word of explanation beyond its name, e.g. a 0 that means
+    /// "automatic", as (key, explanation); shown by `bookrec train --show-params`.
+    pub fn param_notes(&self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            ModelSpec::Svd(_) => &[(
+                "blocks",
+                "grid size G of the parallel SGD (G×G blocks of users × books); 0 = automatic: \
+                 one block row per thread, fewer on small data; 1 = plain sequential SGD",
+            )],
+            _ => &[],
+        }
     }
 
     /// Validates hyper-parameters (typed [`crate::Error::Param`] on failure).

@@ -89,7 +89,9 @@ pub struct RecommendationsResponse {
     pub source: Source,
     /// A sentence for the reader when the list is a fallback.
     pub message: Option<String>,
-    /// Ratings used (training + stored, books known to the ranking model).
+    /// Ratings used (training + stored, books known to the ranking model). For a ranking model
+    /// fitted on every interaction (ials) this counts the unrated (implicit) ones too, so it
+    /// can exceed the explicit ratings that `/api/users/{id}/ratings` lists.
     pub n_ratings_used: usize,
     /// Of those, ratings stored on the web app's server (or given to fold in) rather than
     /// training ratings; always 0 from `bookrec recommend`, which reads no stored ratings.
