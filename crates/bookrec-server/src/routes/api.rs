@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{blocking, ApiJson, ApiPath, ApiQuery};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::ranking::{check_min_rating, RankBy, RankerInfo};
+use crate::security::Caller;
 use crate::state::{AppState, Loaded};
 use crate::store::StoredRating;
 use crate::views::{
@@ -150,10 +151,12 @@ pub async fn store_rating(
     ))]
 pub async fn recommendations(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<RecParams>,
 ) -> AppResult<Json<RecommendationsResponse>> {
     let user_id = check_id("user", &id)?.to_string();
+    caller.authorize_reader(&user_id)?;
     let n = parse_n(params.n.as_deref(), 10)?;
     let explain = parse_bool("explain", params.explain.as_deref(), true)?;
     let req = RecRequest {
@@ -175,9 +178,11 @@ pub async fn recommendations(
     ))]
 pub async fn user_ratings(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> AppResult<Json<RatingsResponse>> {
     let user_id = check_id("user", &id)?.to_string();
+    caller.authorize_reader(&user_id)?;
     match ratings_for(&state, user_id.clone()).await? {
         Some(r) => Ok(Json(r)),
         None => Err(AppError::NotFound(format!(
@@ -199,9 +204,11 @@ pub async fn user_ratings(
     ))]
 pub async fn add_rating(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<NewRating>,
 ) -> AppResult<(StatusCode, Json<RatingAck>)> {
+    caller.authorize_reader(check_id("user", &id)?)?;
     let ack = store_rating(&state, &id, &body.book_id, body.rating).await?;
     Ok((StatusCode::CREATED, Json(ack)))
 }
@@ -291,6 +298,8 @@ pub async fn healthz() -> Json<Health> {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Readiness {
     pub status: String,
+    /// Who may read and write readers' data: `open` or `accounts`.
+    pub auth: crate::security::AuthMode,
     /// Model kind, e.g. "svd".
     pub model: String,
     pub users: usize,
@@ -309,7 +318,10 @@ pub struct Readiness {
         (status = 200, description = "Ready", body = Readiness),
         (status = 503, description = "Database unavailable", body = ErrorBody),
     ))]
-pub async fn readyz(State(state): State<AppState>) -> AppResult<Json<Readiness>> {
+pub async fn readyz(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> AppResult<Json<Readiness>> {
     let loaded = state.loaded();
     let store = state.store();
     let stored = blocking(move || Ok(store.count())).await?.map_err(|e| {
@@ -323,6 +335,7 @@ pub async fn readyz(State(state): State<AppState>) -> AppResult<Json<Readiness>>
         .unwrap_or(0);
     Ok(Json(Readiness {
         status: "ready".to_string(),
+        auth: caller.mode,
         model: loaded.model.fitted.kind.name().to_string(),
         users: loaded.model.fitted.users.len(),
         books: loaded.model.fitted.items.len(),

@@ -2,7 +2,15 @@
 
 pub mod admin;
 pub mod api;
+pub mod auth;
 pub mod pages;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::security::{Security, SecurityConfig};
 
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::{header, StatusCode, Uri};
@@ -40,9 +48,19 @@ where
     tokio::task::spawn_blocking(f).await?
 }
 
-/// The whole application. Needs `into_make_service_with_connect_info::<SocketAddr>()` for the
-/// admin routes to see the peer address (without it they answer 403).
+/// The whole application in `open` mode for loopback ([`SecurityConfig::default`]). Needs
+/// `into_make_service_with_connect_info::<SocketAddr>()` for the admin routes to see the peer
+/// address (without it they answer 403).
 pub fn app(state: AppState) -> Router {
+    app_with(state, Arc::new(Security::new(SecurityConfig::default())))
+}
+
+/// The whole application with the given security settings (see [`crate::security`]).
+pub fn app_with(state: AppState, security: Arc<Security>) -> Router {
+    use axum::http::HeaderValue;
+    let header = |name: header::HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+    };
     Router::new()
         .route("/", get(pages::home))
         .route("/books/{id}", get(pages::book))
@@ -62,9 +80,25 @@ pub fn app(state: AppState) -> Router {
         .route("/openapi.json", get(crate::openapi::openapi_json))
         .route("/docs", get(docs_page))
         .route("/admin/reload", post(admin::reload))
+        .route("/signup", get(auth::signup_page).post(auth::signup))
+        .route("/signin", get(auth::signin_page).post(auth::signin))
+        .route("/signout", post(auth::signout))
         .route("/static/{file}", get(static_file))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(crate::error::MAX_BODY_BYTES))
+        .layer(axum::Extension(Arc::clone(&security)))
+        .layer(axum::middleware::from_fn_with_state(
+            (state.clone(), security),
+            crate::security::guard,
+        ))
+        .layer(header(
+            header::CONTENT_SECURITY_POLICY,
+            crate::security::CSP,
+        ))
+        .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header(header::REFERRER_POLICY, "same-origin"))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
@@ -76,6 +110,7 @@ pub fn app(state: AppState) -> Router {
 const CSS: &str = include_str!("../../static/app.css");
 const START_JS: &str = include_str!("../../static/start.js");
 const DOCS_JS: &str = include_str!("../../static/docs.js");
+const DOCS_CSS: &str = include_str!("../../static/docs.css");
 const DOCS_HTML: &str = include_str!("../../static/docs.html");
 
 async fn static_file(ApiPath(file): ApiPath<String>) -> Response {
@@ -83,6 +118,7 @@ async fn static_file(ApiPath(file): ApiPath<String>) -> Response {
         "app.css" => ("text/css; charset=utf-8", CSS),
         "start.js" => ("text/javascript; charset=utf-8", START_JS),
         "docs.js" => ("text/javascript; charset=utf-8", DOCS_JS),
+        "docs.css" => ("text/css; charset=utf-8", DOCS_CSS),
         _ => return (StatusCode::NOT_FOUND, "no such file").into_response(),
     };
     (
