@@ -11,6 +11,7 @@ pub mod connections;
 pub mod engine;
 pub mod error;
 pub mod fast;
+pub mod metrics;
 pub mod openapi;
 pub mod ranking;
 pub mod routes;
@@ -208,6 +209,7 @@ pub async fn serve_configured(
 /// caller can announce its URL and then [`serve_configured`].
 pub async fn start(config: ServeConfig) -> anyhow::Result<(AppState, tokio::net::TcpListener)> {
     let cfg = config.clone();
+    let started = std::time::Instant::now();
     let state = tokio::task::spawn_blocking(move || {
         AppState::load(
             &cfg.model_path,
@@ -220,6 +222,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<(AppState, tokio::net:
     })
     .await
     .context("start-up task failed")??;
+    metrics::global().model_loaded(started.elapsed().as_secs_f64());
     let listener = bind(config.addr).await?;
     if config.watch_model {
         tokio::spawn(watch_model_files(state.clone(), config.watch_interval));
@@ -275,7 +278,8 @@ pub async fn serve_until(
     );
     let security = std::sync::Arc::new(security::Security::new(security));
     let router: Router = routes::app_with(state, security);
-    connections::serve(listener, router, limits, Default::default(), shutdown)
+    let open = std::sync::Arc::clone(&metrics::global().open_connections);
+    connections::serve(listener, router, limits, open, shutdown)
         .await
         .context("server error")?;
     tracing::info!("bookrec stopped");
@@ -341,9 +345,14 @@ pub async fn watch_model_files(state: AppState, interval: Duration) {
             continue;
         }
         last = now;
+        let started = std::time::Instant::now();
         match state.reload().await {
-            Ok(_) => tracing::info!(files = ?paths, "model file changed: reloaded"),
+            Ok(_) => {
+                metrics::global().model_loaded(started.elapsed().as_secs_f64());
+                tracing::info!(files = ?paths, "model file changed: reloaded")
+            }
             Err(e) => {
+                metrics::global().reload_failures.inc();
                 tracing::warn!(files = ?paths, error = %e, "model file changed but was rejected")
             }
         }

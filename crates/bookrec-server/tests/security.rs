@@ -481,3 +481,95 @@ async fn idle_and_slow_header_sockets_are_closed_and_do_not_block_others() {
         slow_closed_at.len()
     );
 }
+
+/// `name{labels} value` lines of a Prometheus text exposition.
+fn samples(text: &str) -> Vec<(String, f64)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (name, value) = l.rsplit_once(' ').unwrap();
+            (name.to_string(), value.parse().unwrap_or_else(|_| panic!("bad sample: {l}")))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_requests_ratings_fold_ins_and_connections() {
+    let srv = server("127.0.0.1:0", config(AuthMode::Open), Limits::default())
+        .await
+        .unwrap();
+    let addr = srv.addr;
+    let accounts = server("127.0.0.1:0", config(AuthMode::Accounts), Limits::default())
+        .await
+        .unwrap();
+    let admin = accounts.state.store().create_token("ops", true).unwrap();
+    let reader = accounts.state.store().create_token("1", false).unwrap();
+    let acc = accounts.addr;
+    blocking(move || {
+        let json = ("Content-Type", "application/json");
+        for _ in 0..3 {
+            assert_eq!(request(addr, "GET", "/healthz", &[], "").status, 200);
+        }
+        let r = request(addr, "POST", "/api/users/m1/ratings", &[json], r#"{"book_id":"F1","rating":9}"#);
+        assert_eq!(r.status, 201);
+        assert!(!r.header("x-request-id").is_empty());
+        let recs = request(addr, "GET", "/api/users/m1/recommendations", &[], "");
+        assert_eq!(recs.json()["source"], "fold_in");
+        let m = request(addr, "GET", "/metrics", &[], "");
+        assert_eq!(m.status, 200, "{}", m.body);
+        assert!(m.header("content-type").contains("text"));
+        let s = samples(&m.body);
+        let value = |name: &str, labels: &[&str]| {
+            s.iter()
+                .filter(|(n, _)| n.starts_with(name) && labels.iter().all(|l| n.contains(l)))
+                .map(|(_, v)| *v)
+                .sum::<f64>()
+        };
+        assert!(value("bookrec_http_requests_total{", &["route=\"/healthz\"", "status=\"200\"", "method=\"GET\""]) >= 3.0, "{}", m.body);
+        assert!(value("bookrec_http_requests_total{", &["route=\"/api/users/{id}/ratings\"", "status=\"201\""]) >= 1.0);
+        assert!(value("bookrec_http_request_duration_seconds_count{", &["route=\"/healthz\""]) >= 3.0);
+        assert!(s.iter().any(|(n, _)| n.starts_with("bookrec_http_request_duration_seconds_bucket{") && n.contains("le=\"+Inf\"")));
+        assert!(value("bookrec_ratings_stored", &[]) >= 1.0);
+        assert!(value("bookrec_fold_ins_total", &[]) >= 1.0);
+        assert!(value("bookrec_open_connections", &[]) >= 1.0);
+        assert!(s.iter().any(|(n, _)| n == "bookrec_model_age_seconds"));
+        assert!(s.iter().any(|(n, _)| n == "bookrec_model_load_seconds"));
+        assert!(s.iter().any(|(n, _)| n == "bookrec_model_reload_failures_total"));
+        // Accounts mode: an admin token is needed.
+        assert_eq!(request(acc, "GET", "/metrics", &[], "").status, 401);
+        let b = format!("Bearer {reader}");
+        assert_eq!(request(acc, "GET", "/metrics", &[("Authorization", &b)], "").status, 403);
+        let b = format!("Bearer {admin}");
+        assert_eq!(request(acc, "GET", "/metrics", &[("Authorization", &b)], "").status, 200);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_describes_bearer_auth_error_answers_and_constraints() {
+    let srv = server("127.0.0.1:0", config(AuthMode::Open), Limits::default())
+        .await
+        .unwrap();
+    let addr = srv.addr;
+    let doc = blocking(move || request(addr, "GET", "/openapi.json", &[], "").json()).await;
+    let scheme = &doc["components"]["securitySchemes"]["bearer"];
+    assert_eq!(scheme["type"], "http");
+    assert_eq!(scheme["scheme"], "bearer");
+    let recs = &doc["paths"]["/api/users/{id}/recommendations"]["get"];
+    for code in ["401", "403", "503"] {
+        assert!(recs["responses"][code].is_object(), "recommendations lacks {code}");
+    }
+    let add = &doc["paths"]["/api/users/{id}/ratings"]["post"];
+    for code in ["401", "403", "413", "429", "503"] {
+        assert!(add["responses"][code].is_object(), "add rating lacks {code}");
+    }
+    assert!(recs["security"].as_array().unwrap().iter().any(|s| s.get("bearer").is_some()));
+    let params = recs["parameters"].as_array().unwrap();
+    let param = |name: &str| params.iter().find(|p| p["name"] == name).unwrap()["schema"].clone();
+    assert_eq!(param("id")["maxLength"], 64);
+    assert_eq!(param("n")["maximum"], 100);
+    assert_eq!(param("n")["minimum"], 1);
+    let search = doc["paths"]["/api/books"]["get"]["parameters"].as_array().unwrap().clone();
+    let q = search.iter().find(|p| p["name"] == "q").unwrap();
+    assert_eq!(q["schema"]["maxLength"], 200);
+}

@@ -26,6 +26,7 @@ pub struct Reloaded {
 /// corrupted or unreadable file, or a model and ranker that do not work together, is rejected
 /// (422) and the previous models keep serving. Loopback clients only.
 #[utoipa::path(post, path = "/admin/reload", tag = "ops",
+    security(("bearer" = []), ()),
     responses(
         (status = 200, description = "New model serving", body = Reloaded),
         (status = 401, description = "accounts mode: no admin token", body = ErrorBody),
@@ -34,12 +35,15 @@ pub struct Reloaded {
     ))]
 pub async fn reload(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Reloaded>> {
     caller.authorize_admin()?;
+    let started = std::time::Instant::now();
     let fresh = state.reload().await.map_err(|e| match e {
         ReloadError::NoModelFile | ReloadError::Rejected(_) => {
+            crate::metrics::global().reload_failures.inc();
             tracing::warn!(error = %e, "model reload refused");
             AppError::Unprocessable(e.to_string())
         }
     })?;
+    crate::metrics::global().model_loaded(started.elapsed().as_secs_f64());
     Ok(Json(Reloaded {
         status: "reloaded".to_string(),
         model: fresh.model.fitted.kind.name().to_string(),

@@ -23,7 +23,7 @@ use crate::views::{
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct NParam {
     /// How many books (1–100, default 10).
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub n: Option<String>,
     /// Which model ranks: `ranker` (the `--ranker` model; the default when the server has
     /// one) or `rating` (the `--model` model). `ranker` on a server without one is a 422.
@@ -35,7 +35,7 @@ pub struct NParam {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct RecParams {
     /// How many books (1–100, default 10).
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub n: Option<String>,
     /// Include "because you rated X highly" for each book (default true). Costs one fold-in
     /// decomposition per book; `false` returns the top-N alone.
@@ -57,10 +57,11 @@ pub struct RecParams {
 /// `?q=&n=` for search.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct SearchParams {
-    /// Part of a title or author; case and accents are ignored.
+    /// Part of a title or author (1–200 characters); case and accents are ignored.
+    #[param(min_length = 1, max_length = 200)]
     pub q: Option<String>,
     /// How many books (1–100, default 20).
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub n: Option<String>,
 }
 
@@ -100,6 +101,11 @@ pub async fn recommendations_for(
         loaded.recommendations(user_id, stored, &opts, req)
     })
     .await
+    .inspect(|r| {
+        if matches!(r.source, crate::views::RecSource::FoldIn) {
+            crate::metrics::global().fold_ins.inc();
+        }
+    })
 }
 
 /// A user's ratings, or `None` for an unknown user with nothing stored.
@@ -143,11 +149,15 @@ pub async fn store_rating(
 /// `score_kind`) and the rating model supplies `predicted_rating` (`rating_model`; `null` for a
 /// book it does not know); both fold in stored ratings.
 #[utoipa::path(get, path = "/api/users/{id}/recommendations", tag = "users",
-    params(("id" = String, Path, description = "User id, e.g. 276847"), RecParams),
+    params(("id" = String, Path, description = "User id, e.g. 276847 (1–64 characters, no spaces)", max_length = 64, min_length = 1, pattern = r"^[^\s\x00-\x1f\x7f]{1,64}$"), RecParams),
+    security(("bearer" = []), ()),
     responses(
         (status = 200, description = "Recommendations, best first", body = RecommendationsResponse),
         (status = 400, description = "Malformed id, n, explain, rank_by or min_rating", body = ErrorBody),
+        (status = 401, description = "accounts mode: no session or bearer token, or an unknown or revoked token", body = ErrorBody),
+        (status = 403, description = "accounts mode: another reader's data", body = ErrorBody),
         (status = 422, description = "n out of range, rank_by=ranker without a ranker, or min_rating off the rating scale", body = ErrorBody),
+        (status = 503, description = "The ratings database is busy (Retry-After)", body = ErrorBody),
     ))]
 pub async fn recommendations(
     State(state): State<AppState>,
@@ -170,11 +180,15 @@ pub async fn recommendations(
 
 /// A user's ratings: training ratings plus ratings stored on this server, highest first.
 #[utoipa::path(get, path = "/api/users/{id}/ratings", tag = "users",
-    params(("id" = String, Path, description = "User id")),
+    params(("id" = String, Path, description = "User id (1–64 characters, no spaces)", max_length = 64, min_length = 1, pattern = r"^[^\s\x00-\x1f\x7f]{1,64}$")),
+    security(("bearer" = []), ()),
     responses(
         (status = 200, description = "The user's ratings", body = RatingsResponse),
         (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 401, description = "accounts mode: no session or bearer token, or an unknown or revoked token", body = ErrorBody),
+        (status = 403, description = "accounts mode: another reader's data", body = ErrorBody),
         (status = 404, description = "Unknown user with no stored ratings", body = ErrorBody),
+        (status = 503, description = "The ratings database is busy (Retry-After)", body = ErrorBody),
     ))]
 pub async fn user_ratings(
     State(state): State<AppState>,
@@ -194,13 +208,19 @@ pub async fn user_ratings(
 /// Stores a rating (new readers included). Answered only after the rating is durably
 /// committed to the SQLite database.
 #[utoipa::path(post, path = "/api/users/{id}/ratings", tag = "users",
-    params(("id" = String, Path, description = "User id (any new id starts a new reader)")),
+    params(("id" = String, Path, description = "User id (1–64 characters, no spaces; in open mode any new id starts a new reader)", max_length = 64, min_length = 1, pattern = r"^[^\s\x00-\x1f\x7f]{1,64}$")),
+    security(("bearer" = []), ()),
     request_body = NewRating,
     responses(
         (status = 201, description = "Stored", body = RatingAck),
         (status = 400, description = "Malformed id or JSON", body = ErrorBody),
+        (status = 401, description = "accounts mode: no session or bearer token, or an unknown or revoked token", body = ErrorBody),
+        (status = 403, description = "accounts mode: another reader's data", body = ErrorBody),
         (status = 404, description = "Unknown book", body = ErrorBody),
+        (status = 413, description = "Body over 2 MB", body = ErrorBody),
         (status = 422, description = "Rating outside the model's scale, or wrong field types", body = ErrorBody),
+        (status = 429, description = "Too many writes from this client (Retry-After)", body = ErrorBody),
+        (status = 503, description = "The ratings database is busy (Retry-After)", body = ErrorBody),
     ))]
 pub async fn add_rating(
     State(state): State<AppState>,
@@ -215,7 +235,7 @@ pub async fn add_rating(
 
 /// One book: catalogue metadata and its number of training ratings.
 #[utoipa::path(get, path = "/api/books/{id}", tag = "books",
-    params(("id" = String, Path, description = "Book id (ISBN)")),
+    params(("id" = String, Path, description = "Book id (ISBN; 1–64 characters, no spaces)", max_length = 64, min_length = 1, pattern = r"^[^\s\x00-\x1f\x7f]{1,64}$")),
     responses(
         (status = 200, description = "The book", body = BookView),
         (status = 400, description = "Malformed id", body = ErrorBody),
@@ -236,7 +256,7 @@ pub async fn book(
 /// Books similar to this one ("readers who liked this also liked"), by the ranker when the
 /// server has one (similar books are a list to choose, like recommendations).
 #[utoipa::path(get, path = "/api/books/{id}/similar", tag = "books",
-    params(("id" = String, Path, description = "Book id (ISBN)"), NParam),
+    params(("id" = String, Path, description = "Book id (ISBN; 1–64 characters, no spaces)", max_length = 64, min_length = 1, pattern = r"^[^\s\x00-\x1f\x7f]{1,64}$"), NParam),
     responses(
         (status = 200, description = "Similar books, most similar first", body = SimilarResponse),
         (status = 400, description = "Malformed id, n or rank_by", body = ErrorBody),

@@ -17,8 +17,6 @@ use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
-use tracing::Level;
 
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -80,6 +78,7 @@ pub fn app_with(state: AppState, security: Arc<Security>) -> Router {
         .route("/openapi.json", get(crate::openapi::openapi_json))
         .route("/docs", get(docs_page))
         .route("/admin/reload", post(admin::reload))
+        .route("/metrics", get(crate::metrics::metrics_route))
         .route("/signup", get(auth::signup_page).post(auth::signup))
         .route("/signin", get(auth::signin_page).post(auth::signin))
         .route("/signout", post(auth::signout))
@@ -99,11 +98,7 @@ pub fn app_with(state: AppState, security: Arc<Security>) -> Router {
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(header(header::REFERRER_POLICY, "same-origin"))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
+        .layer(axum::middleware::from_fn(crate::metrics::observe))
         .with_state(state)
 }
 
