@@ -77,9 +77,9 @@ pub async fn signup_page(State(state): State<AppState>, caller: Caller) -> Respo
 pub async fn signin_page(
     State(state): State<AppState>,
     caller: Caller,
-    query: Option<axum::extract::Query<NextQuery>>,
+    query: Result<axum::extract::Query<NextQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let next = query.and_then(|q| q.0.next).unwrap_or_default();
+    let next = query.ok().and_then(|q| q.0.next).unwrap_or_default();
     match accounts_only(&caller) {
         Ok(()) => form_page(&state, StatusCode::OK, false, "", &next, None),
         Err(e) => error_page(&state, e),
@@ -152,7 +152,7 @@ pub async fn signup(
         Err(e) if matches!(e.status(), StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY) => {
             form_page(&state, e.status(), true, &user, "", Some(e.public_message()))
         }
-        Err(e) => e.decorate(error_page(&state, e)),
+        Err(e) => error_page(&state, e),
     }
 }
 
@@ -199,7 +199,7 @@ pub async fn signin(
         Err(e) if e.status() == StatusCode::BAD_REQUEST => {
             form_page(&state, e.status(), false, &user, &next, Some(e.public_message()))
         }
-        Err(e) => e.decorate(error_page(&state, e)),
+        Err(e) => error_page(&state, e),
     }
 }
 
@@ -213,7 +213,7 @@ pub async fn signout(
 ) -> Response {
     let csrf = form.ok().and_then(|Form(f)| f.csrf);
     if let Err(e) = accounts_only(&caller).and_then(|()| caller.check_csrf(csrf.as_deref())) {
-        return e.decorate(error_page(&state, e));
+        return error_page(&state, e);
     }
     if let Some(secret) = cookie(&headers, SESSION_COOKIE).map(str::to_string) {
         let store = state.store();

@@ -56,7 +56,7 @@ pub fn app(state: AppState) -> Router {
 /// The whole application with the given security settings (see [`crate::security`]).
 pub fn app_with(state: AppState, security: Arc<Security>) -> Router {
     use axum::http::HeaderValue;
-    let header = |name: header::HeaderName, value: &'static str| {
+    let set_header = |name: header::HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
     Router::new()
@@ -91,13 +91,13 @@ pub fn app_with(state: AppState, security: Arc<Security>) -> Router {
             (state.clone(), security),
             crate::security::guard,
         ))
-        .layer(header(
+        .layer(set_header(
             header::CONTENT_SECURITY_POLICY,
             crate::security::CSP,
         ))
-        .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(header(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(header(header::REFERRER_POLICY, "same-origin"))
+        .layer(set_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(set_header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(set_header(header::REFERRER_POLICY, "same-origin"))
         .layer(axum::middleware::from_fn(crate::metrics::observe))
         .with_state(state)
 }
