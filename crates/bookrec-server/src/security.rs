@@ -31,7 +31,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::state::AppState;
@@ -53,7 +53,9 @@ pub const CSP: &str = "default-src 'self'; img-src 'self' https: http: data:; ob
                        base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Who may read and write a reader's data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthMode {
     /// Anyone may type a reader ID (a trusted machine: the default on a loopback address).
@@ -322,7 +324,7 @@ tokio::task_local! {
 
 /// The [`PageContext`] of the request being handled (undefined outside one).
 pub fn page_context() -> minijinja::Value {
-    PAGE.try_with(minijinja::Value::from_serialize)
+    PAGE.try_with(|p| minijinja::Value::from_serialize(p))
         .unwrap_or(minijinja::Value::UNDEFINED)
 }
 
