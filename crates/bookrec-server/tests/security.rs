@@ -299,6 +299,7 @@ async fn open_mode_headers_hosts_csrf_sizes_and_rate_limit() {
             assert!(!r.header("referrer-policy").is_empty());
             if r.header("content-type").starts_with("text/html") {
                 assert!(!r.body.contains("<script>") && !r.body.contains("<style>"), "{path}: inline script or style");
+                assert!(!r.body.contains("onerror=") && !r.body.contains("onload="), "{path}: inline event handler");
             }
         }
         // Open mode: no accounts pages; /readyz says so.

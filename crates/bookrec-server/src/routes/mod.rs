@@ -106,6 +106,7 @@ const CSS: &str = include_str!("../../static/app.css");
 const START_JS: &str = include_str!("../../static/start.js");
 const DOCS_JS: &str = include_str!("../../static/docs.js");
 const DOCS_CSS: &str = include_str!("../../static/docs.css");
+const COVERS_JS: &str = include_str!("../../static/covers.js");
 const DOCS_HTML: &str = include_str!("../../static/docs.html");
 
 async fn static_file(ApiPath(file): ApiPath<String>) -> Response {
@@ -114,6 +115,7 @@ async fn static_file(ApiPath(file): ApiPath<String>) -> Response {
         "start.js" => ("text/javascript; charset=utf-8", START_JS),
         "docs.js" => ("text/javascript; charset=utf-8", DOCS_JS),
         "docs.css" => ("text/css; charset=utf-8", DOCS_CSS),
+        "covers.js" => ("text/javascript; charset=utf-8", COVERS_JS),
         _ => return (StatusCode::NOT_FOUND, "no such file").into_response(),
     };
     (
