@@ -130,7 +130,11 @@ pub struct ServeArgs {
     pub secure_cookies: bool,
     /// A host name clients may use to reach this server (the `Host` header), besides
     /// localhost, 127.0.0.1, [::1] and the --addr IP. Repeatable. Other hosts get 421.
-    #[arg(long = "allowed-host", env = "BOOKREC_ALLOWED_HOSTS", value_delimiter = ',')]
+    #[arg(
+        long = "allowed-host",
+        env = "BOOKREC_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
     pub allowed_hosts: Vec<String>,
     /// Writes (ratings, sign-ups, sign-in attempts) each client IP may make per minute,
     /// with a burst of the same size; more get 429 with Retry-After. 0: no limit.
@@ -240,7 +244,13 @@ async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
 /// with the defaults for `addr` (see [`security::SecurityConfig::for_addr`]).
 pub async fn serve_with(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {
     let security = security::SecurityConfig::for_addr(&addr, None, &[]);
-    serve_on_with(state, bind(addr).await?, security, connections::Limits::default()).await
+    serve_on_with(
+        state,
+        bind(addr).await?,
+        security,
+        connections::Limits::default(),
+    )
+    .await
 }
 
 /// Serves on an already bound listener (lets callers bind port 0 and learn the port first),

@@ -152,7 +152,9 @@ impl SecurityConfig {
 fn normalize_host(raw: &str) -> String {
     let raw = raw.trim().to_ascii_lowercase();
     if raw.starts_with('[') {
-        return raw.split_once(']').map_or(raw.clone(), |(h, _)| format!("{h}]"));
+        return raw
+            .split_once(']')
+            .map_or(raw.clone(), |(h, _)| format!("{h}]"));
     }
     if raw.parse::<std::net::Ipv6Addr>().is_ok() {
         return format!("[{raw}]");
@@ -182,9 +184,9 @@ impl std::fmt::Debug for Security {
 
 impl Security {
     pub fn new(config: SecurityConfig) -> Self {
-        let limiter = config.write_limit.map(|l| {
-            RateLimiter::keyed(Quota::per_minute(l.per_minute).allow_burst(l.burst))
-        });
+        let limiter = config
+            .write_limit
+            .map(|l| RateLimiter::keyed(Quota::per_minute(l.per_minute).allow_burst(l.burst)));
         Security { config, limiter }
     }
 
@@ -205,7 +207,7 @@ impl Security {
 
     fn host_allowed(&self, host: &str) -> bool {
         let host = normalize_host(host);
-        self.config.allowed_hosts.iter().any(|h| *h == host)
+        self.config.allowed_hosts.contains(&host)
     }
 }
 
@@ -348,7 +350,11 @@ pub fn set_cookie(
     max_age: Duration,
     same_site: &str,
 ) -> String {
-    let secure = if config.secure_cookies { "; Secure" } else { "" };
+    let secure = if config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
     format!(
         "{name}={value}; Path=/; Max-Age={}; HttpOnly; SameSite={same_site}{secure}",
         max_age.as_secs()
@@ -486,9 +492,7 @@ pub async fn guard(
         if let Err(retry_after) = security.check_write(key) {
             tracing::warn!(peer = %key, %path, "write rate limit reached");
             return AppError::TooManyRequests {
-                message: format!(
-                    "too many writes from this address; retry in {retry_after} s"
-                ),
+                message: format!("too many writes from this address; retry in {retry_after} s"),
                 retry_after,
             }
             .into_response();
@@ -586,7 +590,10 @@ mod tests {
         assert_eq!(normalize_host("LocalHost:8000"), "localhost");
         assert_eq!(normalize_host("[::1]:8000"), "[::1]");
         assert_eq!(normalize_host("::1"), "[::1]");
-        assert_eq!(authority("http://Example.com:80/x?y").as_deref(), Some("example.com:80"));
+        assert_eq!(
+            authority("http://Example.com:80/x?y").as_deref(),
+            Some("example.com:80")
+        );
         assert_eq!(authority("garbage"), None);
         let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap_or(IpAddr::from([0; 4]));
         assert!(canonical(mapped).is_loopback());

@@ -22,7 +22,8 @@ pub mod accounts;
 use serde::Serialize;
 
 /// Schema migrations; index `i` upgrades `user_version` from `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &["
+pub const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE ratings (
         user_id   TEXT    NOT NULL,
         book_id   TEXT    NOT NULL,
@@ -31,7 +32,9 @@ pub const MIGRATIONS: &[&str] = &["
         PRIMARY KEY (user_id, book_id)
     ) WITHOUT ROWID;
     CREATE INDEX ratings_by_book ON ratings (book_id);
-", accounts::MIGRATION];
+",
+    accounts::MIGRATION,
+];
 
 const READERS: usize = 4;
 

@@ -181,7 +181,10 @@ impl Browser {
             child,
             _dir: dir,
         };
-        let target = b.call("Target.createTarget", serde_json::json!({"url": "about:blank"}));
+        let target = b.call(
+            "Target.createTarget",
+            serde_json::json!({"url": "about:blank"}),
+        );
         let target_id = target["targetId"].as_str().unwrap().to_string();
         let attached = b.call(
             "Target.attachToTarget",
@@ -314,9 +317,15 @@ async fn browser_signs_up_rates_three_books_and_another_profile_is_refused() {
     .await
     .unwrap();
     let (before, after) = (before.as_str().unwrap(), after.as_str().unwrap());
-    assert!(!after.is_empty() && before != after, "recommendations did not change:\n{before}\n---\n{after}");
+    assert!(
+        !after.is_empty() && before != after,
+        "recommendations did not change:\n{before}\n---\n{after}"
+    );
     let mine = mine.as_str().unwrap();
-    assert!(mine.contains("reader9") && mine.contains("Includes the 3 ratings"), "{mine}");
+    assert!(
+        mine.contains("reader9") && mine.contains("Includes the 3 ratings"),
+        "{mine}"
+    );
 
     // A second browser profile (no session) cannot see that reader's page.
     let dom = tokio::task::spawn_blocking(move || {

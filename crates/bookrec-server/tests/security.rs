@@ -42,7 +42,13 @@ impl Reply {
 }
 
 /// Sends one request (`Connection: close`) with `headers` and `body`.
-fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Reply {
     let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
         req.push_str(&format!("Host: {addr}\r\n"));
@@ -59,7 +65,14 @@ fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)],
     let out = String::from_utf8_lossy(&raw).to_string();
     let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
     let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let mut map: HashMap<String, String> = HashMap::new();
     let mut chunked = false;
     for l in lines {
@@ -74,8 +87,16 @@ fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)],
                 .or_insert_with(|| v.trim().to_string());
         }
     }
-    let body = if chunked { dechunk(body) } else { body.to_string() };
-    Reply { status, headers: map, body }
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Reply {
+        status,
+        headers: map,
+        body,
+    }
 }
 
 fn dechunk(mut s: &str) -> String {
@@ -176,7 +197,16 @@ async fn accounts_mode_401_403_matrix_and_token_revocation() {
             }
         }
         // Public routes stay public.
-        for path in ["/api/books/F0", "/api/books/F0/similar", "/api/books?q=hobbit", "/healthz", "/openapi.json", "/docs", "/books/F0", "/search?q=mort"] {
+        for path in [
+            "/api/books/F0",
+            "/api/books/F0/similar",
+            "/api/books?q=hobbit",
+            "/healthz",
+            "/openapi.json",
+            "/docs",
+            "/books/F0",
+            "/search?q=mort",
+        ] {
             assert_eq!(request(addr, "GET", path, &[], "").status, 200, "{path}");
         }
         let ready = request(addr, "GET", "/readyz", &[], "");
@@ -184,20 +214,40 @@ async fn accounts_mode_401_403_matrix_and_token_revocation() {
         // Reader pages: anonymous → 401 page with a sign-in link.
         let page = request(addr, "GET", "/?user=1", &[], "");
         assert_eq!(page.status, 401);
-        assert!(page.header("content-type").starts_with("text/html") && page.body.contains("/signin"));
+        assert!(
+            page.header("content-type").starts_with("text/html") && page.body.contains("/signin")
+        );
         // Admin: anonymous 401, a reader's token 403, an admin token passes the check (the
         // in-memory model then has no file to reload: 422).
         let a1 = bearer(&reader1);
         let aa = bearer(&admin);
         assert_eq!(request(addr, "POST", "/admin/reload", &[], "").status, 401);
-        assert_eq!(request(addr, "POST", "/admin/reload", &[("Authorization", &a1)], "").status, 403);
-        assert_eq!(request(addr, "POST", "/admin/reload", &[("Authorization", &aa)], "").status, 422);
+        assert_eq!(
+            request(addr, "POST", "/admin/reload", &[("Authorization", &a1)], "").status,
+            403
+        );
+        assert_eq!(
+            request(addr, "POST", "/admin/reload", &[("Authorization", &aa)], "").status,
+            422
+        );
         // Revocation: the token stops working at once; an unknown token is a 401 too.
         assert_eq!(store.revoke_tokens(&reader1[..12]).unwrap(), 1);
-        let r = request(addr, "GET", "/api/users/1/ratings", &[("Authorization", &a1)], "");
+        let r = request(
+            addr,
+            "GET",
+            "/api/users/1/ratings",
+            &[("Authorization", &a1)],
+            "",
+        );
         assert_eq!(r.status, 401, "{}", r.body);
         assert!(r.body.contains("revoked"));
-        let r = request(addr, "GET", "/api/users/1/ratings", &[("Authorization", "Bearer bkr_nonsense")], "");
+        let r = request(
+            addr,
+            "GET",
+            "/api/users/1/ratings",
+            &[("Authorization", "Bearer bkr_nonsense")],
+            "",
+        );
         assert_eq!(r.status, 401);
     })
     .await;
@@ -214,65 +264,153 @@ async fn sign_up_sign_in_sessions_and_csrf() {
         let page = request(addr, "GET", "/signup", &[], "");
         assert_eq!(page.status, 200);
         let csrf = page.set_cookie("bookrec_csrf").expect("CSRF cookie");
-        assert!(page.body.contains(&format!(r#"name="csrf" value="{csrf}""#)));
+        assert!(page
+            .body
+            .contains(&format!(r#"name="csrf" value="{csrf}""#)));
         let csrf_cookie = format!("bookrec_csrf={csrf}");
         let post = |path: &str, cookie: &str, body: &str| {
             request(addr, "POST", path, &[form, ("Cookie", cookie)], body)
         };
         // Refused: a reader ID the model knows, a short password, a missing CSRF field.
-        let r = post("/signup", &csrf_cookie, &format!("user=1&password=longenough&csrf={csrf}"));
+        let r = post(
+            "/signup",
+            &csrf_cookie,
+            &format!("user=1&password=longenough&csrf={csrf}"),
+        );
         assert_eq!(r.status, 422, "{}", r.body);
-        let r = post("/signup", &csrf_cookie, &format!("user=newbie&password=short&csrf={csrf}"));
+        let r = post(
+            "/signup",
+            &csrf_cookie,
+            &format!("user=newbie&password=short&csrf={csrf}"),
+        );
         assert_eq!(r.status, 422);
         assert!(r.body.contains("at least 8"));
-        assert_eq!(post("/signup", &csrf_cookie, "user=newbie&password=longenough").status, 403);
-        let r = post("/signup", &csrf_cookie, &format!("user=newbie&password=longenough&csrf={csrf}"));
+        assert_eq!(
+            post("/signup", &csrf_cookie, "user=newbie&password=longenough").status,
+            403
+        );
+        let r = post(
+            "/signup",
+            &csrf_cookie,
+            &format!("user=newbie&password=longenough&csrf={csrf}"),
+        );
         assert_eq!(r.status, 303, "{}", r.body);
         let set = r.header("set-cookie").to_string();
-        assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Secure") && set.contains("Max-Age="), "{set}");
+        assert!(
+            set.contains("HttpOnly")
+                && set.contains("SameSite=Lax")
+                && set.contains("Secure")
+                && set.contains("Max-Age="),
+            "{set}"
+        );
         let session = r.set_cookie("bookrec_session").unwrap();
         let both = format!("bookrec_session={session}; {csrf_cookie}");
         // The same ID again is taken.
-        let r = post("/signup", &csrf_cookie, &format!("user=newbie&password=longenough&csrf={csrf}"));
+        let r = post(
+            "/signup",
+            &csrf_cookie,
+            &format!("user=newbie&password=longenough&csrf={csrf}"),
+        );
         assert_eq!(r.status, 422);
 
         // Own page: 200; another reader's: 403; without the cookie: 401.
         let own = request(addr, "GET", "/", &[("Cookie", &both)], "");
         assert_eq!(own.status, 200);
         assert!(own.body.contains(r#"id="signed-in">newbie"#));
-        assert_eq!(request(addr, "GET", "/?user=1", &[("Cookie", &both)], "").status, 403);
-        assert_eq!(request(addr, "GET", "/api/users/newbie/ratings", &[], "").status, 401);
+        assert_eq!(
+            request(addr, "GET", "/?user=1", &[("Cookie", &both)], "").status,
+            403
+        );
+        assert_eq!(
+            request(addr, "GET", "/api/users/newbie/ratings", &[], "").status,
+            401
+        );
 
         // Rating through the page form: needs the CSRF field, refused from a foreign origin.
         let rate = format!("book_id=F1&rating=9&csrf={csrf}");
         let r = post("/rate", &both, "book_id=F1&rating=9");
         assert_eq!(r.status, 403, "{}", r.body);
-        let r = request(addr, "POST", "/rate", &[form, ("Cookie", &both), ("Origin", "http://evil.example")], &rate);
+        let r = request(
+            addr,
+            "POST",
+            "/rate",
+            &[form, ("Cookie", &both), ("Origin", "http://evil.example")],
+            &rate,
+        );
         assert_eq!(r.status, 403);
         let r = post("/rate", &both, &rate);
         assert_eq!(r.status, 303, "{}", r.body);
         // Cookie-authenticated JSON writes must carry this site's Origin.
         let json = ("Content-Type", "application/json");
         let body = r#"{"book_id": "F2", "rating": 7}"#;
-        let r = request(addr, "POST", "/api/users/newbie/ratings", &[json, ("Cookie", &both)], body);
+        let r = request(
+            addr,
+            "POST",
+            "/api/users/newbie/ratings",
+            &[json, ("Cookie", &both)],
+            body,
+        );
         assert_eq!(r.status, 403);
         let origin = format!("http://{addr}");
-        let r = request(addr, "POST", "/api/users/newbie/ratings", &[json, ("Cookie", &both), ("Origin", &origin)], body);
+        let r = request(
+            addr,
+            "POST",
+            "/api/users/newbie/ratings",
+            &[json, ("Cookie", &both), ("Origin", &origin)],
+            body,
+        );
         assert_eq!(r.status, 201, "{}", r.body);
-        let mine = request(addr, "GET", "/api/users/newbie/ratings", &[("Cookie", &both)], "");
+        let mine = request(
+            addr,
+            "GET",
+            "/api/users/newbie/ratings",
+            &[("Cookie", &both)],
+            "",
+        );
         assert_eq!(mine.json()["ratings"].as_array().unwrap().len(), 2);
 
         // Sign out ends the session; sign in starts a new one; a wrong password is a 401.
         let r = post("/signout", &both, &format!("csrf={csrf}"));
         assert_eq!(r.status, 303);
-        assert_eq!(request(addr, "GET", "/api/users/newbie/ratings", &[("Cookie", &both)], "").status, 401);
-        let r = post("/signin", &csrf_cookie, &format!("user=newbie&password=wrongpassword&csrf={csrf}"));
+        assert_eq!(
+            request(
+                addr,
+                "GET",
+                "/api/users/newbie/ratings",
+                &[("Cookie", &both)],
+                ""
+            )
+            .status,
+            401
+        );
+        let r = post(
+            "/signin",
+            &csrf_cookie,
+            &format!("user=newbie&password=wrongpassword&csrf={csrf}"),
+        );
         assert_eq!(r.status, 401);
-        let r = post("/signin", &csrf_cookie, &format!("user=newbie&password=longenough&csrf={csrf}&next=/start"));
+        let r = post(
+            "/signin",
+            &csrf_cookie,
+            &format!("user=newbie&password=longenough&csrf={csrf}&next=/start"),
+        );
         assert_eq!(r.status, 303);
         assert_eq!(r.header("location"), "/start");
-        let again = format!("bookrec_session={}", r.set_cookie("bookrec_session").unwrap());
-        assert_eq!(request(addr, "GET", "/api/users/newbie/ratings", &[("Cookie", &again)], "").status, 200);
+        let again = format!(
+            "bookrec_session={}",
+            r.set_cookie("bookrec_session").unwrap()
+        );
+        assert_eq!(
+            request(
+                addr,
+                "GET",
+                "/api/users/newbie/ratings",
+                &[("Cookie", &again)],
+                ""
+            )
+            .status,
+            200
+        );
     })
     .await;
 }
@@ -289,54 +427,115 @@ async fn open_mode_headers_hosts_csrf_sizes_and_rate_limit() {
     let store = srv.state.store();
     blocking(move || {
         // Headers on pages, API answers and errors alike.
-        for path in ["/", "/books/F0", "/start", "/docs", "/api/books/F0", "/no/such/page"] {
+        for path in [
+            "/",
+            "/books/F0",
+            "/start",
+            "/docs",
+            "/api/books/F0",
+            "/no/such/page",
+        ] {
             let r = request(addr, "GET", path, &[], "");
             let csp = r.header("content-security-policy");
-            assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"), "{path}: {csp}");
+            assert!(
+                csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"),
+                "{path}: {csp}"
+            );
             assert!(!csp.contains("unsafe-inline"), "{csp}");
             assert_eq!(r.header("x-content-type-options"), "nosniff");
             assert_eq!(r.header("x-frame-options"), "DENY");
             assert!(!r.header("referrer-policy").is_empty());
             if r.header("content-type").starts_with("text/html") {
-                assert!(!r.body.contains("<script>") && !r.body.contains("<style>"), "{path}: inline script or style");
-                assert!(!r.body.contains("onerror=") && !r.body.contains("onload="), "{path}: inline event handler");
+                assert!(
+                    !r.body.contains("<script>") && !r.body.contains("<style>"),
+                    "{path}: inline script or style"
+                );
+                assert!(
+                    !r.body.contains("onerror=") && !r.body.contains("onload="),
+                    "{path}: inline event handler"
+                );
             }
         }
         // Open mode: no accounts pages; /readyz says so.
         assert_eq!(request(addr, "GET", "/signup", &[], "").status, 404);
-        assert_eq!(request(addr, "GET", "/readyz", &[], "").json()["auth"], "open");
+        assert_eq!(
+            request(addr, "GET", "/readyz", &[], "").json()["auth"],
+            "open"
+        );
 
         // Host allow-list (DNS rebinding): 421 with a message; loopback names pass.
         let r = request(addr, "GET", "/healthz", &[("Host", "evil.example")], "");
         assert_eq!(r.status, 421);
         assert!(r.json()["error"].as_str().unwrap().contains("evil.example"));
         let local = format!("localhost:{}", addr.port());
-        assert_eq!(request(addr, "GET", "/healthz", &[("Host", &local)], "").status, 200);
+        assert_eq!(
+            request(addr, "GET", "/healthz", &[("Host", &local)], "").status,
+            200
+        );
 
         // The rating form: CSRF field required, foreign origin refused, nothing stored.
         let page = request(addr, "GET", "/books/F0?user=1", &[], "");
         let csrf = page.set_cookie("bookrec_csrf").unwrap();
-        assert!(page.body.contains(&format!(r#"name="csrf" value="{csrf}""#)));
+        assert!(page
+            .body
+            .contains(&format!(r#"name="csrf" value="{csrf}""#)));
         let cookie = format!("bookrec_csrf={csrf}");
         let form = ("Content-Type", "application/x-www-form-urlencoded");
         let body = format!("user=77&book_id=F0&rating=9&csrf={csrf}");
-        let r = request(addr, "POST", "/rate", &[form, ("Cookie", &cookie), ("Origin", "http://evil.example")], &body);
+        let r = request(
+            addr,
+            "POST",
+            "/rate",
+            &[form, ("Cookie", &cookie), ("Origin", "http://evil.example")],
+            &body,
+        );
         assert_eq!(r.status, 403);
-        let r = request(addr, "POST", "/rate", &[form, ("Cookie", &cookie), ("Referer", "http://evil.example/x")], &body);
+        let r = request(
+            addr,
+            "POST",
+            "/rate",
+            &[
+                form,
+                ("Cookie", &cookie),
+                ("Referer", "http://evil.example/x"),
+            ],
+            &body,
+        );
         assert_eq!(r.status, 403);
-        let r = request(addr, "POST", "/rate", &[form, ("Origin", "http://evil.example")], "user=77&book_id=F0&rating=9");
+        let r = request(
+            addr,
+            "POST",
+            "/rate",
+            &[form, ("Origin", "http://evil.example")],
+            "user=77&book_id=F0&rating=9",
+        );
         assert_eq!(r.status, 403);
         assert!(store.ratings_for("77").unwrap().is_empty());
         let same = format!("http://{addr}");
-        let r = request(addr, "POST", "/rate", &[form, ("Cookie", &cookie), ("Origin", &same)], &body);
+        let r = request(
+            addr,
+            "POST",
+            "/rate",
+            &[form, ("Cookie", &cookie), ("Origin", &same)],
+            &body,
+        );
         assert_eq!(r.status, 303, "{}", r.body);
         // A foreign-origin JSON write is refused too.
         let json = ("Content-Type", "application/json");
-        let r = request(addr, "POST", "/api/users/77/ratings", &[json, ("Origin", "http://evil.example")], r#"{"book_id":"F1","rating":5}"#);
+        let r = request(
+            addr,
+            "POST",
+            "/api/users/77/ratings",
+            &[json, ("Origin", "http://evil.example")],
+            r#"{"book_id":"F1","rating":5}"#,
+        );
         assert_eq!(r.status, 403);
 
         // Sizes: 413 (body over 2 MB), 414 (URI), 431 (headers), each with a JSON message.
-        let big = format!(r#"{{"book_id":"F1","rating":5,"pad":"{}"}}"#, "x".repeat(3 << 20));
+        let big = format!(
+            r#"{{"book_id":"F1","rating":5,"pad":"{}"}}"#,
+            "x".repeat(3 << 20)
+        );
         let r = request(addr, "POST", "/api/users/77/ratings", &[json], &big);
         assert_eq!(r.status, 413, "{}", &r.body[..r.body.len().min(200)]);
         assert!(r.json()["error"].as_str().unwrap().contains("too large"));
@@ -353,16 +552,28 @@ async fn open_mode_headers_hosts_csrf_sizes_and_rate_limit() {
         // runs out, then 429 with Retry-After.
         let mut statuses = Vec::new();
         for _ in 0..4 {
-            let r = request(addr, "POST", "/api/users/78/ratings", &[json], r#"{"book_id":"F1","rating":5}"#);
+            let r = request(
+                addr,
+                "POST",
+                "/api/users/78/ratings",
+                &[json],
+                r#"{"book_id":"F1","rating":5}"#,
+            );
             statuses.push(r.status);
             if r.status == 429 {
                 assert!(r.header("retry-after").parse::<u64>().unwrap() >= 1);
                 assert!(r.json()["error"].as_str().unwrap().contains("too many"));
             }
         }
-        assert!(statuses.contains(&201) && statuses.ends_with(&[429]), "{statuses:?}");
+        assert!(
+            statuses.contains(&201) && statuses.ends_with(&[429]),
+            "{statuses:?}"
+        );
         // Reads are not limited.
-        assert_eq!(request(addr, "GET", "/api/users/78/ratings", &[], "").status, 200);
+        assert_eq!(
+            request(addr, "GET", "/api/users/78/ratings", &[], "").status,
+            200
+        );
     })
     .await;
 }
@@ -391,12 +602,24 @@ async fn a_locked_database_is_503_with_retry_after() {
         let other = rusqlite::Connection::open(&path).unwrap();
         other.execute_batch("BEGIN EXCLUSIVE").unwrap();
         let json = ("Content-Type", "application/json");
-        let r = request(addr, "POST", "/api/users/5/ratings", &[json], r#"{"book_id":"F1","rating":5}"#);
+        let r = request(
+            addr,
+            "POST",
+            "/api/users/5/ratings",
+            &[json],
+            r#"{"book_id":"F1","rating":5}"#,
+        );
         assert_eq!(r.status, 503, "{}", r.body);
         assert!(r.header("retry-after").parse::<u64>().unwrap() >= 1);
         assert!(r.json()["error"].as_str().unwrap().contains("busy"));
         other.execute_batch("COMMIT").unwrap();
-        let r = request(addr, "POST", "/api/users/5/ratings", &[json], r#"{"book_id":"F1","rating":5}"#);
+        let r = request(
+            addr,
+            "POST",
+            "/api/users/5/ratings",
+            &[json],
+            r#"{"book_id":"F1","rating":5}"#,
+        );
         assert_eq!(r.status, 201);
     })
     .await;
@@ -415,7 +638,10 @@ fn fd_limit() -> usize {
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// With many idle sockets and sockets sending headers a byte at a time, a normal request is
@@ -433,7 +659,9 @@ async fn idle_and_slow_header_sockets_are_closed_and_do_not_block_others() {
         idle_timeout: Duration::from_secs(3),
         max_connections: idle_n + slow_n + 64,
     };
-    let srv = server("127.0.0.1:0", config(AuthMode::Open), limits).await.unwrap();
+    let srv = server("127.0.0.1:0", config(AuthMode::Open), limits)
+        .await
+        .unwrap();
     let addr = srv.addr;
     let outcome = blocking(move || {
         // In batches, so the listen backlog (1,024) never overflows: a connection dropped from
@@ -486,7 +714,10 @@ async fn idle_and_slow_header_sockets_are_closed_and_do_not_block_others() {
     })
     .await;
     let (normal, idle_closed, slow_closed_at, idle_n) = outcome;
-    assert!(normal < Duration::from_millis(500), "normal request took {normal:?}");
+    assert!(
+        normal < Duration::from_millis(500),
+        "normal request took {normal:?}"
+    );
     assert_eq!(idle_closed, idle_n, "idle sockets still open");
     let open_slow = slow_closed_at.iter().filter(|c| c.is_none()).count();
     assert_eq!(open_slow, 0, "{open_slow} slow-header sockets still open");
@@ -502,7 +733,10 @@ fn samples(text: &str) -> Vec<(String, f64)> {
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
             let (name, value) = l.rsplit_once(' ').unwrap();
-            (name.to_string(), value.parse().unwrap_or_else(|_| panic!("bad sample: {l}")))
+            (
+                name.to_string(),
+                value.parse().unwrap_or_else(|_| panic!("bad sample: {l}")),
+            )
         })
         .collect()
 }
@@ -524,7 +758,13 @@ async fn metrics_count_requests_ratings_fold_ins_and_connections() {
         for _ in 0..3 {
             assert_eq!(request(addr, "GET", "/healthz", &[], "").status, 200);
         }
-        let r = request(addr, "POST", "/api/users/m1/ratings", &[json], r#"{"book_id":"F1","rating":9}"#);
+        let r = request(
+            addr,
+            "POST",
+            "/api/users/m1/ratings",
+            &[json],
+            r#"{"book_id":"F1","rating":9}"#,
+        );
         assert_eq!(r.status, 201);
         assert!(!r.header("x-request-id").is_empty());
         let recs = request(addr, "GET", "/api/users/m1/recommendations", &[], "");
@@ -539,22 +779,49 @@ async fn metrics_count_requests_ratings_fold_ins_and_connections() {
                 .map(|(_, v)| *v)
                 .sum::<f64>()
         };
-        assert!(value("bookrec_http_requests_total{", &["route=\"/healthz\"", "status=\"200\"", "method=\"GET\""]) >= 3.0, "{}", m.body);
-        assert!(value("bookrec_http_requests_total{", &["route=\"/api/users/{id}/ratings\"", "status=\"201\""]) >= 1.0);
-        assert!(value("bookrec_http_request_duration_seconds_count{", &["route=\"/healthz\""]) >= 3.0);
-        assert!(s.iter().any(|(n, _)| n.starts_with("bookrec_http_request_duration_seconds_bucket{") && n.contains("le=\"+Inf\"")));
+        assert!(
+            value(
+                "bookrec_http_requests_total{",
+                &["route=\"/healthz\"", "status=\"200\"", "method=\"GET\""]
+            ) >= 3.0,
+            "{}",
+            m.body
+        );
+        assert!(
+            value(
+                "bookrec_http_requests_total{",
+                &["route=\"/api/users/{id}/ratings\"", "status=\"201\""]
+            ) >= 1.0
+        );
+        assert!(
+            value(
+                "bookrec_http_request_duration_seconds_count{",
+                &["route=\"/healthz\""]
+            ) >= 3.0
+        );
+        assert!(s.iter().any(|(n, _)| n
+            .starts_with("bookrec_http_request_duration_seconds_bucket{")
+            && n.contains("le=\"+Inf\"")));
         assert!(value("bookrec_ratings_stored", &[]) >= 1.0);
         assert!(value("bookrec_fold_ins_total", &[]) >= 1.0);
         assert!(value("bookrec_open_connections", &[]) >= 1.0);
         assert!(s.iter().any(|(n, _)| n == "bookrec_model_age_seconds"));
         assert!(s.iter().any(|(n, _)| n == "bookrec_model_load_seconds"));
-        assert!(s.iter().any(|(n, _)| n == "bookrec_model_reload_failures_total"));
+        assert!(s
+            .iter()
+            .any(|(n, _)| n == "bookrec_model_reload_failures_total"));
         // Accounts mode: an admin token is needed.
         assert_eq!(request(acc, "GET", "/metrics", &[], "").status, 401);
         let b = format!("Bearer {reader}");
-        assert_eq!(request(acc, "GET", "/metrics", &[("Authorization", &b)], "").status, 403);
+        assert_eq!(
+            request(acc, "GET", "/metrics", &[("Authorization", &b)], "").status,
+            403
+        );
         let b = format!("Bearer {admin}");
-        assert_eq!(request(acc, "GET", "/metrics", &[("Authorization", &b)], "").status, 200);
+        assert_eq!(
+            request(acc, "GET", "/metrics", &[("Authorization", &b)], "").status,
+            200
+        );
     })
     .await;
 }
@@ -571,19 +838,32 @@ async fn openapi_describes_bearer_auth_error_answers_and_constraints() {
     assert_eq!(scheme["scheme"], "bearer");
     let recs = &doc["paths"]["/api/users/{id}/recommendations"]["get"];
     for code in ["401", "403", "503"] {
-        assert!(recs["responses"][code].is_object(), "recommendations lacks {code}");
+        assert!(
+            recs["responses"][code].is_object(),
+            "recommendations lacks {code}"
+        );
     }
     let add = &doc["paths"]["/api/users/{id}/ratings"]["post"];
     for code in ["401", "403", "413", "429", "503"] {
-        assert!(add["responses"][code].is_object(), "add rating lacks {code}");
+        assert!(
+            add["responses"][code].is_object(),
+            "add rating lacks {code}"
+        );
     }
-    assert!(recs["security"].as_array().unwrap().iter().any(|s| s.get("bearer").is_some()));
+    assert!(recs["security"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s.get("bearer").is_some()));
     let params = recs["parameters"].as_array().unwrap();
     let param = |name: &str| params.iter().find(|p| p["name"] == name).unwrap()["schema"].clone();
     assert_eq!(param("id")["maxLength"], 64);
     assert_eq!(param("n")["maximum"], 100);
     assert_eq!(param("n")["minimum"], 1);
-    let search = doc["paths"]["/api/books"]["get"]["parameters"].as_array().unwrap().clone();
+    let search = doc["paths"]["/api/books"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .clone();
     let q = search.iter().find(|p| p["name"] == "q").unwrap();
     assert_eq!(q["schema"]["maxLength"], 200);
 }

@@ -61,7 +61,10 @@ pub fn run(args: AccountsArgs) -> Result<()> {
             store
                 .set_password(user, password)
                 .with_context(|| format!("setting the password of reader {user:?}"))?;
-            println!("reader {user:?} can now sign in (database {})", db.display());
+            println!(
+                "reader {user:?} can now sign in (database {})",
+                db.display()
+            );
         }
         AccountsAction::Token { db, user, admin } => {
             let user = check_user(&user)?;
@@ -83,7 +86,10 @@ pub fn run(args: AccountsArgs) -> Result<()> {
             }
             let n = open(&db)?.revoke_tokens(&token_prefix)?;
             if n == 0 {
-                bail!("no live token starts with {token_prefix:?} in {}", db.display());
+                bail!(
+                    "no live token starts with {token_prefix:?} in {}",
+                    db.display()
+                );
             }
             println!("revoked {n} token{}", if n == 1 { "" } else { "s" });
         }

@@ -338,10 +338,7 @@ pub struct Readiness {
         (status = 200, description = "Ready", body = Readiness),
         (status = 503, description = "Database unavailable", body = ErrorBody),
     ))]
-pub async fn readyz(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> AppResult<Json<Readiness>> {
+pub async fn readyz(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Readiness>> {
     let loaded = state.loaded();
     let store = state.store();
     let stored = blocking(move || Ok(store.count())).await?.map_err(|e| {

@@ -136,11 +136,13 @@ pub async fn signup(
         let store = state.store();
         let ttl = security.config.session_ttl.as_secs() as i64;
         blocking(move || {
-            store.create_account(&user_id, &password).map_err(|e| match e {
-                AccountError::Store(s) => AppError::from(s),
-                AccountError::Hash(h) => AppError::Internal(anyhow::anyhow!(h)),
-                other => AppError::Unprocessable(other.to_string()),
-            })?;
+            store
+                .create_account(&user_id, &password)
+                .map_err(|e| match e {
+                    AccountError::Store(s) => AppError::from(s),
+                    AccountError::Hash(h) => AppError::Internal(anyhow::anyhow!(h)),
+                    other => AppError::Unprocessable(other.to_string()),
+                })?;
             tracing::info!(user = %user_id, "new reader signed up");
             Ok(store.create_session(&user_id, ttl)?)
         })
@@ -149,8 +151,20 @@ pub async fn signup(
     .await;
     match result {
         Ok(secret) => start_session(&security, &secret, "/start"),
-        Err(e) if matches!(e.status(), StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY) => {
-            form_page(&state, e.status(), true, &user, "", Some(e.public_message()))
+        Err(e)
+            if matches!(
+                e.status(),
+                StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY
+            ) =>
+        {
+            form_page(
+                &state,
+                e.status(),
+                true,
+                &user,
+                "",
+                Some(e.public_message()),
+            )
         }
         Err(e) => error_page(&state, e),
     }
@@ -196,9 +210,14 @@ pub async fn signin(
             &next,
             Some("wrong reader ID or password".to_string()),
         ),
-        Err(e) if e.status() == StatusCode::BAD_REQUEST => {
-            form_page(&state, e.status(), false, &user, &next, Some(e.public_message()))
-        }
+        Err(e) if e.status() == StatusCode::BAD_REQUEST => form_page(
+            &state,
+            e.status(),
+            false,
+            &user,
+            &next,
+            Some(e.public_message()),
+        ),
         Err(e) => error_page(&state, e),
     }
 }

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use super::api::{ratings_for, recommendations_for, store_rating};
 use super::{blocking, ApiPath};
 use crate::error::{AppError, AppResult};
-use crate::security::{AuthMode, Caller};
 use crate::ranking::RankBy;
+use crate::security::{AuthMode, Caller};
 use crate::state::{AppState, Loaded};
 use crate::views::{check_id, check_query, parse_min_rating, parse_n, RecRequest};
 

@@ -82,10 +82,12 @@ fn sha256_hex(secret: &str) -> String {
 
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// 32 random bytes from the operating system, as 64 hex digits.
@@ -330,7 +332,10 @@ mod tests {
         assert!(stored.starts_with("$argon2id$"), "{stored}");
 
         let session = store.create_session("ann", 60).unwrap();
-        assert_eq!(store.session_user(&session).unwrap().as_deref(), Some("ann"));
+        assert_eq!(
+            store.session_user(&session).unwrap().as_deref(),
+            Some("ann")
+        );
         store.delete_session(&session).unwrap();
         assert_eq!(store.session_user(&session).unwrap(), None);
         let expired = store.create_session("ann", -1).unwrap();
