@@ -13,7 +13,12 @@ fn bookrec(args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -23,11 +28,21 @@ fn add_token_and_revoke() {
     let db = dir.path().join("ratings.sqlite");
     let db = db.to_str().unwrap();
 
-    let out = bookrec(&["accounts", "add", "--db", db, "--user", "276847"], "short\n");
+    let out = bookrec(
+        &["accounts", "add", "--db", db, "--user", "276847"],
+        "short\n",
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 8"));
-    let out = bookrec(&["accounts", "add", "--db", db, "--user", "276847"], "a long secret\n");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bookrec(
+        &["accounts", "add", "--db", db, "--user", "276847"],
+        "a long secret\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let store = bookrec_server::Store::open(std::path::Path::new(db)).unwrap();
     assert!(store.verify_password("276847", "a long secret").unwrap());
 
@@ -38,15 +53,51 @@ fn add_token_and_revoke() {
     assert!(token.starts_with("bkr_") && token.len() == 68, "{stdout}");
     let id = store.token_identity(token).unwrap().unwrap();
     assert_eq!((id.user_id.as_str(), id.admin), ("276847", false));
-    let out = bookrec(&["accounts", "token", "--db", db, "--user", "ops", "--admin"], "");
+    let out = bookrec(
+        &["accounts", "token", "--db", db, "--user", "ops", "--admin"],
+        "",
+    );
     let admin = String::from_utf8(out.stdout).unwrap();
-    assert!(store.token_identity(admin.lines().last().unwrap()).unwrap().unwrap().admin);
+    assert!(
+        store
+            .token_identity(admin.lines().last().unwrap())
+            .unwrap()
+            .unwrap()
+            .admin
+    );
 
-    let out = bookrec(&["accounts", "revoke", "--db", db, "--token-prefix", "bkr_"], "");
+    let out = bookrec(
+        &["accounts", "revoke", "--db", db, "--token-prefix", "bkr_"],
+        "",
+    );
     assert!(!out.status.success(), "a short prefix must be refused");
-    let out = bookrec(&["accounts", "revoke", "--db", db, "--token-prefix", &token[..12]], "");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bookrec(
+        &[
+            "accounts",
+            "revoke",
+            "--db",
+            db,
+            "--token-prefix",
+            &token[..12],
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(store.token_identity(token).unwrap(), None);
-    let out = bookrec(&["accounts", "revoke", "--db", db, "--token-prefix", &token[..12]], "");
+    let out = bookrec(
+        &[
+            "accounts",
+            "revoke",
+            "--db",
+            db,
+            "--token-prefix",
+            &token[..12],
+        ],
+        "",
+    );
     assert!(!out.status.success(), "revoking twice finds nothing");
 }

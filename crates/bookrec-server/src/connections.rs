@@ -3,9 +3,12 @@
 //! - at most [`Limits::max_connections`] open connections (a semaphore taken before `accept`;
 //!   further clients wait in the kernel's listen backlog), kept below the process's
 //!   file-descriptor limit so the server never runs out of descriptors for its own files;
-//! - a header-read timeout (hyper's `header_read_timeout`, which on a new connection starts at
-//!   once): a client that sends nothing, or headers a byte at a time, is closed after it;
-//! - an idle timeout between requests on a kept-alive connection ([`IdleTimeout`]).
+//! - a header-read timeout (hyper's `header_read_timeout`): hyper 1.x starts it whenever it
+//!   waits for a request head — at once on a new connection, and after each answer on a
+//!   kept-alive one — so a client that sends nothing, headers a byte at a time, or nothing
+//!   more after an answer is closed after it;
+//! - an idle timeout for any other silence while hyper waits to read, e.g. a request body that
+//!   stalls ([`IdleTimeout`]).
 //!
 //! Connections are served with hyper's HTTP/1.1 server (`hyper-util`'s `TokioIo` and
 //! `TokioTimer`); shutdown is graceful (`hyper-util`'s `GracefulShutdown`: in-flight requests
@@ -32,7 +35,7 @@ use tokio::time::{Instant, Sleep};
 pub struct Limits {
     /// Time a client has to send a complete request head (default 10 s).
     pub header_read_timeout: Duration,
-    /// Time a kept-alive connection may sit without a byte in either direction (default 60 s).
+    /// Time a connection may go without a byte while a read waits, e.g. mid-body (default 60 s).
     pub idle_timeout: Duration,
     /// Most connections open at once.
     pub max_connections: usize,

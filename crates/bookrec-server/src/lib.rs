@@ -140,10 +140,11 @@ pub struct ServeArgs {
     /// with a burst of the same size; more get 429 with Retry-After. 0: no limit.
     #[arg(long, env = "BOOKREC_WRITE_RATE", default_value_t = 120)]
     pub write_rate: u32,
-    /// Seconds a client has to send a request's headers before the connection is closed.
+    /// Seconds a client has to send a request's headers, from connecting or (kept alive) from
+    /// the previous answer; idle connections are closed after it too.
     #[arg(long, env = "BOOKREC_HEADER_TIMEOUT", default_value_t = 10)]
     pub header_timeout: u64,
-    /// Seconds an idle kept-alive connection stays open.
+    /// Seconds a connection may go silent in the middle of a request (e.g. a stalled body).
     #[arg(long, env = "BOOKREC_IDLE_TIMEOUT", default_value_t = 60)]
     pub idle_timeout: u64,
     /// Most open connections (default: the open-file limit minus 256, at most 10,000).
