@@ -13,7 +13,10 @@
 # USERS (2000, must be >= 1000), MIN_SUPPORT (server default), SEED (42),
 # EXPLAIN (false: the top-10 alone; true: also "because you rated X highly" per book),
 # RANKER (a second model file, e.g. ials: it chooses and orders the lists, MODEL predicts the
-# ratings, as `bookrec serve --ranker`).
+# ratings, as `bookrec serve --ranker`), AUTH (open: `--auth open`, no credentials; bearer:
+# `--auth accounts`, every request carries `Authorization: Bearer TOKEN` of an admin token made
+# with `bookrec accounts token --admin`, which may read any reader, so each request pays the
+# token lookup: SHA-256 + one indexed SQLite query).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +30,8 @@ THREADS=${THREADS:-2}
 USERS=${USERS:-2000}
 SEED=${SEED:-42}
 EXPLAIN=${EXPLAIN:-false}
+AUTH=${AUTH:-open}
+case "$AUTH" in open|bearer) ;; *) echo "AUTH must be open or bearer" >&2; exit 1 ;; esac
 
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 1; }
 command -v curl >/dev/null || { echo "curl not found: apt-get install curl" >&2; exit 1; }
@@ -34,6 +39,8 @@ command -v curl >/dev/null || { echo "curl not found: apt-get install curl" >&2;
 
 cargo build --release -p bookrec-server --bin bookrec-server >&2
 BIN=${CARGO_TARGET_DIR:-target}/release/bookrec-server
+[ "$AUTH" = bearer ] && cargo build --release -p bookrec-cli --bin bookrec >&2
+CLI=${CARGO_TARGET_DIR:-target}/release/bookrec
 
 WORK=$(mktemp -d)
 SERVER_PID=
@@ -44,6 +51,15 @@ cleanup() {
 trap cleanup EXIT
 
 args=(--model "$MODEL" --db "$WORK/ratings.sqlite" --addr "127.0.0.1:$PORT" --no-watch)
+TOKEN=
+if [ "$AUTH" = bearer ]; then
+    args+=(--auth accounts)
+    TOKEN=$("$CLI" accounts token --db "$WORK/ratings.sqlite" --user loadtest --admin | tail -n 1)
+else
+    args+=(--auth open)
+fi
+# curl with the credentials of this run.
+api() { if [ -n "$TOKEN" ]; then curl -H "Authorization: Bearer $TOKEN" "$@"; else curl "$@"; fi; }
 [ -n "$BOOKS" ] && args+=(--books "$BOOKS")
 [ -n "${MIN_SUPPORT:-}" ] && args+=(--min-support "$MIN_SUPPORT")
 [ -n "${RANKER:-}" ] && args+=(--ranker "$RANKER")
@@ -67,13 +83,13 @@ awk -F'[;,\t]' 'NR > 1 { u = $1; r = $3; gsub(/"/, "", u); gsub(/"/, "", r); gsu
 : > "$WORK/users.txt"
 kept=0
 while read -r u && [ "$kept" -lt "$USERS" ]; do
-    if curl -sf "http://127.0.0.1:$PORT/api/users/$u/ratings" | grep -q '"known_user":true'; then
+    if api -sf "http://127.0.0.1:$PORT/api/users/$u/ratings" | grep -q '"known_user":true'; then
         echo "$u" >> "$WORK/users.txt"
         kept=$((kept + 1))
     fi
 done < "$WORK/candidates.txt"
 N_USERS=$(wc -l < "$WORK/users.txt")
-echo "load test: $N_USERS distinct known users, $DURATION, $CONNECTIONS connections, $THREADS threads, explain=$EXPLAIN${RANKER:+, ranker $RANKER}" >&2
+echo "load test: $N_USERS distinct known users, $DURATION, $CONNECTIONS connections, $THREADS threads, explain=$EXPLAIN, auth=$AUTH${RANKER:+, ranker $RANKER}" >&2
 [ "$N_USERS" -ge 1000 ] || { echo "fewer than 1000 known users found" >&2; exit 1; }
 
 cat > "$WORK/spread.lua" <<'LUA'
@@ -81,6 +97,9 @@ cat > "$WORK/spread.lua" <<'LUA'
 local users = {}
 for line in io.lines(os.getenv("USERS_FILE")) do users[#users + 1] = line end
 local explain = os.getenv("EXPLAIN") or "false"
+local token = os.getenv("TOKEN") or ""
+local headers = {}
+if token ~= "" then headers["Authorization"] = "Bearer " .. token end
 local counter = 0
 function setup(thread)
     counter = counter + 1
@@ -91,7 +110,7 @@ function init(args)
 end
 function request()
     local u = users[math.random(#users)]
-    return wrk.format("GET", "/api/users/" .. u .. "/recommendations?n=10&explain=" .. explain)
+    return wrk.format("GET", "/api/users/" .. u .. "/recommendations?n=10&explain=" .. explain, headers)
 end
 function done(summary, latency, requests)
     local e = summary.errors
@@ -107,7 +126,7 @@ LUA
 # on what else the machine is doing, unlike throughput on a shared 2-core box.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
 CPU_BEFORE=$(cpu_ticks)
-EXPLAIN="$EXPLAIN" USERS_FILE="$WORK/users.txt" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
+TOKEN="$TOKEN" EXPLAIN="$EXPLAIN" USERS_FILE="$WORK/users.txt" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
     -s "$WORK/spread.lua" "http://127.0.0.1:$PORT" | tee "$WORK/wrk.txt"
 CPU_AFTER=$(cpu_ticks)
 RSS_LOADED=$(ps -o rss= -p "$SERVER_PID")

@@ -48,6 +48,8 @@ pub enum Command {
     Tune(TuneArgs),
     /// Convert the export directory of a Spark training job into a model file.
     ImportSpark(ImportSparkArgs),
+    /// Reader accounts and API tokens for `bookrec serve --auth accounts`.
+    Accounts(crate::commands::accounts::AccountsArgs),
 }
 
 /// How to read a ratings file. Everything is sniffed unless forced.

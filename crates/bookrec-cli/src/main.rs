@@ -25,6 +25,7 @@ fn main() -> std::process::ExitCode {
         Command::Demo(a) => commands::demo::run(a),
         Command::Tune(a) => commands::tune::run(a),
         Command::ImportSpark(a) => commands::spark::import(a),
+        Command::Accounts(a) => commands::accounts::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -35,7 +36,7 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// `-v` shows step timings (info), `-vv` debug detail. Logs go to stderr so `--json` output on
+/// `-v` shows step timings (info), `-vv` debug detail; BOOKREC_LOG or RUST_LOG override. Logs go to stderr so `--json` output on
 /// stdout stays machine-readable.
 fn init_logging(verbose: u8) {
     let level = match verbose {
@@ -43,7 +44,9 @@ fn init_logging(verbose: u8) {
         1 => "info",
         _ => "debug",
     };
+    // BOOKREC_LOG first, then the conventional RUST_LOG (both are EnvFilter directives).
     let filter = tracing_subscriber::EnvFilter::try_from_env("BOOKREC_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -27,9 +27,22 @@ pub enum AppError {
     /// Well-formed but invalid: a rating outside the model's scale, `n` out of range.
     #[error("{0}")]
     Unprocessable(String),
-    /// Admin routes called from a non-loopback address.
+    /// No identity where one is needed (`accounts` mode): sign in or send a bearer token.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// An identity that may not do this: another reader's data, an admin route without an
+    /// admin token or from a non-loopback address, a cross-origin form post.
     #[error("{0}")]
     Forbidden(String),
+    /// The request body is larger than the server accepts.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// Too many writes from this client; retry after `retry_after` seconds.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u64 },
+    /// The ratings database is held by another connection or process; retry shortly.
+    #[error("the ratings database is busy; retry in a moment")]
+    Busy,
     /// Not ready to serve (e.g. the database cannot be reached).
     #[error("{0}")]
     Unavailable(String),
@@ -44,7 +57,11 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -57,13 +74,45 @@ impl AppError {
         }
         self.to_string()
     }
+
+    /// Headers that go with the status: `Retry-After` on 429 and 503 (busy database), and
+    /// `WWW-Authenticate` on 401 (RFC 9110 requires it).
+    pub fn headers(&self) -> Vec<(axum::http::HeaderName, String)> {
+        use axum::http::header;
+        match self {
+            AppError::TooManyRequests { retry_after, .. } => {
+                vec![(header::RETRY_AFTER, retry_after.max(&1).to_string())]
+            }
+            AppError::Busy => vec![(header::RETRY_AFTER, BUSY_RETRY_AFTER_SECS.to_string())],
+            AppError::Unauthorized(_) => vec![(
+                header::WWW_AUTHENTICATE,
+                "Bearer realm=\"bookrec\"".to_string(),
+            )],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Adds [`AppError::headers`] to a response rendered for this error (pages use it too).
+    pub fn decorate(&self, mut response: Response) -> Response {
+        for (name, value) in self.headers() {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&value) {
+                response.headers_mut().insert(name, v);
+            }
+        }
+        response
+    }
 }
+
+/// Seconds a client is asked to wait when the database is busy (the writer that holds it is
+/// usually done within the busy timeout of 5 s).
+pub const BUSY_RETRY_AFTER_SECS: u64 = 2;
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         let error = self.public_message();
-        (status, Json(ErrorBody { error })).into_response()
+        let response = (status, Json(ErrorBody { error })).into_response();
+        self.decorate(response)
     }
 }
 
@@ -74,7 +123,9 @@ impl From<JsonRejection> for AppError {
         // column 5") without internals; keep its 400 vs 422 distinction, and map 415 (missing
         // content type) to 400 with an actionable message.
         let text = rejection.body_text();
-        if status == StatusCode::UNPROCESSABLE_ENTITY {
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge(too_large_message())
+        } else if status == StatusCode::UNPROCESSABLE_ENTITY {
             AppError::Unprocessable(text)
         } else if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
             AppError::BadRequest(
@@ -106,8 +157,24 @@ impl From<tokio::task::JoinError> for AppError {
 
 impl From<crate::store::StoreError> for AppError {
     fn from(e: crate::store::StoreError) -> Self {
-        AppError::Internal(anyhow::Error::new(e))
+        if e.is_busy() {
+            tracing::warn!(error = %e, "database busy: answered 503");
+            AppError::Busy
+        } else {
+            AppError::Internal(anyhow::Error::new(e))
+        }
     }
+}
+
+/// The largest request body the server reads (axum's default body limit, kept explicit).
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// The message of a 413.
+pub fn too_large_message() -> String {
+    format!(
+        "the request body is too large (at most {} MB)",
+        MAX_BODY_BYTES / (1024 * 1024)
+    )
 }
 
 pub type AppResult<T> = Result<T, AppError>;

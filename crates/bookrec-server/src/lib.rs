@@ -7,11 +7,14 @@
 //!
 //! Routes, flags and environment variables are listed in the crate README.
 
+pub mod connections;
 pub mod engine;
 pub mod error;
+pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod search;
+pub mod security;
 pub mod state;
 pub mod store;
 pub mod templates;
@@ -25,7 +28,7 @@ use anyhow::Context;
 use axum::Router;
 
 pub use error::AppError;
-pub use routes::app;
+pub use routes::{app, app_with};
 pub use state::{AppState, Loaded, Settings};
 pub use store::Store;
 
@@ -49,6 +52,15 @@ pub struct ServeConfig {
     /// Poll the model and ranker files every `watch_interval` and hot-reload when one changes.
     pub watch_model: bool,
     pub watch_interval: Duration,
+    /// `open` or `accounts`; `None`: chosen from `addr` ([`security::AuthMode::default_for`]).
+    pub auth: Option<security::AuthMode>,
+    /// Mark cookies `Secure` (behind TLS).
+    pub secure_cookies: bool,
+    /// Host names accepted besides `localhost`, `127.0.0.1`, `[::1]` and the bound address.
+    pub allowed_hosts: Vec<String>,
+    /// Per-client write budget; `None`: unlimited.
+    pub write_limit: Option<security::WriteLimit>,
+    pub limits: connections::Limits,
 }
 
 impl ServeConfig {
@@ -65,6 +77,11 @@ impl ServeConfig {
             min_rating: None,
             watch_model: true,
             watch_interval: Duration::from_secs(2),
+            auth: None,
+            secure_cookies: false,
+            allowed_hosts: Vec::new(),
+            write_limit: None,
+            limits: connections::Limits::default(),
         }
     }
 }
@@ -101,6 +118,36 @@ pub struct ServeArgs {
     /// Do not watch the model and ranker files for changes (POST /admin/reload still works).
     #[arg(long, env = "BOOKREC_NO_WATCH")]
     pub no_watch: bool,
+    /// Who may see and change readers' data: `open` (anyone may type a reader ID) or
+    /// `accounts` (readers sign in or send a bearer token). Default: open on a loopback
+    /// --addr, accounts on any other.
+    #[arg(long, env = "BOOKREC_AUTH", value_enum)]
+    pub auth: Option<security::AuthMode>,
+    /// Mark the session and CSRF cookies `Secure` (set this when a TLS proxy is in front).
+    #[arg(long, env = "BOOKREC_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// A host name clients may use to reach this server (the `Host` header), besides
+    /// localhost, 127.0.0.1, [::1] and the --addr IP. Repeatable. Other hosts get 421.
+    #[arg(
+        long = "allowed-host",
+        env = "BOOKREC_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+    /// Writes (ratings, sign-ups, sign-in attempts) each client IP may make per minute,
+    /// with a burst of the same size; more get 429 with Retry-After. 0: no limit.
+    #[arg(long, env = "BOOKREC_WRITE_RATE", default_value_t = 120)]
+    pub write_rate: u32,
+    /// Seconds a client has to send a request's headers, from connecting or (kept alive) from
+    /// the previous answer; idle connections are closed after it too.
+    #[arg(long, env = "BOOKREC_HEADER_TIMEOUT", default_value_t = 10)]
+    pub header_timeout: u64,
+    /// Seconds a connection may go silent in the middle of a request (e.g. a stalled body).
+    #[arg(long, env = "BOOKREC_IDLE_TIMEOUT", default_value_t = 60)]
+    pub idle_timeout: u64,
+    /// Most open connections (default: the open-file limit minus 256, at most 10,000).
+    #[arg(long, env = "BOOKREC_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
 }
 
 impl ServeArgs {
@@ -115,22 +162,57 @@ impl ServeArgs {
         config.min_support = self.min_support;
         config.min_rating = self.min_rating;
         config.watch_model = !self.no_watch;
+        config.auth = self.auth;
+        config.secure_cookies = self.secure_cookies;
+        config.allowed_hosts = self.allowed_hosts;
+        config.write_limit =
+            std::num::NonZeroU32::new(self.write_rate).map(|n| security::WriteLimit {
+                per_minute: n,
+                burst: n,
+            });
+        config.limits = connections::Limits {
+            header_read_timeout: Duration::from_secs(self.header_timeout.max(1)),
+            idle_timeout: Duration::from_secs(self.idle_timeout.max(1)),
+            max_connections: self
+                .max_connections
+                .unwrap_or_else(connections::default_max_connections),
+        };
         config
+    }
+
+    /// The security settings these flags describe, for a server bound to `addr`.
+    pub fn security(config: &ServeConfig, addr: &SocketAddr) -> security::SecurityConfig {
+        let mut s = security::SecurityConfig::for_addr(addr, config.auth, &config.allowed_hosts);
+        s.secure_cookies = config.secure_cookies;
+        s.write_limit = config.write_limit;
+        s
     }
 }
 
 /// Loads the model (and ranker), catalogue and database named by `config` and serves until
 /// SIGINT/SIGTERM.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    let (state, listener) = start(config).await?;
-    serve_on(state, listener).await
+    let (state, listener) = start(config.clone()).await?;
+    serve_configured(state, listener, &config).await
+}
+
+/// Serves with the security settings and connection limits of `config` on a listener from
+/// [`start`]; logs the auth mode first.
+pub async fn serve_configured(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    config: &ServeConfig,
+) -> anyhow::Result<()> {
+    let security = ServeArgs::security(config, &listener.local_addr()?);
+    serve_on_with(state, listener, security, config.limits.clone()).await
 }
 
 /// The start of [`serve`]: loads everything named by `config`, starts the file watcher, and
 /// binds the address. Once this returns, the server can only fail to start by a signal, so a
-/// caller can announce its URL and then [`serve_on`].
+/// caller can announce its URL and then [`serve_configured`].
 pub async fn start(config: ServeConfig) -> anyhow::Result<(AppState, tokio::net::TcpListener)> {
     let cfg = config.clone();
+    let started = std::time::Instant::now();
     let state = tokio::task::spawn_blocking(move || {
         AppState::load(
             &cfg.model_path,
@@ -143,6 +225,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<(AppState, tokio::net:
     })
     .await
     .context("start-up task failed")??;
+    metrics::global().model_loaded(started.elapsed().as_secs_f64());
     let listener = bind(config.addr).await?;
     if config.watch_model {
         tokio::spawn(watch_model_files(state.clone(), config.watch_interval));
@@ -156,23 +239,58 @@ async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
         .with_context(|| format!("cannot listen on {addr}"))
 }
 
-/// Binds `addr` and serves `state` until SIGINT/SIGTERM (graceful: in-flight requests finish).
+/// Binds `addr` and serves `state` until SIGINT/SIGTERM (graceful: in-flight requests finish),
+/// with the defaults for `addr` (see [`security::SecurityConfig::for_addr`]).
 pub async fn serve_with(state: AppState, addr: SocketAddr) -> anyhow::Result<()> {
-    serve_on(state, bind(addr).await?).await
+    let security = security::SecurityConfig::for_addr(&addr, None, &[]);
+    serve_on_with(
+        state,
+        bind(addr).await?,
+        security,
+        connections::Limits::default(),
+    )
+    .await
 }
 
-/// Serves on an already bound listener (lets callers bind port 0 and learn the port first).
+/// Serves on an already bound listener (lets callers bind port 0 and learn the port first),
+/// in `open` mode with the default connection limits.
 pub async fn serve_on(state: AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    let security = security::SecurityConfig::for_addr(&listener.local_addr()?, None, &[]);
+    serve_on_with(state, listener, security, connections::Limits::default()).await
+}
+
+/// Serves on `listener` with `security` and connection `limits` until SIGINT/SIGTERM.
+pub async fn serve_on_with(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    security: security::SecurityConfig,
+    limits: connections::Limits,
+) -> anyhow::Result<()> {
+    serve_until(state, listener, security, limits, shutdown_signal()).await
+}
+
+/// [`serve_on_with`] until `shutdown` resolves (tests stop servers this way).
+pub async fn serve_until(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    security: security::SecurityConfig,
+    limits: connections::Limits,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
-    tracing::info!(url = %format!("http://{local}/"), "bookrec is serving");
-    let router: Router = app(state);
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("server error")?;
+    tracing::info!(
+        url = %format!("http://{local}/"),
+        auth = security.auth.name(),
+        allowed_hosts = %security.allowed_hosts.join(","),
+        max_connections = limits.max_connections,
+        "bookrec is serving"
+    );
+    let security = std::sync::Arc::new(security::Security::new(security));
+    let router: Router = routes::app_with(state, security);
+    let open = std::sync::Arc::clone(&metrics::global().open_connections);
+    connections::serve(listener, router, limits, open, shutdown)
+        .await
+        .context("server error")?;
     tracing::info!("bookrec stopped");
     Ok(())
 }
@@ -236,19 +354,25 @@ pub async fn watch_model_files(state: AppState, interval: Duration) {
             continue;
         }
         last = now;
+        let started = std::time::Instant::now();
         match state.reload().await {
-            Ok(_) => tracing::info!(files = ?paths, "model file changed: reloaded"),
+            Ok(_) => {
+                metrics::global().model_loaded(started.elapsed().as_secs_f64());
+                tracing::info!(files = ?paths, "model file changed: reloaded")
+            }
             Err(e) => {
+                metrics::global().reload_failures.inc();
                 tracing::warn!(files = ?paths, error = %e, "model file changed but was rejected")
             }
         }
     }
 }
 
-/// Installs a `tracing` subscriber for request logs (`RUST_LOG`, default `info`); does nothing
-/// if one is already installed (e.g. by the CLI).
+/// Installs a `tracing` subscriber for request logs (`BOOKREC_LOG`, else `RUST_LOG`, default
+/// `info`); does nothing if one is already installed (e.g. by the CLI).
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BOOKREC_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -17,7 +17,12 @@ use crate::routes::{admin, api};
                        catalogue search, and ratings stored durably and folded into the model \
                        without retraining. With a ranker (`--ranker`), one model chooses and \
                        orders the lists and the other predicts ratings (`rank_by`, `ranker`, \
-                       `rating_model`). Errors are JSON {\"error\": \"...\"} with a 4xx status."
+                       `rating_model`). Errors are JSON {\"error\": \"...\"} with a 4xx status. \
+                       In `accounts` mode a reader's routes need that reader's session cookie or \
+                       `Authorization: Bearer TOKEN` (`bookrec accounts token`); admin routes \
+                       need an admin token. Every answer may also be 421 (unknown Host), \
+                       414/431 (URI or headers too long); writes may be 403 (cross-origin), \
+                       413 (body over 2 MB) or 429 (rate limit, with Retry-After)."
     ),
     paths(
         api::recommendations,
@@ -31,6 +36,7 @@ use crate::routes::{admin, api};
         admin::reload,
     ),
     components(schemas(crate::views::RankBy)),
+    modifiers(&BearerScheme),
     tags(
         (name = "users", description = "Recommendations and ratings"),
         (name = "books", description = "Catalogue, search and similar books"),
@@ -38,6 +44,28 @@ use crate::routes::{admin, api};
     )
 )]
 pub struct ApiDoc;
+
+/// Declares the `bearer` security scheme the user and admin routes name.
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API token from `bookrec accounts token --user ID` (`--admin` for \
+                         admin routes). Needed in accounts mode; open mode needs none.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The document, built once.
 pub fn document() -> &'static str {

@@ -17,10 +17,13 @@ use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+
+pub mod accounts;
 use serde::Serialize;
 
 /// Schema migrations; index `i` upgrades `user_version` from `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &["
+pub const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE ratings (
         user_id   TEXT    NOT NULL,
         book_id   TEXT    NOT NULL,
@@ -29,7 +32,9 @@ pub const MIGRATIONS: &[&str] = &["
         PRIMARY KEY (user_id, book_id)
     ) WITHOUT ROWID;
     CREATE INDEX ratings_by_book ON ratings (book_id);
-"];
+",
+    accounts::MIGRATION,
+];
 
 const READERS: usize = 4;
 
@@ -49,6 +54,25 @@ pub enum StoreError {
     },
     #[error("ratings database {path}: a connection lock was poisoned by a panic")]
     Poisoned { path: PathBuf },
+    #[error("the operating system's random number generator failed: {0}")]
+    Random(String),
+}
+
+impl StoreError {
+    /// True when the database is held by another connection or process (`SQLITE_BUSY` /
+    /// `SQLITE_LOCKED` after the busy timeout): a temporary condition, answered 503.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sqlite {
+                source: rusqlite::Error::SqliteFailure(e, _),
+                ..
+            } if matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            )
+        )
+    }
 }
 
 /// One stored rating.

@@ -14,6 +14,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("search.html", include_str!("../templates/search.html")),
     ("start.html", include_str!("../templates/start.html")),
     ("error.html", include_str!("../templates/error.html")),
+    ("account.html", include_str!("../templates/account.html")),
 ];
 
 pub struct Templates {

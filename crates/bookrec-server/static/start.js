@@ -4,8 +4,10 @@
   "use strict";
   const root = document.getElementById("coldstart");
   const min = Number(root.dataset.scaleMin), max = Number(root.dataset.scaleMax);
-  let guest = localStorage.getItem("bookrec-guest");
-  if (!guest || !/^guest-[0-9a-f]{12}$/.test(guest)) {
+  // A signed-in reader (accounts mode) rates as themself; otherwise a guest ID kept in this
+  // browser.
+  let guest = root.dataset.reader || localStorage.getItem("bookrec-guest");
+  if (!root.dataset.reader && (!guest || !/^guest-[0-9a-f]{12}$/.test(guest))) {
     const bytes = new Uint8Array(6);
     crypto.getRandomValues(bytes);
     guest = "guest-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");

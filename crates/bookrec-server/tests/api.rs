@@ -778,10 +778,13 @@ async fn cold_start_page_lists_popular_books_to_rate() {
 async fn rating_form_stores_and_redirects_to_the_reader_page() {
     let dir = tempfile::tempdir().unwrap();
     let state = state_in(dir.path());
+    // The page puts the browser's CSRF cookie value into the form (double submit).
+    let csrf = "ab".repeat(32);
     let form = |body: &str| {
         Request::post("/rate")
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(Body::from(body.to_string()))
+            .header("cookie", format!("bookrec_csrf={csrf}"))
+            .body(Body::from(format!("{body}&csrf={csrf}")))
             .unwrap()
     };
     let a = send(&state, form("user=1&book_id=F5&rating=10")).await;

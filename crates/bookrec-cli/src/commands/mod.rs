@@ -1,5 +1,6 @@
 //! One module per verb. Each `run` parses nothing and decides nothing the core can decide.
 
+pub mod accounts;
 pub mod demo;
 pub mod evaluate;
 pub mod inspect;

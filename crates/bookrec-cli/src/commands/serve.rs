@@ -1,6 +1,7 @@
 //! `bookrec serve`: the web app and JSON API over a model file (bookrec-server).
 
 use anyhow::Result;
+use bookrec_server::security::AuthMode;
 use bookrec_server::{ServeArgs, ServeConfig};
 
 pub fn run(args: ServeArgs) -> Result<()> {
@@ -15,11 +16,19 @@ pub fn serve(config: ServeConfig) -> Result<()> {
         .enable_all()
         .build()?
         .block_on(async {
-            let (state, listener) = bookrec_server::start(config).await?;
-            println!(
-                "serving http://{}/  (Ctrl-C to stop)",
-                listener.local_addr()?
-            );
-            bookrec_server::serve_on(state, listener).await
+            let (state, listener) = bookrec_server::start(config.clone()).await?;
+            let addr = listener.local_addr()?;
+            let auth = ServeArgs::security(&config, &addr).auth;
+            println!("serving http://{addr}/  (Ctrl-C to stop)");
+            println!("auth: {}", auth_line(auth));
+            bookrec_server::serve_configured(state, listener, &config).await
         })
+}
+
+/// The start-up line that says who may see and change readers' data.
+fn auth_line(auth: AuthMode) -> &'static str {
+    match auth {
+        AuthMode::Open => "open (anyone who reaches this address may read and write any reader's ratings; --auth accounts to require sign-in)",
+        AuthMode::Accounts => "accounts (readers sign in or send a bearer token; `bookrec accounts` creates accounts and tokens)",
+    }
 }

@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{blocking, ApiJson, ApiPath, ApiQuery};
 use crate::engine::check_min_rating;
 use crate::error::{AppError, AppResult, ErrorBody};
+use crate::security::Caller;
 use crate::state::{AppState, Loaded};
 use crate::store::StoredRating;
 use crate::views::{
@@ -22,7 +23,7 @@ use crate::views::{
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct NParam {
     /// How many books (1–100, default 10).
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub n: Option<String>,
     /// Which model ranks: `ranker` (the `--ranker` model; the default when the server has
     /// one) or `rating` (the `--model` model). `ranker` on a server without one is a 422.
@@ -34,7 +35,7 @@ pub struct NParam {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct RecParams {
     /// How many books (1–100, default 10).
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub n: Option<String>,
     /// Include "because you rated X highly" for each book (default true). Costs one fold-in
     /// decomposition per book; `false` returns the top-N alone.
@@ -56,10 +57,11 @@ pub struct RecParams {
 /// `?q=&n=` for search.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct SearchParams {
-    /// Part of a title or author; case and accents are ignored.
+    /// Part of a title or author (1–200 characters); case and accents are ignored.
+    #[param(min_length = 1, max_length = 200)]
     pub q: Option<String>,
     /// How many books (1–100, default 20).
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub n: Option<String>,
 }
 
@@ -100,6 +102,11 @@ pub async fn recommendations_for(
         loaded.recommendations(user_id, stored, &opts, req)
     })
     .await
+    .inspect(|r| {
+        if matches!(r.source, crate::views::RecSource::FoldIn) {
+            crate::metrics::global().fold_ins.inc();
+        }
+    })
 }
 
 /// A user's ratings, or `None` for an unknown user with nothing stored.
@@ -143,18 +150,24 @@ pub async fn store_rating(
 /// `score_kind`) and the rating model supplies `predicted_rating` (`rating_model`; `null` for a
 /// book it does not know); both fold in stored ratings.
 #[utoipa::path(get, path = "/api/users/{id}/recommendations", tag = "users",
-    params(("id" = String, Path, description = "User id, e.g. 276847"), RecParams),
+    params(("id" = String, Path, description = "User id, e.g. 276847 (1–64 characters, no spaces)", max_length = 64, min_length = 1, pattern = r"^[^\s\x00-\x1f\x7f]{1,64}$"), RecParams),
+    security(("bearer" = []), ()),
     responses(
         (status = 200, description = "Recommendations, best first", body = RecommendationsResponse),
         (status = 400, description = "Malformed id, n, explain, rank_by or min_rating", body = ErrorBody),
+        (status = 401, description = "accounts mode: no session or bearer token, or an unknown or revoked token", body = ErrorBody),
+        (status = 403, description = "accounts mode: another reader's data", body = ErrorBody),
         (status = 422, description = "n out of range, rank_by=ranker without a ranker, or min_rating off the rating scale", body = ErrorBody),
+        (status = 503, description = "The ratings database is busy (Retry-After)", body = ErrorBody),
     ))]
 pub async fn recommendations(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<RecParams>,
 ) -> AppResult<Json<RecommendationsResponse>> {
     let user_id = check_id("user", &id)?.to_string();
+    caller.authorize_reader(&user_id)?;
     let n = parse_n(params.n.as_deref(), 10)?;
     let explain = parse_bool("explain", params.explain.as_deref(), true)?;
     let req = RecRequest {
@@ -168,17 +181,23 @@ pub async fn recommendations(
 
 /// A user's ratings: training ratings plus ratings stored on this server, highest first.
 #[utoipa::path(get, path = "/api/users/{id}/ratings", tag = "users",
-    params(("id" = String, Path, description = "User id")),
+    params(("id" = String, Path, description = "User id (1–64 characters, no spaces)", max_length = 64, min_length = 1, pattern = r"^[^\s\x00-\x1f\x7f]{1,64}$")),
+    security(("bearer" = []), ()),
     responses(
         (status = 200, description = "The user's ratings", body = RatingsResponse),
         (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 401, description = "accounts mode: no session or bearer token, or an unknown or revoked token", body = ErrorBody),
+        (status = 403, description = "accounts mode: another reader's data", body = ErrorBody),
         (status = 404, description = "Unknown user with no stored ratings", body = ErrorBody),
+        (status = 503, description = "The ratings database is busy (Retry-After)", body = ErrorBody),
     ))]
 pub async fn user_ratings(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(id): ApiPath<String>,
 ) -> AppResult<Json<RatingsResponse>> {
     let user_id = check_id("user", &id)?.to_string();
+    caller.authorize_reader(&user_id)?;
     match ratings_for(&state, user_id.clone()).await? {
         Some(r) => Ok(Json(r)),
         None => Err(AppError::NotFound(format!(
@@ -190,26 +209,34 @@ pub async fn user_ratings(
 /// Stores a rating (new readers included). Answered only after the rating is durably
 /// committed to the SQLite database.
 #[utoipa::path(post, path = "/api/users/{id}/ratings", tag = "users",
-    params(("id" = String, Path, description = "User id (any new id starts a new reader)")),
+    params(("id" = String, Path, description = "User id (1–64 characters, no spaces; in open mode any new id starts a new reader)", max_length = 64, min_length = 1, pattern = r"^[^\s\x00-\x1f\x7f]{1,64}$")),
+    security(("bearer" = []), ()),
     request_body = NewRating,
     responses(
         (status = 201, description = "Stored", body = RatingAck),
         (status = 400, description = "Malformed id or JSON", body = ErrorBody),
+        (status = 401, description = "accounts mode: no session or bearer token, or an unknown or revoked token", body = ErrorBody),
+        (status = 403, description = "accounts mode: another reader's data", body = ErrorBody),
         (status = 404, description = "Unknown book", body = ErrorBody),
+        (status = 413, description = "Body over 2 MB", body = ErrorBody),
         (status = 422, description = "Rating outside the model's scale, or wrong field types", body = ErrorBody),
+        (status = 429, description = "Too many writes from this client (Retry-After)", body = ErrorBody),
+        (status = 503, description = "The ratings database is busy (Retry-After)", body = ErrorBody),
     ))]
 pub async fn add_rating(
     State(state): State<AppState>,
+    caller: Caller,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<NewRating>,
 ) -> AppResult<(StatusCode, Json<RatingAck>)> {
+    caller.authorize_reader(check_id("user", &id)?)?;
     let ack = store_rating(&state, &id, &body.book_id, body.rating).await?;
     Ok((StatusCode::CREATED, Json(ack)))
 }
 
 /// One book: catalogue metadata and its number of training ratings.
 #[utoipa::path(get, path = "/api/books/{id}", tag = "books",
-    params(("id" = String, Path, description = "Book id (ISBN)")),
+    params(("id" = String, Path, description = "Book id (ISBN; 1–64 characters, no spaces)", max_length = 64, min_length = 1, pattern = r"^[^\s\x00-\x1f\x7f]{1,64}$")),
     responses(
         (status = 200, description = "The book", body = BookView),
         (status = 400, description = "Malformed id", body = ErrorBody),
@@ -230,7 +257,7 @@ pub async fn book(
 /// Books similar to this one ("readers who liked this also liked"), by the ranker when the
 /// server has one (similar books are a list to choose, like recommendations).
 #[utoipa::path(get, path = "/api/books/{id}/similar", tag = "books",
-    params(("id" = String, Path, description = "Book id (ISBN)"), NParam),
+    params(("id" = String, Path, description = "Book id (ISBN; 1–64 characters, no spaces)", max_length = 64, min_length = 1, pattern = r"^[^\s\x00-\x1f\x7f]{1,64}$"), NParam),
     responses(
         (status = 200, description = "Similar books, most similar first", body = SimilarResponse),
         (status = 400, description = "Malformed id, n or rank_by", body = ErrorBody),
@@ -292,6 +319,8 @@ pub async fn healthz() -> Json<Health> {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Readiness {
     pub status: String,
+    /// Who may read and write readers' data: `open` or `accounts`.
+    pub auth: crate::security::AuthMode,
     /// Model kind, e.g. "svd".
     pub model: String,
     pub users: usize,
@@ -310,7 +339,7 @@ pub struct Readiness {
         (status = 200, description = "Ready", body = Readiness),
         (status = 503, description = "Database unavailable", body = ErrorBody),
     ))]
-pub async fn readyz(State(state): State<AppState>) -> AppResult<Json<Readiness>> {
+pub async fn readyz(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Readiness>> {
     let loaded = state.loaded();
     let store = state.store();
     let stored = blocking(move || Ok(store.count())).await?.map_err(|e| {
@@ -324,6 +353,7 @@ pub async fn readyz(State(state): State<AppState>) -> AppResult<Json<Readiness>>
         .unwrap_or(0);
     Ok(Json(Readiness {
         status: "ready".to_string(),
+        auth: caller.mode,
         model: loaded.model.fitted.kind.name().to_string(),
         users: loaded.model.fitted.users.len(),
         books: loaded.model.fitted.items.len(),

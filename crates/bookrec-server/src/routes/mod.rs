@@ -2,15 +2,21 @@
 
 pub mod admin;
 pub mod api;
+pub mod auth;
 pub mod pages;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::security::{Security, SecurityConfig};
 
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
-use tracing::Level;
 
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -40,9 +46,19 @@ where
     tokio::task::spawn_blocking(f).await?
 }
 
-/// The whole application. Needs `into_make_service_with_connect_info::<SocketAddr>()` for the
-/// admin routes to see the peer address (without it they answer 403).
+/// The whole application in `open` mode for loopback ([`SecurityConfig::default`]). Needs
+/// `into_make_service_with_connect_info::<SocketAddr>()` for the admin routes to see the peer
+/// address (without it they answer 403).
 pub fn app(state: AppState) -> Router {
+    app_with(state, Arc::new(Security::new(SecurityConfig::default())))
+}
+
+/// The whole application with the given security settings (see [`crate::security`]).
+pub fn app_with(state: AppState, security: Arc<Security>) -> Router {
+    use axum::http::HeaderValue;
+    let set_header = |name: header::HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+    };
     Router::new()
         .route("/", get(pages::home))
         .route("/books/{id}", get(pages::book))
@@ -62,20 +78,35 @@ pub fn app(state: AppState) -> Router {
         .route("/openapi.json", get(crate::openapi::openapi_json))
         .route("/docs", get(docs_page))
         .route("/admin/reload", post(admin::reload))
+        .route("/metrics", get(crate::metrics::metrics_route))
+        .route("/signup", get(auth::signup_page).post(auth::signup))
+        .route("/signin", get(auth::signin_page).post(auth::signin))
+        .route("/signout", post(auth::signout))
         .route("/static/{file}", get(static_file))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
+        .layer(DefaultBodyLimit::max(crate::error::MAX_BODY_BYTES))
+        .layer(axum::Extension(Arc::clone(&security)))
+        .layer(axum::middleware::from_fn_with_state(
+            (state.clone(), security),
+            crate::security::guard,
+        ))
+        .layer(set_header(
+            header::CONTENT_SECURITY_POLICY,
+            crate::security::CSP,
+        ))
+        .layer(set_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(set_header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(set_header(header::REFERRER_POLICY, "same-origin"))
+        .layer(axum::middleware::from_fn(crate::metrics::observe))
         .with_state(state)
 }
 
 const CSS: &str = include_str!("../../static/app.css");
 const START_JS: &str = include_str!("../../static/start.js");
 const DOCS_JS: &str = include_str!("../../static/docs.js");
+const DOCS_CSS: &str = include_str!("../../static/docs.css");
+const COVERS_JS: &str = include_str!("../../static/covers.js");
 const DOCS_HTML: &str = include_str!("../../static/docs.html");
 
 async fn static_file(ApiPath(file): ApiPath<String>) -> Response {
@@ -83,6 +114,8 @@ async fn static_file(ApiPath(file): ApiPath<String>) -> Response {
         "app.css" => ("text/css; charset=utf-8", CSS),
         "start.js" => ("text/javascript; charset=utf-8", START_JS),
         "docs.js" => ("text/javascript; charset=utf-8", DOCS_JS),
+        "docs.css" => ("text/css; charset=utf-8", DOCS_CSS),
+        "covers.js" => ("text/javascript; charset=utf-8", COVERS_JS),
         _ => return (StatusCode::NOT_FOUND, "no such file").into_response(),
     };
     (

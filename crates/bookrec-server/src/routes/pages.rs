@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::api::{ratings_for, recommendations_for, store_rating};
 use super::{blocking, ApiPath};
 use crate::error::{AppError, AppResult};
+use crate::security::{AuthMode, Caller};
 use crate::state::{AppState, Loaded};
 use crate::views::{check_id, check_query, parse_min_rating, parse_n, parse_rank_by, RecRequest};
 
@@ -18,8 +19,9 @@ use crate::views::{check_id, check_query, parse_min_rating, parse_n, parse_rank_
 const RATED_LIMIT: usize = 30;
 
 /// `extra` plus the values every page shows (footer).
-fn with_base(loaded: &Loaded, extra: Value) -> Value {
+pub(crate) fn with_base(loaded: &Loaded, extra: Value) -> Value {
     context! {
+        page => crate::security::page_context(),
         model_kind => loaded.model.fitted.kind.name(),
         ranker_kind => loaded.ranker.as_ref().map(|r| r.fitted.kind.name()),
         n_users => loaded.model.fitted.users.len(),
@@ -28,7 +30,7 @@ fn with_base(loaded: &Loaded, extra: Value) -> Value {
     }
 }
 
-fn render(state: &AppState, status: StatusCode, name: &str, ctx: Value) -> Response {
+pub(crate) fn render(state: &AppState, status: StatusCode, name: &str, ctx: Value) -> Response {
     match state.templates().render(name, ctx) {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
@@ -49,16 +51,31 @@ pub fn error_page(state: &AppState, err: AppError) -> Response {
     let heading = match status {
         StatusCode::NOT_FOUND => "Not found",
         StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => "That didn't work",
+        StatusCode::UNAUTHORIZED => "Please sign in",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "Too large",
+        StatusCode::TOO_MANY_REQUESTS => "Slow down",
         _ => "Something went wrong",
     };
     let message = err.public_message();
     let loaded = state.loaded();
-    render(
+    let signin = status == StatusCode::UNAUTHORIZED;
+    let page = render(
         state,
         status,
         "error.html",
-        with_base(&loaded, context! { heading, message }),
-    )
+        with_base(&loaded, context! { heading, message, signin }),
+    );
+    err.decorate(page)
+}
+
+/// A form that could not be read: too large → 413, anything else → 400.
+pub(crate) fn form_error(e: FormRejection) -> AppError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::PayloadTooLarge(crate::error::too_large_message())
+    } else {
+        AppError::BadRequest(format!("the form could not be read ({})", e.body_text()))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,6 +90,7 @@ pub struct HomeQuery {
 /// recommendations beside the user's rated books.
 pub async fn home(
     State(state): State<AppState>,
+    caller: Caller,
     query: Result<Query<HomeQuery>, QueryRejection>,
 ) -> Response {
     let query = match query {
@@ -87,7 +105,13 @@ pub async fn home(
         users.id(0).to_string()
     };
     let q = Some(query.0);
-    let input = q.as_ref().and_then(|q| q.user.clone()).unwrap_or_default();
+    let mut input = q.as_ref().and_then(|q| q.user.clone()).unwrap_or_default();
+    if input.trim().is_empty() {
+        // A signed-in reader's home page is their own.
+        input = caller.signed_in().unwrap_or_default().to_string();
+    } else if let Err(e) = caller.authorize_reader(input.trim()) {
+        return error_page(&state, e);
+    }
     // The "predicted at least" field, when the served model predicts ratings: its scale, the
     // request's value, and the server's default as the placeholder.
     let rating = &loaded.model.fitted;
@@ -149,6 +173,7 @@ pub struct BookQuery {
 /// `/books/{id}`: metadata, a rating form, and similar books.
 pub async fn book(
     State(state): State<AppState>,
+    caller: Caller,
     path: Result<ApiPath<String>, AppError>,
     query: Result<Query<BookQuery>, QueryRejection>,
 ) -> Response {
@@ -166,10 +191,13 @@ pub async fn book(
             Ok((book, similar))
         })
         .await?;
-        let user_id = query
-            .ok()
-            .and_then(|Query(q)| q.user)
-            .filter(|u| check_id("user", u).is_ok());
+        let user_id = match caller.mode {
+            AuthMode::Open => query
+                .ok()
+                .and_then(|Query(q)| q.user)
+                .filter(|u| check_id("user", u).is_ok()),
+            AuthMode::Accounts => caller.signed_in().map(str::to_string),
+        };
         let scale = loaded.model.fitted.scale;
         let scale_values: Vec<i32> = (scale.min.ceil() as i32..=scale.max.floor() as i32).collect();
         Ok(render(
@@ -235,7 +263,7 @@ pub async fn search(
 
 /// `/start`: cold start for a new reader (search + rate + fold-in recommendations, in JS
 /// against the JSON API).
-pub async fn start(State(state): State<AppState>) -> Response {
+pub async fn start(State(state): State<AppState>, caller: Caller) -> Response {
     let loaded = state.loaded();
     let opts = state.recommend_options();
     let req = RecRequest {
@@ -258,6 +286,7 @@ pub async fn start(State(state): State<AppState>) -> Response {
             &loaded,
             context! {
                 popular,
+                reader => caller.signed_in(),
                 scale_min => scale.min.ceil() as i32,
                 scale_max => scale.max.floor() as i32,
             },
@@ -267,24 +296,37 @@ pub async fn start(State(state): State<AppState>) -> Response {
 
 #[derive(Debug, Deserialize)]
 pub struct RateForm {
+    /// The reader (`open` mode; in `accounts` mode the signed-in reader by default).
+    #[serde(default)]
     pub user: String,
     pub book_id: String,
     pub rating: String,
+    /// The CSRF token the page put in the form.
+    pub csrf: Option<String>,
 }
 
 /// `POST /rate` (form on the book page): stores the rating, then shows the reader's page,
 /// whose recommendations now fold the new rating in.
 pub async fn rate(
     State(state): State<AppState>,
+    caller: Caller,
     form: Result<Form<RateForm>, FormRejection>,
 ) -> Response {
     let result: AppResult<String> = async {
-        let Form(form) = form.map_err(|e| {
+        let Form(mut form) = form.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                return form_error(e);
+            }
             AppError::BadRequest(format!(
                 "the rating form needs the fields user, book_id and rating ({})",
                 e.body_text()
             ))
         })?;
+        caller.check_csrf(form.csrf.as_deref())?;
+        if form.user.trim().is_empty() {
+            form.user = caller.signed_in().unwrap_or_default().to_string();
+        }
+        caller.authorize_reader(form.user.trim())?;
         let rating: f32 = form.rating.trim().parse().map_err(|_| {
             AppError::BadRequest(format!(
                 "rating must be a number (got {:?})",
