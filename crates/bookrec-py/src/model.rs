@@ -1,9 +1,10 @@
 //! `Model`: a fitted model (shared, immutable) with its model-file metadata.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use bookrec_core::data::{normalize_id_str, AlignedRatings};
+use bookrec_core::data::{normalize_id_str, AlignedRatings, Catalog};
+use bookrec_core::lists::WorkLists;
 use bookrec_core::evaluate::{cross_validate as core_cv, evaluate_fitted, EvalOptions};
 use bookrec_core::io::{load_model, save_model, ModelMeta};
 use bookrec_core::models::{
@@ -16,6 +17,7 @@ use numpy::{IntoPyArray, PyArray1, PyArray2};
 use pyo3::prelude::*;
 
 use crate::arrays::{borrowed_1d, borrowed_2d};
+use crate::catalog::Books;
 use crate::errors::{param, to_py, IntoPyResult};
 use crate::ratings::Ratings;
 
@@ -39,6 +41,33 @@ fn factor_view<'py>(
 pub struct Model {
     pub model: Arc<FittedModel>,
     meta: ModelMeta,
+    /// The works of this model's books for the last catalogue asked about (keyed by the
+    /// catalogue's address: `Books` are immutable), so a loop over readers builds them once.
+    lists: Mutex<Option<(usize, Arc<WorkLists>)>>,
+}
+
+impl Model {
+    fn new(model: FittedModel, meta: ModelMeta) -> Self {
+        Model {
+            model: Arc::new(model),
+            meta,
+            lists: Mutex::new(None),
+        }
+    }
+
+    /// [`WorkLists`] of this model for `books` (none: an empty catalogue).
+    fn lists_for(&self, books: Option<&Books>) -> Arc<WorkLists> {
+        let key = books.map_or(0, |b| Arc::as_ptr(&b.inner) as usize);
+        let mut cache = self.lists.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, lists)) = cache.as_ref().filter(|(k, _)| *k == key) {
+            return Arc::clone(lists);
+        }
+        let empty = Catalog::default();
+        let catalog = books.map_or(&empty, |b| &*b.inner);
+        let lists = Arc::new(WorkLists::new(&self.model, catalog));
+        *cache = Some((key, Arc::clone(&lists)));
+        lists
+    }
 }
 
 pub(crate) fn kind_of(name: &str) -> PyResult<ModelKind> {
@@ -153,20 +182,14 @@ impl Model {
         let (model, meta) = py
             .detach(move || bookrec_core::evaluate::fit_and_describe(&spec, &data, &NoProgress))
             .py_err()?;
-        Ok(Model {
-            model: Arc::new(model),
-            meta,
-        })
+        Ok(Model::new(model, meta))
     }
 
     /// Reads a model file written by `bookrec train` or `save`.
     #[staticmethod]
     fn load(py: Python<'_>, path: PathBuf) -> PyResult<Model> {
         let (model, meta) = py.detach(|| load_model(&path)).py_err()?;
-        Ok(Model {
-            model: Arc::new(model),
-            meta,
-        })
+        Ok(Model::new(model, meta))
     }
 
     /// Writes the model file (the CLI's format).
@@ -319,7 +342,7 @@ impl Model {
     /// `min_rating`, books it predicts lower are left out and the list is filled from further
     /// down. Returns (book ids, scores, this model's predicted ratings, known user); a ranker
     /// that cannot work with this model, or a `min_rating` it cannot apply, is a `ParamError`.
-    #[pyo3(signature = (user, n, exclude_seen, min_support, ranker=None, min_rating=None))]
+    #[pyo3(signature = (user, n, exclude_seen, min_support, ranker=None, min_rating=None, books=None, include_uncatalogued=false))]
     // PyO3 maps keyword arguments one to one; a struct would not cross the boundary.
     #[allow(clippy::too_many_arguments)]
     fn recommend(
@@ -331,8 +354,15 @@ impl Model {
         min_support: u32,
         ranker: Option<PyRef<'_, Model>>,
         min_rating: Option<f32>,
+        books: Option<PyRef<'_, Books>>,
+        include_uncatalogued: bool,
     ) -> PyResult<Recommended> {
         let opts = rec_options(min_support, exclude_seen);
+        // The ranking model's works: lists are made of its books.
+        let lists = match &ranker {
+            Some(r) => r.lists_for(books.as_deref()),
+            None => self.lists_for(books.as_deref()),
+        };
         let ranker = ranker.map(|r| r.model.clone());
         if let Some(r) = &ranker {
             check_pair(&self.model, r)
@@ -344,7 +374,16 @@ impl Model {
         let model = self.model.clone();
         let user = normalize_id_str(user).into_owned();
         let (list, ranking) = py.detach(move || {
-            let list = recommend_for(&model, ranker.as_deref(), &user, n, &opts, min_rating);
+            let list = recommend_for(
+                &model,
+                ranker.as_deref(),
+                &user,
+                n,
+                &opts,
+                min_rating,
+                &lists,
+                include_uncatalogued,
+            );
             (list, ranker.unwrap_or(model))
         });
         let (ids, scores) = scored(&ranking, &list.items);
@@ -353,7 +392,18 @@ impl Model {
 
     /// The `n` books most similar to `book` (empty for bias-only models); an unknown book is
     /// an `UnknownBookError`.
-    fn similar(&self, py: Python<'_>, book: &str, n: usize, min_support: u32) -> PyResult<Scored> {
+    /// With `books`, one edition per work, never one of `book` itself, and only catalogued
+    /// books unless `include_uncatalogued` (see `bookrec_core::lists`).
+    #[pyo3(signature = (book, n, min_support, books=None, include_uncatalogued=false))]
+    fn similar(
+        &self,
+        py: Python<'_>,
+        book: &str,
+        n: usize,
+        min_support: u32,
+        books: Option<PyRef<'_, Books>>,
+        include_uncatalogued: bool,
+    ) -> PyResult<Scored> {
         let id = normalize_id_str(book);
         let item = self
             .model
@@ -363,7 +413,12 @@ impl Model {
             .ok_or_else(|| to_py(Error::UnknownItem(id.to_string())))?;
         let model = self.model.clone();
         let opts = rec_options(min_support, true);
-        let items = py.detach(move || model.similar_with(item, n, &opts));
+        let lists = self.lists_for(books.as_deref());
+        let items = py.detach(move || {
+            lists
+                .filter(&[item], include_uncatalogued)
+                .top(n, |m| model.similar_with(item, m, &opts))
+        });
         Ok(scored(&self.model, &items))
     }
 

@@ -22,7 +22,9 @@ use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::engine::{Fallback, FittedModel, Prediction, RecommendOptions, ScoredItem};
+use bookrec_core::lists::WorkLists;
+
+use crate::engine::{Catalog, Fallback, FittedModel, Prediction, RecommendOptions, ScoredItem};
 use crate::error::{AppError, AppResult};
 use crate::fast::CandidateScorer;
 use crate::state::Loaded;
@@ -59,12 +61,16 @@ pub struct Served {
     pub fitted: FittedModel,
     /// Contiguous candidate factors for known users' top-N (factor models only).
     pub fast: Option<CandidateScorer>,
+    /// The works of the model's books and its popular list: what every list is made of (see
+    /// [`bookrec_core::lists`]).
+    pub lists: WorkLists,
 }
 
 impl Served {
-    pub fn new(fitted: FittedModel, min_support: u32) -> Self {
+    pub fn new(fitted: FittedModel, min_support: u32, catalog: &Catalog) -> Self {
         Served {
             fast: CandidateScorer::build(&fitted, min_support),
+            lists: WorkLists::new(&fitted, catalog),
             fitted,
         }
     }
@@ -78,15 +84,28 @@ impl Served {
             .unwrap_or_else(|| self.fitted.recommend(user, n, opts))
     }
 
-    /// This model's top-`n` for `reader`: trained factors, fold-in, or popular books scored by
-    /// the unknown-reader prediction (μ + b_i; a ranking model's own fallback score).
-    pub fn top_n(&self, reader: &Reader, n: usize, opts: &RecommendOptions) -> Vec<ScoredItem> {
+    /// This model's top-`n` works for `reader` (see [`bookrec_core::lists`]): trained factors,
+    /// fold-in, or popular works scored by the unknown-reader prediction (μ + b_i; a ranking
+    /// model's own fallback score).
+    pub fn top_n(
+        &self,
+        reader: &Reader,
+        n: usize,
+        opts: &RecommendOptions,
+        include_uncatalogued: bool,
+    ) -> Vec<ScoredItem> {
+        let had: Vec<u32> = reader.ratings.iter().map(|r| r.0).collect();
+        let filter = self.lists.filter(&had, include_uncatalogued);
         match (reader.source, reader.known) {
-            (RecSource::Personal, Some(u)) => self.recommend_known(u, n, opts),
-            (RecSource::FoldIn, _) => self.fitted.recommend_for_ratings(&reader.ratings, n, opts),
+            (RecSource::Personal, Some(u)) => {
+                filter.top(n, |m| self.recommend_known(u, m, opts))
+            }
+            (RecSource::FoldIn, _) => filter.top(n, |m| {
+                self.fitted.recommend_for_ratings(&reader.ratings, m, opts)
+            }),
             _ => self
-                .fitted
-                .popular(n, opts)
+                .lists
+                .popular(n, opts, filter)
                 .into_iter()
                 .map(|s| ScoredItem {
                     item: s.item,
@@ -237,8 +256,10 @@ pub struct ReaderList {
 /// The top-`n` books for `user` (a raw id): the ranker's list (or `model`'s own without one),
 /// each with `model`'s predicted rating, leaving out books predicted below `min_rating` as
 /// [`top_n_predicted_at_least`] does. A reader the ranking model does not know gets its
-/// popular books. `min_rating` must have passed [`check_min_rating`] and the pair
-/// [`check_pair`].
+/// popular works. `lists` are the ranking model's ([`WorkLists::new`]): one edition per work,
+/// none the reader has, uncatalogued books only with `include_uncatalogued`. `min_rating`
+/// must have passed [`check_min_rating`] and the pair [`check_pair`].
+#[allow(clippy::too_many_arguments)]
 pub fn recommend_for(
     model: &FittedModel,
     ranker: Option<&FittedModel>,
@@ -246,9 +267,13 @@ pub fn recommend_for(
     n: usize,
     opts: &RecommendOptions,
     min_rating: Option<f32>,
+    lists: &WorkLists,
+    include_uncatalogued: bool,
 ) -> ReaderList {
     let ranking = ranker.unwrap_or(model);
     let known_user = ranking.users.get(user).filter(|&u| ranking.knows_user(u));
+    let had: &[u32] = known_user.map_or(&[], |u| ranking.seen.row(u as usize).0);
+    let filter = lists.filter(had, include_uncatalogued);
     let reader = Reader::of(model, user, &[]);
     // Without a ranker, a known reader's list is ranked by the predicted rating itself: its
     // scores are the predictions.
@@ -258,8 +283,8 @@ pub fn recommend_for(
         min_rating,
         by_prediction,
         |depth| match known_user {
-            Some(u) => ranking.recommend(u, depth, opts),
-            None => ranking.popular(depth, opts),
+            Some(u) => filter.top(depth, |m| ranking.recommend(u, m, opts)),
+            None => lists.popular(depth, opts, filter.clone()),
         },
         |listed| {
             if by_prediction {

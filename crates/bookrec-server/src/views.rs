@@ -9,6 +9,8 @@ use utoipa::ToSchema;
 
 use crate::engine::{Book, Catalog, FittedModel, RecommendOptions};
 use crate::error::{AppError, AppResult};
+use bookrec_core::lists::WorkLists;
+
 use crate::ranking::{top_n_predicted_at_least, RankBy, Reader};
 use crate::state::Loaded;
 use crate::store::StoredRating;
@@ -255,6 +257,8 @@ pub struct RecRequest {
     pub rank_by: Option<RankBy>,
     /// Leave out books the rating model predicts below this.
     pub min_rating: Option<f32>,
+    /// List books without a catalogue entry too (see [`bookrec_core::lists`]).
+    pub include_uncatalogued: bool,
 }
 
 /// Parses `?min_rating=` (absent or empty = the server's default): a number. Whether it suits
@@ -379,6 +383,7 @@ impl Loaded {
             explain,
             rank_by,
             min_rating,
+            include_uncatalogued,
         } = req;
         let ranking = self.ranking(rank_by)?;
         let ranker = &ranking.fitted;
@@ -394,7 +399,7 @@ impl Loaded {
             n,
             min_rating,
             by_prediction,
-            |depth| ranking.top_n(&reader, depth, opts),
+            |depth| ranking.top_n(&reader, depth, opts, include_uncatalogued),
             |listed| {
                 let (values, fallback) =
                     self.predictions_for(ranking, &reader, listed, user_id, stored);
@@ -413,7 +418,7 @@ impl Loaded {
                 score: s.score,
                 because: explainer
                     .as_ref()
-                    .map(|e| e.because(ranker, &self.catalog, s.item))
+                    .map(|e| e.because(ranker, &ranking.lists, &self.catalog, s.item))
                     .unwrap_or_default(),
             })
             .collect();
@@ -499,8 +504,10 @@ impl Loaded {
         n: usize,
         min_support: u32,
         rank_by: Option<RankBy>,
+        include_uncatalogued: bool,
     ) -> AppResult<Option<SimilarResponse>> {
-        let ranker = &self.ranking(rank_by)?.fitted;
+        let ranking = self.ranking(rank_by)?;
+        let ranker = &ranking.fitted;
         if self.book_view(book_id).is_none() && ranker.items.get(book_id).is_none() {
             return Ok(None);
         }
@@ -511,12 +518,13 @@ impl Loaded {
                     min_support,
                     exclude_seen: true,
                 };
-                ranker
-                    .similar_with(item, n.saturating_add(1), &opts)
+                // The book's own work (any edition of it) is not "similar".
+                let filter = ranking.lists.filter(&[item], include_uncatalogued);
+                filter
+                    .top(n, |m| ranker.similar_with(item, m, &opts))
                     .into_iter()
                     // Zero or negative similarity is not "readers also liked".
-                    .filter(|s| s.item != item && s.score > 0.0)
-                    .take(n)
+                    .filter(|s| s.score > 0.0)
                     .map(|s| SimilarBook {
                         book: self.listed_view(ranker, s.item),
                         similarity: s.score,
@@ -587,33 +595,34 @@ impl<'a> Explainer<'a> {
         }
     }
 
-    fn rating_of(&self, item: u32) -> Option<f32> {
-        self.ratings.iter().find(|(i, _)| *i == item).map(|r| r.1)
-    }
-
-    fn because(&self, model: &FittedModel, catalog: &Catalog, item: u32) -> Vec<Because> {
-        // Ask for a few more than shown: some top contributors may not be "rated highly".
-        let want = EXPLAIN_N + 3;
-        let reasons = match self.user {
-            Some(u) => model.explain(u, item, want),
-            None => model.explain_for_ratings(self.ratings, item, want),
+    fn because(
+        &self,
+        model: &FittedModel,
+        lists: &WorkLists,
+        catalog: &Catalog,
+        item: u32,
+    ) -> Vec<Because> {
+        // Every contribution: whether one is strong enough depends on all of them.
+        let all = self.ratings.len().max(1);
+        let contributions = match self.user {
+            Some(u) => model.explain(u, item, all),
+            None => model.explain_for_ratings(self.ratings, item, all),
         };
-        reasons
-            .iter()
-            .filter_map(|r| {
-                let rating = self.rating_of(r.item).filter(|&v| v >= self.high)?;
-                let id = model.items.id(r.item);
+        lists
+            .reasons(&contributions, self.ratings, self.high, EXPLAIN_N)
+            .into_iter()
+            .map(|(book, rating)| {
+                let id = model.items.id(book);
                 let title = catalog
                     .get(id)
                     .map(|b| b.title.clone())
                     .unwrap_or_else(|| format!("Book {id}"));
-                Some(Because {
+                Because {
                     book_id: id.to_string(),
                     title,
                     rating,
-                })
+                }
             })
-            .take(EXPLAIN_N)
             .collect()
     }
 }

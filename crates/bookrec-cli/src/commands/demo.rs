@@ -11,6 +11,7 @@
 
 use anyhow::Result;
 use bookrec_core::data::{load_catalog, LoadOptions};
+use bookrec_core::lists::WorkLists;
 use bookrec_core::demo::{demo_data, write_demo_files};
 use bookrec_core::evaluate::{evaluate, fit_and_describe, EvalOptions};
 use bookrec_core::io::save_model;
@@ -104,6 +105,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     println!("\n== 4. Recommendations for readers with planted tastes");
     let truth = demo_data(args.seed);
     let rec_opts = RecommendOptions::default();
+    let lists = WorkLists::new(ranking, &catalog);
     for user in truth.users.iter().take(3) {
         // With a ranker, the rating model predicts the ranker's books (as `bookrec recommend`).
         let ReaderList {
@@ -117,6 +119,8 @@ pub fn run(args: DemoArgs) -> Result<()> {
             10,
             &rec_opts,
             min_rating,
+            &lists,
+            false,
         );
         if !known {
             continue;

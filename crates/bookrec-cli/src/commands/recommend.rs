@@ -3,6 +3,7 @@
 use anyhow::{Context, Result};
 use bookrec_core::data::Catalog;
 use bookrec_core::io::load_model;
+use bookrec_core::lists::WorkLists;
 use bookrec_core::models::{FittedModel, ModelKind, ScoredItem};
 use bookrec_server::ranking::{check_min_rating, check_pair, recommend_for, ReaderList};
 
@@ -35,7 +36,16 @@ pub fn run(args: RecommendArgs) -> Result<()> {
         items,
         predicted,
         known,
-    } = recommend_for(&model, ranker.as_ref(), user, args.n, &opts, min_rating);
+    } = recommend_for(
+        &model,
+        ranker.as_ref(),
+        user,
+        args.n,
+        &opts,
+        min_rating,
+        &WorkLists::new(ranking, catalog.as_ref().unwrap_or(&Catalog::default())),
+        args.include_uncatalogued,
+    );
     let rows = rows(ranking, catalog.as_ref(), &items);
     // Shown beside the ranker's own score; without a ranker the model's score is the rating.
     let predicted = ranker.as_ref().map(|_| predicted);
@@ -54,8 +64,7 @@ pub fn run(args: RecommendArgs) -> Result<()> {
             "rating_model": ranker.as_ref().map(|_| model.kind.name()),
             "min_rating": min_rating,
             "score": match (known, ranking.kind.predicts_ratings()) {
-                (false, true) => "training ratings",
-                (false, false) => "training interactions",
+                (false, _) => "damped mean rating of the work",
                 (true, true) => "predicted rating",
                 (true, false) => "ranking score (not a rating)",
             },
@@ -97,8 +106,8 @@ pub fn run(args: RecommendArgs) -> Result<()> {
     // A ranking model's scores are preferences (ials) or counts, never predicted ratings.
     // Counts print as whole numbers.
     let score = match (known, ranking.kind) {
-        (false, k) if k.predicts_ratings() => Score::new("ratings", 0),
-        (false, _) => Score::new("interactions", 0),
+        // Popular works are ranked by their damped mean rating (bookrec_core::lists).
+        (false, _) => Score::new("damped mean", 2),
         (true, k) if k.predicts_ratings() => Score::new("predicted", 2),
         (true, ModelKind::Popularity) => Score::new("readers", 0),
         (true, _) => Score::new("preference", 2),
@@ -115,7 +124,10 @@ pub fn run_similar(args: SimilarArgs) -> Result<()> {
         .items
         .get(book)
         .with_context(|| format!("book {book:?} is not in the model's training data"))?;
-    let items = model.similar_with(item, args.n, &args.rec.options());
+    let lists = WorkLists::new(&model, catalog.as_ref().unwrap_or(&Catalog::default()));
+    let items = lists
+        .filter(&[item], args.include_uncatalogued)
+        .top(args.n, |m| model.similar_with(item, m, &args.rec.options()));
     let rows = rows(&model, catalog.as_ref(), &items);
     if args.json {
         let json = serde_json::json!({ "book": book, "similar": rows_json(&rows) });
