@@ -98,11 +98,7 @@ impl WorkLists {
                 )
             })
             .collect();
-        ranked.sort_by(|a, b| {
-            b.0.cmp(&a.0)
-                .then(b.1.total_cmp(&a.1))
-                .then(a.2.cmp(&b.2))
-        });
+        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
         WorkLists {
             popular: ranked
                 .into_iter()
@@ -308,7 +304,10 @@ mod tests {
         assert_eq!(items(filter(&[], false).top(3, ranking(&order))), [1, 3, 4]);
         assert_eq!(items(filter(&[], true).top(3, ranking(&order))), [2, 1, 3]);
         // The reader rated the other edition: the work is theirs already.
-        assert_eq!(items(filter(&[0], false).top(9, ranking(&order))), [3, 4, 5]);
+        assert_eq!(
+            items(filter(&[0], false).top(9, ranking(&order))),
+            [3, 4, 5]
+        );
         assert!(filter(&[], false).top(0, ranking(&order)).is_empty());
     }
 

@@ -97,9 +97,7 @@ impl Served {
         let had: Vec<u32> = reader.ratings.iter().map(|r| r.0).collect();
         let filter = self.lists.filter(&had, include_uncatalogued);
         match (reader.source, reader.known) {
-            (RecSource::Personal, Some(u)) => {
-                filter.top(n, |m| self.recommend_known(u, m, opts))
-            }
+            (RecSource::Personal, Some(u)) => filter.top(n, |m| self.recommend_known(u, m, opts)),
             (RecSource::FoldIn, _) => filter.top(n, |m| {
                 self.fitted.recommend_for_ratings(&reader.ratings, m, opts)
             }),

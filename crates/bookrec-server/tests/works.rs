@@ -177,7 +177,10 @@ async fn bx_lists_hold_catalogued_works_the_reader_does_not_have() {
         .json();
     assert!(!j.to_string().contains("Wild Animus"), "{j}");
     let readyz = get(&state, "/readyz").await.json();
-    assert!(readyz["listable_books"].as_u64().unwrap() > 100_000, "{readyz}");
+    assert!(
+        readyz["listable_books"].as_u64().unwrap() > 100_000,
+        "{readyz}"
+    );
     assert!(
         readyz["listable_works"].as_u64().unwrap() < readyz["listable_books"].as_u64().unwrap(),
         "{readyz}"

@@ -11,10 +11,10 @@
 
 use anyhow::Result;
 use bookrec_core::data::{load_catalog, LoadOptions};
-use bookrec_core::lists::WorkLists;
 use bookrec_core::demo::{demo_data, write_demo_files};
 use bookrec_core::evaluate::{evaluate, fit_and_describe, EvalOptions};
 use bookrec_core::io::save_model;
+use bookrec_core::lists::WorkLists;
 use bookrec_core::models::{FittedModel, ModelKind, ModelSpec, RecommendOptions};
 use bookrec_core::split::{train_test_split, Split};
 use bookrec_server::ranking::{recommend_for, ReaderList};

@@ -194,7 +194,10 @@ mod tests {
         let col = |k| &g.column(k).unwrap().group;
         let work = col(GroupKind::Work);
         assert_eq!(work[0], work[2]);
-        assert_eq!(work[0], work[1], "a reversed author name is the same surname");
+        assert_eq!(
+            work[0], work[1],
+            "a reversed author name is the same surname"
+        );
         assert_ne!(work[0], work[3]);
         assert_eq!(work[4], NO_GROUP);
         let author = col(GroupKind::Author);

@@ -27,9 +27,7 @@ use super::{Catalog, Vocab};
 pub fn isbn_stem(id: &str) -> Option<&str> {
     let b = id.as_bytes();
     match b.len() {
-        10 if b[..9].iter().all(u8::is_ascii_digit)
-            && (b[9].is_ascii_digit() || b[9] == b'X') =>
-        {
+        10 if b[..9].iter().all(u8::is_ascii_digit) && (b[9].is_ascii_digit() || b[9] == b'X') => {
             Some(&id[..9])
         }
         13 if id.starts_with("978") && b.iter().all(u8::is_ascii_digit) => Some(&id[3..12]),
@@ -138,11 +136,16 @@ impl Works {
         let mut work = vec![0u32; n];
         for (i, id) in items.ids().enumerate() {
             // The item that speaks for this ISBN number (a catalogued form if there is one).
-            let lead = isbn_stem(id).and_then(|s| by_stem.get(s).copied()).unwrap_or(i);
+            let lead = isbn_stem(id)
+                .and_then(|s| by_stem.get(s).copied())
+                .unwrap_or(i);
             let key = if !keys[lead].is_empty() {
                 format!("t:{}", keys[lead])
             } else {
-                format!("i:{}", isbn_stem(items.id(lead as u32)).unwrap_or(items.id(lead as u32)))
+                format!(
+                    "i:{}",
+                    isbn_stem(items.id(lead as u32)).unwrap_or(items.id(lead as u32))
+                )
             };
             let next = ids.len() as u32;
             work[i] = *ids.entry(key).or_insert(next);
@@ -267,9 +270,24 @@ mod tests {
     #[test]
     fn editions_form_works_with_the_best_known_representative() {
         let catalog = Catalog::from_books(vec![
-            book("0345339703", "The Fellowship of the Ring (Paperback)", "J.R.R. TOLKIEN", true),
-            book("0618002227", "The Fellowship of the Ring", "J. R. R. Tolkien", true),
-            book("0618129030", "The Fellowship of the Ring: Being the First Part", "Tolkien, J.R.R.", false),
+            book(
+                "0345339703",
+                "The Fellowship of the Ring (Paperback)",
+                "J.R.R. TOLKIEN",
+                true,
+            ),
+            book(
+                "0618002227",
+                "The Fellowship of the Ring",
+                "J. R. R. Tolkien",
+                true,
+            ),
+            book(
+                "0618129030",
+                "The Fellowship of the Ring: Being the First Part",
+                "Tolkien, J.R.R.",
+                false,
+            ),
             book("0441172717", "Dune", "Frank Herbert", true),
             book("0000000000", "", "Nobody", true),
         ]);
