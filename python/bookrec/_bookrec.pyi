@@ -123,8 +123,17 @@ class Model:
         min_support: int,
         ranker: Model | None = None,
         min_rating: float | None = None,
+        books: Books | None = None,
+        include_uncatalogued: bool = False,
     ) -> tuple[list[str], list[float], list[float | None], str]: ...
-    def similar(self, book: str, n: int, min_support: int) -> tuple[list[str], list[float]]: ...
+    def similar(
+        self,
+        book: str,
+        n: int,
+        min_support: int,
+        books: Books | None = None,
+        include_uncatalogued: bool = False,
+    ) -> tuple[list[str], list[float]]: ...
     def fold_in(
         self, books: list[str], ratings: list[float], n: int, min_support: int
     ) -> tuple[list[str], list[float], list[str]]: ...

@@ -199,6 +199,11 @@ class _Model:
         self._books = books
         return self
 
+    def _catalog_inner(self, books: Books | None) -> Any:
+        """The engine's catalogue for ``books``, else the attached one, else None."""
+        books = books if books is not None else getattr(self, "_books", None)
+        return None if books is None else books._inner
+
     def _table(
         self, ids: list[str], scores: Sequence[float], books: Books | None, score: str = "score"
     ) -> pd.DataFrame:
@@ -319,6 +324,7 @@ class _Model:
         on_unknown: str = "popular",
         ranker: "_Model | None" = None,
         min_rating: float | None = None,
+        include_uncatalogued: bool = False,
     ) -> pd.DataFrame:
         """Top-``n`` books for ``user``: ``book_id`` (``title``, ``author`` with a
         catalogue), ``score``, ``predicted_rating``, best first — the columns of the items of
@@ -326,10 +332,13 @@ class _Model:
         is their ``book.id``), built by the same core function, so the three agree.
 
         ``score`` is the ranking model's score (``df.attrs["score_kind"]``): without a ranker,
-        this model's predicted rating (then ``predicted_rating`` equals it). A user without
-        training ratings gets the ``n`` most popular books instead, scored by the
-        unknown-reader prediction μ + b_i (``df.attrs["source"]`` is ``"popular"``; each
-        book's number of ratings is ``item_popularity_``): an
+        this model's predicted rating (then ``predicted_rating`` equals it). With a catalogue
+        (``books`` or :meth:`attach_catalog`), the list holds works: one edition per work (the
+        one readers know best), none of a work the reader already has, and only books the
+        catalogue describes unless ``include_uncatalogued=True``. A user without
+        training ratings gets the ``n`` best-liked popular works instead, scored by their
+        damped mean rating (``df.attrs["source"]`` is ``"popular"``, ``score_kind``
+        ``"damped_mean_rating"``; ``predicted_rating`` is this model's μ + b_i): an
         :class:`bookrec.UnknownUserWarning` is issued and ``df.attrs["known_user"]`` is
         False. With ``on_unknown="raise"`` such a user raises
         :class:`bookrec.UnknownUserError` instead. ``df.attrs`` holds the rest of the API's
@@ -361,6 +370,8 @@ class _Model:
             int(min_support),
             ranker._model() if ranker is not None else None,
             None if min_rating is None else float(min_rating),
+            self._catalog_inner(books),
+            bool(include_uncatalogued),
         )
         df = self._table(ids, scores, books)
         df["predicted_rating"] = np.array(
@@ -392,12 +403,20 @@ class _Model:
         n: int = 10,
         min_support: int = DEFAULT_MIN_SUPPORT,
         books: Books | None = None,
+        include_uncatalogued: bool = False,
     ) -> pd.DataFrame:
         """The ``n`` books most similar to ``book`` (cosine of book factors, or the kNN
         neighbour similarity), as ``book_id[, title, author], score``. Empty for models
         without a notion of similarity (GlobalMean, Baseline). An unknown book raises
-        :class:`bookrec.UnknownBookError`."""
-        ids, scores = self._model().similar(str(book), int(n), int(min_support))
+        :class:`bookrec.UnknownBookError`. With a catalogue, one edition per work, none of
+        ``book``'s own work, and only catalogued books unless ``include_uncatalogued=True``."""
+        ids, scores = self._model().similar(
+            str(book),
+            int(n),
+            int(min_support),
+            self._catalog_inner(books),
+            bool(include_uncatalogued),
+        )
         return self._table(ids, scores, books)
 
     def fold_in(

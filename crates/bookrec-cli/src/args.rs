@@ -374,9 +374,14 @@ pub struct RecommendArgs {
     /// model expects the reader to dislike.
     #[arg(long)]
     pub min_rating: Option<f32>,
-    /// Catalogue CSV for titles and authors.
+    /// Catalogue CSV for titles and authors; lists then hold one edition per work and only
+    /// catalogued books.
     #[arg(long)]
     pub books: Option<PathBuf>,
+    /// With --books, list books missing from the catalogue too (by default lists hold only
+    /// books the catalogue describes).
+    #[arg(long)]
+    pub include_uncatalogued: bool,
     #[command(flatten)]
     pub rec: RecArgs,
     /// Print one JSON object instead of a table.
@@ -397,9 +402,14 @@ pub struct SimilarArgs {
     pub n: usize,
     #[command(flatten)]
     pub rec: RecArgs,
-    /// Catalogue CSV for titles and authors.
+    /// Catalogue CSV for titles and authors; lists then hold one edition per work (never one
+    /// of the book itself) and only catalogued books.
     #[arg(long)]
     pub books: Option<PathBuf>,
+    /// With --books, list books missing from the catalogue too (by default lists hold only
+    /// books the catalogue describes).
+    #[arg(long)]
+    pub include_uncatalogued: bool,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,

@@ -16,6 +16,7 @@ pub mod evaluate;
 pub mod import_spark;
 pub mod io;
 pub mod kernels;
+pub mod lists;
 pub mod metrics;
 pub mod models;
 pub mod progress;

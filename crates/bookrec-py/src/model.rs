@@ -1,11 +1,12 @@
 //! `Model`: a fitted model (shared, immutable) with its model-file metadata.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bookrec_core::data::{normalize_id_str, AlignedRatings, Catalog};
 use bookrec_core::evaluate::{cross_validate as core_cv, evaluate_fitted, EvalOptions};
 use bookrec_core::io::{load_model, save_model, ModelMeta};
+use bookrec_core::lists::WorkLists;
 use bookrec_core::models::{
     Factors, Fallback, FittedModel, ModelKind, ModelSpec, RecommendOptions, ScoredItem, Scorer,
 };
@@ -18,6 +19,7 @@ use numpy::{IntoPyArray, PyArray1, PyArray2};
 use pyo3::prelude::*;
 
 use crate::arrays::{borrowed_1d, borrowed_2d};
+use crate::catalog::Books;
 use crate::errors::{param, to_py, IntoPyResult};
 use crate::ratings::Ratings;
 
@@ -41,6 +43,38 @@ fn factor_view<'py>(
 pub struct Model {
     pub model: Arc<FittedModel>,
     meta: ModelMeta,
+    /// The works of this model's books for the last catalogue asked about (keyed by the
+    /// catalogue's address: `Books` are immutable), so a loop over readers builds them once.
+    lists: Mutex<Option<(usize, Arc<WorkLists>)>>,
+}
+
+impl Model {
+    fn new(model: FittedModel, meta: ModelMeta) -> Self {
+        Model {
+            model: Arc::new(model),
+            meta,
+            lists: Mutex::new(None),
+        }
+    }
+
+    /// [`WorkLists`] of this model for `books` (none: an empty catalogue).
+    fn lists_for(&self, books: Option<&Books>) -> Arc<WorkLists> {
+        let key = books.map_or(0, |b| Arc::as_ptr(&b.inner) as usize);
+        let mut cache = self.lists.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, lists)) = cache.as_ref().filter(|(k, _)| *k == key) {
+            return Arc::clone(lists);
+        }
+        let empty = Catalog::default();
+        let catalog = books.map_or(&empty, |b| &*b.inner);
+        let lists = Arc::new(WorkLists::new(&self.model, catalog));
+        *cache = Some((key, Arc::clone(&lists)));
+        lists
+    }
+
+    /// This model served for one call, its lists made of works from `books`.
+    fn served(&self, books: Option<&Books>) -> Served {
+        Served::with_lists(self.model.clone(), None, self.lists_for(books))
+    }
 }
 
 pub(crate) fn kind_of(name: &str) -> PyResult<ModelKind> {
@@ -167,20 +201,14 @@ impl Model {
         let (model, meta) = py
             .detach(move || bookrec_core::evaluate::fit_and_describe(&spec, &data, &NoProgress))
             .py_err()?;
-        Ok(Model {
-            model: Arc::new(model),
-            meta,
-        })
+        Ok(Model::new(model, meta))
     }
 
     /// Reads a model file written by `bookrec train` or `save`.
     #[staticmethod]
     fn load(py: Python<'_>, path: PathBuf) -> PyResult<Model> {
         let (model, meta) = py.detach(|| load_model(&path)).py_err()?;
-        Ok(Model {
-            model: Arc::new(model),
-            meta,
-        })
+        Ok(Model::new(model, meta))
     }
 
     /// Writes the model file (the CLI's format).
@@ -333,7 +361,9 @@ impl Model {
     /// `min_rating`, books it predicts lower are left out and the list is filled from further
     /// down. Returns (book ids, scores, this model's predicted ratings, known user); a ranker
     /// that cannot work with this model, or a `min_rating` it cannot apply, is a `ParamError`.
-    #[pyo3(signature = (user, n, exclude_seen, min_support, ranker=None, min_rating=None))]
+    /// With `books`, lists hold works: one edition per work, none the reader has, only
+    /// catalogued books unless `include_uncatalogued` (see `bookrec_core::lists`).
+    #[pyo3(signature = (user, n, exclude_seen, min_support, ranker=None, min_rating=None, books=None, include_uncatalogued=false))]
     // PyO3 maps keyword arguments one to one; a struct would not cross the boundary.
     #[allow(clippy::too_many_arguments)]
     fn recommend(
@@ -345,25 +375,27 @@ impl Model {
         min_support: u32,
         ranker: Option<PyRef<'_, Model>>,
         min_rating: Option<f32>,
+        books: Option<PyRef<'_, Books>>,
+        include_uncatalogued: bool,
     ) -> PyResult<Recommended> {
         let opts = rec_options(min_support, exclude_seen);
-        let ranker = ranker.map(|r| r.model.clone());
         if let Some(r) = &ranker {
-            check_pair(&self.model, r)
-                .map_err(|e| param("ranker", r.kind.name(), &e.to_string()))?;
+            check_pair(&self.model, &r.model)
+                .map_err(|e| param("ranker", r.model.kind.name(), &e.to_string()))?;
         }
         if let Some(m) = min_rating {
             check_min_rating(&self.model, m).map_err(|e| param("min_rating", m, &e.to_string()))?;
         }
         // The core's one list (bookrec_core::recommend), as `bookrec recommend` and the web
         // app build it; no candidate cache (one request per call).
-        let model = Served::new(self.model.clone(), None);
-        let ranker = ranker.map(|r| Served::new(r, None));
+        let model = self.served(books.as_deref());
+        let ranker = ranker.map(|r| r.served(books.as_deref()));
         let user = normalize_id_str(user).into_owned();
         let list = py
             .detach(|| {
                 Recommender::new(&model, ranker.as_ref()).recommend(&Request {
                     min_rating,
+                    include_uncatalogued,
                     ..Request::new(Some(user.as_str()), n, opts)
                 })
             })
@@ -380,8 +412,18 @@ impl Model {
     }
 
     /// The `n` books most similar to `book` (empty for bias-only models); an unknown book is
-    /// an `UnknownBookError`.
-    fn similar(&self, py: Python<'_>, book: &str, n: usize, min_support: u32) -> PyResult<Scored> {
+    /// an `UnknownBookError`. With `books`, one edition per work, never one of `book` itself,
+    /// and only catalogued books unless `include_uncatalogued` (see `bookrec_core::lists`).
+    #[pyo3(signature = (book, n, min_support, books=None, include_uncatalogued=false))]
+    fn similar(
+        &self,
+        py: Python<'_>,
+        book: &str,
+        n: usize,
+        min_support: u32,
+        books: Option<PyRef<'_, Books>>,
+        include_uncatalogued: bool,
+    ) -> PyResult<Scored> {
         let id = normalize_id_str(book);
         if !self
             .model
@@ -391,9 +433,17 @@ impl Model {
         {
             return Err(to_py(Error::UnknownItem(id.to_string())));
         }
-        let served = Served::new(self.model.clone(), None);
+        let served = self.served(books.as_deref());
         let list = py
-            .detach(|| Recommender::new(&served, None).similar(&id, n, min_support, None))
+            .detach(|| {
+                Recommender::new(&served, None).similar(
+                    &id,
+                    n,
+                    min_support,
+                    None,
+                    include_uncatalogued,
+                )
+            })
             .py_err()?;
         Ok(list
             .map(|l| l.items.into_iter().unzip())
@@ -436,7 +486,7 @@ impl Model {
         }
         // A new reader known only by their ratings: the core's fold-in list.
         let given: Vec<(&str, f32)> = known.iter().map(|(id, r)| (id.as_str(), *r)).collect();
-        let served = Served::new(self.model.clone(), None);
+        let served = self.served(None);
         let list = py
             .detach(|| {
                 Recommender::new(&served, None).recommend(&Request {

@@ -42,6 +42,7 @@ fn main() -> anyhow::Result<()> {
         explain,
         rank_by: None,
         min_rating: None,
+        include_uncatalogued: false,
     };
     let model = &loaded.model.fitted;
     // Every k-th known user, so light and heavy readers are both represented.

@@ -62,6 +62,7 @@ fn load_pair(
     model: FittedModel,
     ranker: Option<FittedModel>,
     min_support: u32,
+    catalog: &Catalog,
 ) -> anyhow::Result<(Served, Option<Served>, Option<PairCheck>)> {
     let pair = ranker.as_ref().map(|r| check_pair(&model, r)).transpose()?;
     if let Some(p) = pair.filter(|p| p.books_unknown_to_model > 0) {
@@ -71,11 +72,15 @@ fn load_pair(
             "the ranker knows books the rating model does not: they are listed without a predicted rating"
         );
     }
-    Ok((
-        Served::new(model, Some(min_support)),
-        ranker.map(|r| Served::new(r, Some(min_support))),
-        pair,
-    ))
+    let served = Served::with_catalog(model, Some(min_support), catalog);
+    let ranker = ranker.map(|r| Served::with_catalog(r, Some(min_support), catalog));
+    let (books, works) = ranker.as_ref().unwrap_or(&served).lists.listable(false);
+    tracing::info!(
+        books,
+        works,
+        "listable: catalogued books the ranking model can list, and their works"
+    );
+    Ok((served, ranker, pair))
 }
 
 fn read_model(path: &Path) -> anyhow::Result<FittedModel> {
@@ -101,7 +106,7 @@ pub struct AppState {
 impl AppState {
     /// State from an in-memory model and catalogue (used by tests).
     pub fn new(model: FittedModel, catalog: Catalog, store: Store, settings: Settings) -> Self {
-        let model = Served::new(model, Some(settings.min_support));
+        let model = Served::with_catalog(model, Some(settings.min_support), &catalog);
         Self::assemble(model, None, None, catalog, store, settings)
     }
 
@@ -114,7 +119,7 @@ impl AppState {
         store: Store,
         settings: Settings,
     ) -> anyhow::Result<Self> {
-        let (model, ranker, pair) = load_pair(model, ranker, settings.min_support)?;
+        let (model, ranker, pair) = load_pair(model, ranker, settings.min_support, &catalog)?;
         Ok(Self::assemble(
             model, ranker, pair, catalog, store, settings,
         ))
@@ -224,10 +229,11 @@ impl AppState {
         let _guard = self.inner.reload_lock.lock().await;
         let (model_path, ranker_path) = (path.clone(), settings.ranker_path.clone());
         let min_support = settings.min_support;
+        let catalog = Arc::clone(&self.loaded().catalog);
         let (model, ranker, pair) = tokio::task::spawn_blocking(move || {
             let model = read_model(&model_path)?;
             let ranker = ranker_path.as_deref().map(read_model).transpose()?;
-            load_pair(model, ranker, min_support)
+            load_pair(model, ranker, min_support, &catalog)
         })
         .await
         .map_err(|e| ReloadError::Rejected(format!("loader task failed: {e}")))?

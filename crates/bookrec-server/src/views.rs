@@ -4,7 +4,7 @@
 //! Everything here is synchronous CPU work over an `Arc<Loaded>` snapshot; handlers call it
 //! inside `spawn_blocking`. Nothing is copied out of the model except the few numbers shown.
 
-use bookrec_core::recommend::{document, Reader, Recommender, Request};
+use bookrec_core::recommend::{document, Reader, Recommender, Request, Served};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -161,6 +161,8 @@ pub struct RecRequest {
     pub rank_by: Option<RankBy>,
     /// Leave out books the rating model predicts below this.
     pub min_rating: Option<f32>,
+    /// List books without a catalogue entry too (see [`bookrec_core::lists`]).
+    pub include_uncatalogued: bool,
 }
 
 /// Parses `?rank_by=` (`ranker` or `rating`; absent or empty = the server's default).
@@ -304,6 +306,7 @@ impl Loaded {
                 ratings: &given,
                 min_rating: req.min_rating,
                 rank_by: req.rank_by,
+                include_uncatalogued: req.include_uncatalogued,
                 ..Request::new(Some(user_id), req.n, opts.clone())
             })
             .map_err(unprocessable)?;
@@ -321,7 +324,7 @@ impl Loaded {
             |l| {
                 explainer
                     .as_ref()
-                    .map(|e| e.because(ranker, &self.catalog, l.item))
+                    .map(|e| e.because(ranking, &self.catalog, l.item))
                     .unwrap_or_default()
             },
         ))
@@ -380,10 +383,11 @@ impl Loaded {
         n: usize,
         min_support: u32,
         rank_by: Option<RankBy>,
+        include_uncatalogued: bool,
     ) -> AppResult<Option<SimilarResponse>> {
         let recommender = self.recommender();
         let list = recommender
-            .similar(book_id, n, min_support, rank_by)
+            .similar(book_id, n, min_support, rank_by, include_uncatalogued)
             .map_err(unprocessable)?;
         let list = match list {
             Some(list) => list,
@@ -459,33 +463,32 @@ impl<'a> Explainer<'a> {
         }
     }
 
-    fn rating_of(&self, item: u32) -> Option<f32> {
-        self.ratings.iter().find(|(i, _)| *i == item).map(|r| r.1)
-    }
-
-    fn because(&self, model: &FittedModel, catalog: &Catalog, item: u32) -> Vec<Because> {
-        // Ask for a few more than shown: some top contributors may not be "rated highly".
-        let want = EXPLAIN_N + 3;
-        let reasons = match self.user {
-            Some(u) => model.explain(u, item, want),
-            None => model.explain_for_ratings(self.ratings, item, want),
+    /// The reader's highly rated works that most raise `item`'s score
+    /// ([`bookrec_core::lists::WorkLists::reasons`]: editions pooled, weak reasons dropped).
+    fn because(&self, served: &Served, catalog: &Catalog, item: u32) -> Vec<Because> {
+        let model = &*served.fitted;
+        // Every contribution: whether one is strong enough depends on all of them.
+        let all = self.ratings.len().max(1);
+        let contributions = match self.user {
+            Some(u) => model.explain(u, item, all),
+            None => model.explain_for_ratings(self.ratings, item, all),
         };
-        reasons
-            .iter()
-            .filter_map(|r| {
-                let rating = self.rating_of(r.item).filter(|&v| v >= self.high)?;
-                let id = model.items.id(r.item);
+        served
+            .lists
+            .reasons(&contributions, self.ratings, self.high, EXPLAIN_N)
+            .into_iter()
+            .map(|(book, rating)| {
+                let id = model.items.id(book);
                 let title = catalog
                     .get(id)
                     .map(|b| b.title.clone())
                     .unwrap_or_else(|| format!("Book {id}"));
-                Some(Because {
+                Because {
                     book_id: id.to_string(),
                     title,
                     rating,
-                })
+                }
             })
-            .take(EXPLAIN_N)
             .collect()
     }
 }

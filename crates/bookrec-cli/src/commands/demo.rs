@@ -100,10 +100,10 @@ pub fn run(args: DemoArgs) -> Result<()> {
         );
     }
     let (ranker, ranker_path) = match ranker {
-        Some((r, path)) => (Some(Served::new(r, None)), Some(path)),
+        Some((r, path)) => (Some(Served::with_catalog(r, None, &catalog)), Some(path)),
         None => (None, None),
     };
-    let model = Served::new(model, None);
+    let model = Served::with_catalog(model, None, &catalog);
     // The lists `bookrec recommend` prints for these files and flags (with a ranker, the
     // rating model predicts the ranker's books).
     let recommender = Recommender::new(&model, ranker.as_ref());

@@ -31,11 +31,15 @@ pub fn run(args: RecommendArgs) -> Result<()> {
         .map(|m| check_min_rating(&model, m))
         .transpose()
         .context("--min-rating")?;
-    // One request: no candidate cache (building it costs more than one top-N).
-    let model = Served::new(model, None);
-    let ranker = ranker.map(|r| Served::new(r, None));
+    // One request: no candidate cache (building it costs more than one top-N). With a
+    // catalogue, lists hold works (one edition each, only catalogued books).
+    let no_catalog = Catalog::default();
+    let books = catalog.as_ref().unwrap_or(&no_catalog);
+    let model = Served::with_catalog(model, None, books);
+    let ranker = ranker.map(|r| Served::with_catalog(r, None, books));
     let list = Recommender::new(&model, ranker.as_ref()).recommend(&Request {
         min_rating,
+        include_uncatalogued: args.include_uncatalogued,
         ..Request::new(Some(user), args.n, args.rec.options())
     })?;
     let ranking = &*ranker.as_ref().unwrap_or(&model).fitted;
@@ -89,9 +93,10 @@ pub fn run(args: RecommendArgs) -> Result<()> {
         );
     }
     // A ranking model's scores are preferences (ials) or counts, never predicted ratings; an
-    // unknown reader's popular books are scored by the unknown-reader prediction (μ + b_i for
-    // a rating model), see `bookrec_core::recommend::popular_ranking`.
+    // unknown reader's popular works are scored by their damped mean rating, see
+    // `bookrec_core::recommend::popular_ranking`.
     let score = match ranking.kind {
+        _ if list.source() == Source::Popular => Score::new("mean rating", 2),
         k if k.predicts_ratings() => Score::new("predicted", 2),
         ModelKind::Popularity => Score::new("readers", 0),
         _ => Score::new("preference", 2),
@@ -108,9 +113,16 @@ pub fn run_similar(args: SimilarArgs) -> Result<()> {
         .items
         .get(book)
         .with_context(|| format!("book {book:?} is not in the model's training data"))?;
-    let served = Served::new(model, None);
+    let no_catalog = Catalog::default();
+    let served = Served::with_catalog(model, None, catalog.as_ref().unwrap_or(&no_catalog));
     let list = Recommender::new(&served, None)
-        .similar(book, args.n, args.rec.min_support, None)?
+        .similar(
+            book,
+            args.n,
+            args.rec.min_support,
+            None,
+            args.include_uncatalogued,
+        )?
         .with_context(|| format!("book {book:?} is not in the model's training data"))?;
     let model: &FittedModel = &served.fitted;
     if args.json {

@@ -2,8 +2,8 @@
 //! towards.
 //!
 //! Each book of the item vocabulary gets at most one group per [`GroupKind`]: its author, its
-//! "work" (the same title by the same author across ISBN editions: hardcover, paperback, book
-//! club…), its publisher and its five-year publication period. Names are compared after
+//! work (its ISBN editions: hardcover, paperback, book club…, as [`Works`] defines them, the
+//! definition every list uses), its publisher and its five-year publication period. Names are compared after
 //! [`normalize_name`], so "J. K. Rowling" and "J.K. ROWLING" are one author. Books missing from
 //! the catalogue, or with an empty field, have no group of that kind ([`NO_GROUP`]).
 //!
@@ -14,7 +14,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{Catalog, Vocab};
+use super::{Catalog, Vocab, Works};
 
 /// "This book has no group of this kind."
 pub const NO_GROUP: u32 = u32::MAX;
@@ -24,7 +24,9 @@ pub const NO_GROUP: u32 = u32::MAX;
 pub enum GroupKind {
     /// Normalised author name.
     Author,
-    /// Normalised title (parenthesised parts such as "(Paperback)" dropped) + author.
+    /// The book's work ([`Works`]: ISBN forms of one number, or the same title without
+    /// subtitle and edition notes by the same author's surname); books of works without any
+    /// catalogue entry have none.
     Work,
     /// Normalised publisher name.
     Publisher,
@@ -73,27 +75,6 @@ pub fn normalize_name(s: &str) -> String {
         .collect()
 }
 
-/// A title without its parenthesised parts ("Dune (Remembering Tomorrow)" → "Dune"), then
-/// [`normalize_name`]d; the whole title if that leaves nothing.
-pub fn normalize_title(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut depth = 0usize;
-    for c in s.chars() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth = depth.saturating_sub(1),
-            _ if depth == 0 => out.push(c),
-            _ => {}
-        }
-    }
-    let t = normalize_name(&out);
-    if t.is_empty() {
-        normalize_name(s)
-    } else {
-        t
-    }
-}
-
 /// Interns keys into dense group ids; an empty key is [`NO_GROUP`].
 #[derive(Default)]
 struct Interner {
@@ -128,14 +109,29 @@ impl ItemGroups {
             for (k, kind) in GroupKind::ALL.iter().enumerate() {
                 let key = match kind {
                     GroupKind::Author => author.clone(),
-                    GroupKind::Work if author.is_empty() => String::new(),
-                    GroupKind::Work => format!("{}|{author}", normalize_title(&book.title)),
+                    GroupKind::Work => continue,
                     GroupKind::Publisher => {
                         normalize_name(book.publisher.as_deref().unwrap_or_default())
                     }
                     GroupKind::Period => book.year.map(|y| (y / 5).to_string()).unwrap_or_default(),
                 };
                 columns[k][idx] = interners[k].id(key);
+            }
+        }
+        // Works come from their one definition; a work with no catalogued edition has no
+        // side information to share, so it gets no group (as before).
+        let works = Works::build(catalog, items, &[]);
+        let k = GroupKind::ALL
+            .iter()
+            .position(|&g| g == GroupKind::Work)
+            .unwrap_or_default();
+        for idx in 0..items.len() as u32 {
+            let Some(w) = works.work_of(idx) else {
+                continue;
+            };
+            let rep = works.representative(w);
+            if works.has_catalog() && works.is_catalogued(rep) {
+                columns[k][idx as usize] = interners[k].id(format!("{w}"));
             }
         }
         ItemGroups {
@@ -180,8 +176,6 @@ mod tests {
     fn names_and_titles_normalise() {
         assert_eq!(normalize_name("J. K. Rowling"), "jkrowling");
         assert_eq!(normalize_name("J.K. ROWLING"), "jkrowling");
-        assert_eq!(normalize_title("Dune (Remembering Tomorrow)"), "dune");
-        assert_eq!(normalize_title("(1984)"), "1984");
     }
 
     #[test]
@@ -200,7 +194,10 @@ mod tests {
         let col = |k| &g.column(k).unwrap().group;
         let work = col(GroupKind::Work);
         assert_eq!(work[0], work[2]);
-        assert_ne!(work[0], work[1], "a reversed author name is another author");
+        assert_eq!(
+            work[0], work[1],
+            "a reversed author name is the same surname"
+        );
         assert_ne!(work[0], work[3]);
         assert_eq!(work[4], NO_GROUP);
         let author = col(GroupKind::Author);

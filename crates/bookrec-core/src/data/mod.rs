@@ -22,12 +22,13 @@ mod report;
 mod sniff;
 pub mod text;
 mod vocab;
+mod works;
 
 pub use catalog::{
     load_catalog, missing_from_catalog, parse_catalog, Book, Catalog, CatalogReport, MissingBooks,
 };
 pub use csv::{MAX_FIELDS, MAX_RECORD};
-pub use groups::{normalize_name, normalize_title, GroupColumn, GroupKind, ItemGroups, NO_GROUP};
+pub use groups::{normalize_name, GroupColumn, GroupKind, ItemGroups, NO_GROUP};
 pub use ids::{normalize_id, normalize_id_str};
 pub use interactions::{AlignedRatings, Csr, Interactions, RatingScale};
 pub use options::{
@@ -40,3 +41,4 @@ pub use report::{
     IdCounts, MissingValues, OutOfScale, OutOfScaleValue, MAX_EXAMPLES,
 };
 pub use vocab::Vocab;
+pub use works::{isbn_stem, surname, work_key, work_title, Works};

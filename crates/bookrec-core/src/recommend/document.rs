@@ -51,6 +51,9 @@ pub enum ScoreKind {
     Preference,
     /// A number of training interactions (the popularity model).
     Interactions,
+    /// A work's damped mean rating on the data's scale: the popular list a reader without
+    /// ratings gets, whatever the model (see `recommend::popular_ranking`).
+    DampedMeanRating,
 }
 
 impl ScoreKind {
@@ -73,7 +76,7 @@ pub struct Recommendation {
     /// no training ratings for.
     pub predicted_rating: Option<f32>,
     /// The score the list is ranked by, from the model named in `ranker`: a predicted rating,
-    /// a preference or a count (see `score_kind`).
+    /// a preference, a count or a work's damped mean rating (see `score_kind`).
     pub score: f32,
     /// The user's rated books that contribute most to this recommendation (empty for popular
     /// fallbacks, and from the CLI, which does not explain).
@@ -219,7 +222,11 @@ pub fn recommendations(
         n_ratings_used: list.n_ratings_used(),
         n_stored_ratings_used: reader.given_used,
         ranker: list.ranker.name().to_string(),
-        score_kind: ScoreKind::of(list.ranker),
+        score_kind: if reader.source == Source::Popular {
+            ScoreKind::DampedMeanRating
+        } else {
+            ScoreKind::of(list.ranker)
+        },
         rating_model: list.rating_model.map(|k| k.name().to_string()),
         rating_fallback: list.rating_fallback,
         min_rating: list.min_rating,

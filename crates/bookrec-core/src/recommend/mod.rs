@@ -34,7 +34,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::Catalog;
 use crate::error::{Error, Result};
+use crate::lists::{WorkFilter, WorkLists};
 use crate::models::{Fallback, FittedModel, ModelKind, Prediction, RecommendOptions, ScoredItem};
 
 pub use fast::CandidateScorer;
@@ -64,21 +66,46 @@ pub enum Source {
     Popular,
 }
 
-/// A loaded model and its serving cache.
+/// A loaded model, the works its lists are made of, and its serving cache.
 pub struct Served {
     pub fitted: Arc<FittedModel>,
+    /// The works of the model's books and its popular list (see [`crate::lists`]): every
+    /// list holds one edition per work, none the reader has, only catalogued books.
+    pub lists: Arc<WorkLists>,
     /// Contiguous candidate factors for known users' top-N (factor models only; see
     /// [`fast`]).
     pub fast: Option<CandidateScorer>,
 }
 
 impl Served {
-    /// `fitted`, with the contiguous candidate block for lists at `min_support` when given
-    /// (worth it for a model that answers many requests; its lists are identical either way).
+    /// `fitted` without a catalogue (works are ISBN forms only; nothing is uncatalogued),
+    /// with the contiguous candidate block for lists at `min_support` when given (worth it
+    /// for a model that answers many requests; its lists are identical either way).
     pub fn new(fitted: impl Into<Arc<FittedModel>>, min_support: Option<u32>) -> Self {
+        Self::with_catalog(fitted, min_support, &Catalog::default())
+    }
+
+    /// [`Self::new`], with works grouped from `catalog`'s titles and authors.
+    pub fn with_catalog(
+        fitted: impl Into<Arc<FittedModel>>,
+        min_support: Option<u32>,
+        catalog: &Catalog,
+    ) -> Self {
+        let fitted = fitted.into();
+        let lists = Arc::new(WorkLists::new(&fitted, catalog));
+        Self::with_lists(fitted, min_support, lists)
+    }
+
+    /// [`Self::new`] with works already built for `fitted` (e.g. cached across calls).
+    pub fn with_lists(
+        fitted: impl Into<Arc<FittedModel>>,
+        min_support: Option<u32>,
+        lists: Arc<WorkLists>,
+    ) -> Self {
         let fitted = fitted.into();
         Served {
             fast: min_support.and_then(|m| CandidateScorer::build(&fitted, m)),
+            lists,
             fitted,
         }
     }
@@ -92,31 +119,42 @@ impl Served {
             .unwrap_or_else(|| self.fitted.recommend(user, n, opts))
     }
 
-    /// This model's top-`n` for `reader`: trained factors, fold-in, or [`popular_ranking`].
-    pub fn top_n(&self, reader: &Reader, n: usize, opts: &RecommendOptions) -> Vec<ScoredItem> {
+    /// This model's top-`n` works for `reader`: trained factors, fold-in, or
+    /// [`popular_ranking`], each candidate passing the works filter
+    /// ([`WorkLists::filter`]: one edition per work, none of a work the reader has, only
+    /// catalogued books unless `include_uncatalogued`).
+    pub fn top_n(
+        &self,
+        reader: &Reader,
+        n: usize,
+        opts: &RecommendOptions,
+        include_uncatalogued: bool,
+    ) -> Vec<ScoredItem> {
+        let had: Vec<u32> = reader.ratings.iter().map(|r| r.0).collect();
+        let filter = self.lists.filter(&had, include_uncatalogued);
         match (reader.source, reader.known) {
-            (Source::Personal, Some(u)) => self.recommend_known(u, n, opts),
-            (Source::FoldIn, _) => self.fitted.recommend_for_ratings(&reader.ratings, n, opts),
-            _ => popular_ranking(&self.fitted, n, opts),
+            (Source::Personal, Some(u)) => filter.top(n, |m| self.recommend_known(u, m, opts)),
+            (Source::FoldIn, _) => filter.top(n, |m| {
+                self.fitted.recommend_for_ratings(&reader.ratings, m, opts)
+            }),
+            _ => popular_ranking(self, n, opts, filter),
         }
     }
 }
 
-/// The popular list a reader without ratings gets from `model`: its most-rated books (at
-/// least `opts.min_support` training ratings), each scored by the unknown-reader prediction
-/// μ + b_i (a ranking model's own fallback score) — the engine's own fallback for an unknown
-/// user (`FittedModel::recommend`), and a score on the scale the list's `score_kind` names. The
-/// count stays visible as each book's number of training ratings. The one place the popular
-/// list is ranked.
-pub fn popular_ranking(model: &FittedModel, n: usize, opts: &RecommendOptions) -> Vec<ScoredItem> {
-    model
-        .popular(n, opts)
-        .into_iter()
-        .map(|s| ScoredItem {
-            item: s.item,
-            score: model.predict_idx(None, Some(s.item)).value,
-        })
-        .collect()
+/// The popular list a reader without ratings gets from `served`: works ranked by the damped
+/// (Bayesian) mean of their ratings ([`WorkLists::popular`], [`crate::lists::PopularRule`]),
+/// each shown as its representative edition with at least `opts.min_support` training
+/// ratings and scored by that damped mean (a rating on the data's scale; the list's
+/// `score_kind` says so). Raw rating counts would put much-rated, little-liked books on top.
+/// The one place the popular list is ranked.
+pub fn popular_ranking(
+    served: &Served,
+    n: usize,
+    opts: &RecommendOptions,
+    filter: WorkFilter<'_>,
+) -> Vec<ScoredItem> {
+    served.lists.popular(n, opts, filter)
 }
 
 /// How one model sees one reader.
@@ -275,6 +313,9 @@ pub struct Request<'a> {
     pub min_rating: Option<f32>,
     /// Which model ranks (default: the ranker if there is one).
     pub rank_by: Option<RankBy>,
+    /// List books without a catalogue entry too (by default a list holds only books the
+    /// catalogue describes, when there is one).
+    pub include_uncatalogued: bool,
     /// Book ids never to list (e.g. books already shown); the list is filled from further
     /// down instead.
     pub exclude: &'a [&'a str],
@@ -290,6 +331,7 @@ impl<'a> Request<'a> {
             opts,
             min_rating: None,
             rank_by: None,
+            include_uncatalogued: false,
             exclude: &[],
         }
     }
@@ -407,14 +449,17 @@ impl<'a> Recommender<'a> {
             .filter_map(|id| ranker.items.get(id))
             .collect();
         excluded.sort_unstable();
-        // The rating model sees the reader as the ranker does, through its own vocabulary.
-        let rating_reader = (!own_list).then(|| Reader::of(rating, req.user, req.ratings));
+        // The rating model sees the reader as the ranker does, through its own vocabulary. A
+        // popular list is scored by damped means, so its predicted ratings are the rating
+        // model's own (its unknown-reader fallback μ + b_i).
+        let rating_reader = (!own_list || reader.source == Source::Popular)
+            .then(|| Reader::of(rating, req.user, req.ratings));
         let mut rating_fallback = false;
         let (scored, predicted) = top_n_predicted_at_least(
             req.n,
             req.min_rating,
             by_prediction,
-            |depth| ranking.top_n(&reader, depth, &req.opts),
+            |depth| ranking.top_n(&reader, depth, &req.opts, req.include_uncatalogued),
             |s| self.admit(&excluded, s),
             |listed| match &rating_reader {
                 None => {
@@ -456,13 +501,15 @@ impl<'a> Recommender<'a> {
     /// Up to `n` books similar to `book_id` (positive similarity only: zero or negative is not
     /// "readers also liked") with at least `min_support` training ratings, by the model
     /// `rank_by` names (default: the ranker if there is one). `Ok(None)` when the ranking model
-    /// has no such book.
+    /// has no such book. One edition per work, never an edition of the book's own work, and
+    /// only catalogued books unless `include_uncatalogued` ([`WorkLists::filter`]).
     pub fn similar(
         &self,
         book_id: &str,
         n: usize,
         min_support: u32,
         rank_by: Option<RankBy>,
+        include_uncatalogued: bool,
     ) -> Result<Option<SimilarList>> {
         let (ranking, _) = self.ranking(rank_by)?;
         let ranker = &*ranking.fitted;
@@ -474,11 +521,13 @@ impl<'a> Recommender<'a> {
             min_support,
             exclude_seen: true,
         };
-        let items = ranker
-            .similar_with(item, n.saturating_add(1), &opts)
+        // The book's own work (any edition of it) is not "similar".
+        let items = ranking
+            .lists
+            .filter(&[item], include_uncatalogued)
+            .top(n, |m| ranker.similar_with(item, m, &opts))
             .into_iter()
             .filter(|s| s.item != item && s.score > 0.0)
-            .take(n)
             .map(|s| (ranker.items.id(s.item).to_string(), s.score))
             .collect();
         Ok(Some(SimilarList {

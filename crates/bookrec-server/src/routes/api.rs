@@ -29,6 +29,10 @@ pub struct NParam {
     /// one) or `rating` (the `--model` model). `ranker` on a server without one is a 422.
     #[param(value_type = Option<RankBy>)]
     pub rank_by: Option<String>,
+    /// List books without a catalogue entry too (default false: with a catalogue loaded,
+    /// lists hold only books it describes).
+    #[param(value_type = Option<bool>)]
+    pub include_uncatalogued: Option<String>,
 }
 
 /// `?n=&explain=&rank_by=&min_rating=` for recommendations.
@@ -52,6 +56,10 @@ pub struct RecParams {
     /// high.
     #[param(value_type = Option<f32>)]
     pub min_rating: Option<String>,
+    /// List books without a catalogue entry too (default false: with a catalogue loaded,
+    /// lists hold only books it describes).
+    #[param(value_type = Option<bool>)]
+    pub include_uncatalogued: Option<String>,
 }
 
 /// `?q=&n=` for search.
@@ -175,6 +183,11 @@ pub async fn recommendations(
         explain,
         rank_by: parse_rank_by(params.rank_by.as_deref())?,
         min_rating: parse_min_rating(params.min_rating.as_deref())?,
+        include_uncatalogued: parse_bool(
+            "include_uncatalogued",
+            params.include_uncatalogued.as_deref(),
+            false,
+        )?,
     };
     Ok(Json(recommendations_for(&state, user_id, req).await?))
 }
@@ -272,11 +285,16 @@ pub async fn similar(
     let book_id = check_id("book", &id)?.to_string();
     let n = parse_n(params.n.as_deref(), 10)?;
     let rank_by = parse_rank_by(params.rank_by.as_deref())?;
+    let include_uncatalogued = parse_bool(
+        "include_uncatalogued",
+        params.include_uncatalogued.as_deref(),
+        false,
+    )?;
     let loaded = state.loaded();
     let min_support = state.settings().min_support;
     blocking(move || {
         loaded
-            .similar(&book_id, n, min_support, rank_by)?
+            .similar(&book_id, n, min_support, rank_by, include_uncatalogued)?
             .ok_or_else(|| AppError::NotFound(format!("unknown book {book_id:?}")))
     })
     .await
@@ -331,6 +349,11 @@ pub struct Readiness {
     pub model_loaded_at: u64,
     /// The ranker (`--ranker`), if the server has one.
     pub ranker: Option<RankerInfo>,
+    /// Books lists can hold: catalogued books (every book without a catalogue) the ranking
+    /// model has training ratings for.
+    pub listable_books: usize,
+    /// Works of those books (editions of one work count once).
+    pub listable_works: usize,
 }
 
 /// Readiness: a model (and the ranker, if any) is loaded and the ratings database answers.
@@ -351,6 +374,8 @@ pub async fn readyz(State(state): State<AppState>, caller: Caller) -> AppResult<
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
+    let ranking = loaded.ranker.as_ref().unwrap_or(&loaded.model);
+    let (listable_books, listable_works) = ranking.lists.listable(false);
     Ok(Json(Readiness {
         status: "ready".to_string(),
         auth: caller.mode,
@@ -361,5 +386,7 @@ pub async fn readyz(State(state): State<AppState>, caller: Caller) -> AppResult<
         stored_ratings: stored,
         model_loaded_at: loaded_at,
         ranker: loaded.ranker_info(),
+        listable_books,
+        listable_works,
     }))
 }

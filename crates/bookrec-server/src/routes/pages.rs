@@ -13,7 +13,9 @@ use super::{blocking, ApiPath};
 use crate::error::{AppError, AppResult};
 use crate::security::{AuthMode, Caller};
 use crate::state::{AppState, Loaded};
-use crate::views::{check_id, check_query, parse_min_rating, parse_n, parse_rank_by, RecRequest};
+use crate::views::{
+    check_id, check_query, parse_bool, parse_min_rating, parse_n, parse_rank_by, RecRequest,
+};
 
 /// How many of a user's rated books the home page lists.
 const RATED_LIMIT: usize = 30;
@@ -84,6 +86,7 @@ pub struct HomeQuery {
     pub n: Option<String>,
     pub rank_by: Option<String>,
     pub min_rating: Option<String>,
+    pub include_uncatalogued: Option<String>,
 }
 
 /// `/` and `/?user=ID[&rank_by=ranker|rating][&min_rating=X]`: the user form, then
@@ -145,6 +148,11 @@ pub async fn home(
             explain: true,
             rank_by: parse_rank_by(q.as_ref().and_then(|q| q.rank_by.as_deref()))?,
             min_rating: parse_min_rating(q.as_ref().and_then(|q| q.min_rating.as_deref()))?,
+            include_uncatalogued: parse_bool(
+                "include_uncatalogued",
+                q.as_ref().and_then(|q| q.include_uncatalogued.as_deref()),
+                false,
+            )?,
         };
         let recs = recommendations_for(&state, user_id.clone(), req).await?;
         let rated = ratings_for(&state, user_id.clone()).await?;
@@ -187,7 +195,7 @@ pub async fn book(
             let book = l
                 .book_view(&book_id)
                 .ok_or_else(|| AppError::NotFound(format!("There is no book {book_id:?}.")))?;
-            let similar = l.similar(&book_id, 10, min_support, None)?;
+            let similar = l.similar(&book_id, 10, min_support, None, false)?;
             Ok((book, similar))
         })
         .await?;
@@ -271,6 +279,7 @@ pub async fn start(State(state): State<AppState>, caller: Caller) -> Response {
         explain: false,
         rank_by: None,
         min_rating: state.settings().min_rating,
+        include_uncatalogued: false,
     };
     let l = loaded.clone();
     let popular = match blocking(move || l.recommendations("", &[], &opts, req)).await {

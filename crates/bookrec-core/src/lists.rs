@@ -1,0 +1,383 @@
+//! The rules every list of books obeys (pages, API, CLI, Python; known, new and unknown
+//! readers; similar books), in one place.
+//!
+//! A list holds works ([`Works`]), each shown as its representative edition (the one readers
+//! know best); a candidate is admitted ([`WorkFilter::admit`]) only when
+//! - it is its work's representative edition (so one edition per work, and never an obscure
+//!   book-club edition when readers know the paperback),
+//! - it has a catalogue entry, when a catalogue was given, unless uncatalogued books are
+//!   asked for (`--include-uncatalogued`, `?include_uncatalogued=true`,
+//!   `include_uncatalogued=True`): a book shown as "Book 8826703132 · unknown author" means
+//!   nothing to a reader, and
+//! - its work is not one the reader already has (any edition they rated or interacted with)
+//!   nor one already listed; for similar books, the book's own work is "had".
+//!
+//! Lists are still filled to `n`: [`WorkFilter::top`] fetches the ranking deeper until `n`
+//! books pass or the ranking ends.
+//!
+//! An unknown reader's popular list ranks works by a damped (Bayesian) mean of their ratings
+//! ([`WorkLists::popular`]), not by how often they were rated.
+
+use rustc_hash::FxHashSet;
+
+use crate::data::{Catalog, Works};
+use crate::models::{FittedModel, RecommendOptions, ScoredItem};
+
+/// How the popular list damps a work's mean rating towards the mean of all ratings.
+///
+/// score(w) = (Σ_{r ∈ R_w} r + m·μ) / (|R_w| + m), with R_w the explicit ratings of any edition
+/// of w, μ the mean of all explicit ratings and m = `prior_weight`: a work rated 9 by two
+/// readers scores close to μ, one rated 9 by two hundred close to 9. Works with fewer than
+/// `min_count` ratings come after all others (they fill the list only when nothing else can).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PopularRule {
+    pub prior_weight: f32,
+    pub min_count: u32,
+}
+
+impl Default for PopularRule {
+    /// m = 10 prior ratings and at least 10 ratings: on Book-Crossing this keeps every work
+    /// rated below 6/10 on average out of the top 10 (README, "Works").
+    fn default() -> Self {
+        PopularRule {
+            prior_weight: 10.0,
+            min_count: 10,
+        }
+    }
+}
+
+/// The works of one model's books and its popular list, built once per model and catalogue.
+#[derive(Clone, Debug)]
+pub struct WorkLists {
+    pub works: Works,
+    /// Representative editions of all works with explicit ratings, best first, scored by
+    /// the damped mean of [`PopularRule`].
+    popular: Vec<ScoredItem>,
+    /// Training ratings of each book (the model's counts; for `min_support`).
+    counts: Vec<u32>,
+}
+
+impl WorkLists {
+    /// Works of `model`'s books from `catalog` (empty: ISBN forms only, nothing counts as
+    /// uncatalogued) and the popular list by [`PopularRule::default`].
+    pub fn new(model: &FittedModel, catalog: &Catalog) -> Self {
+        Self::with_rule(model, catalog, PopularRule::default())
+    }
+
+    pub fn with_rule(model: &FittedModel, catalog: &Catalog, rule: PopularRule) -> Self {
+        let counts = model.item_popularity.clone();
+        let works = Works::build(catalog, &model.items, &counts);
+        let n_works = works.n_works();
+        let (mut sum, mut count) = (vec![0f64; n_works], vec![0u32; n_works]);
+        // Explicit ratings only: ranking models keep implicit interactions (below the scale)
+        // in `seen` too, and they say nothing about liking.
+        for u in 0..model.seen.n_rows() {
+            let (items, values) = model.seen.row(u);
+            for (&i, &r) in items.iter().zip(values) {
+                if let (Some(w), true) = (works.work_of(i), model.scale.contains(r)) {
+                    sum[w as usize] += f64::from(r);
+                    count[w as usize] += 1;
+                }
+            }
+        }
+        let total: u64 = count.iter().map(|&c| u64::from(c)).sum();
+        let mu = if total == 0 {
+            0.0
+        } else {
+            sum.iter().sum::<f64>() / total as f64
+        };
+        let m = f64::from(rule.prior_weight.max(0.0));
+        let mut ranked: Vec<(bool, f64, u32)> = (0..n_works)
+            .filter(|&w| count[w] > 0)
+            .map(|w| {
+                let damped = (sum[w] + m * mu) / (f64::from(count[w]) + m);
+                (
+                    count[w] >= rule.min_count,
+                    damped,
+                    works.representative(w as u32),
+                )
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
+        WorkLists {
+            popular: ranked
+                .into_iter()
+                .map(|(_, score, item)| ScoredItem {
+                    item,
+                    score: score as f32,
+                })
+                .collect(),
+            works,
+            counts,
+        }
+    }
+
+    /// A filter for one list: `had` are the reader's books (rated or interacted; for similar
+    /// books, the book itself), in the model's indices.
+    pub fn filter(&self, had: &[u32], include_uncatalogued: bool) -> WorkFilter<'_> {
+        WorkFilter {
+            works: &self.works,
+            include_uncatalogued,
+            taken: had.iter().filter_map(|&i| self.works.work_of(i)).collect(),
+        }
+    }
+
+    /// (books, works) lists can hold (see [`Works::listable`]).
+    pub fn listable(&self, include_uncatalogued: bool) -> (usize, usize) {
+        self.works.listable(&self.counts, include_uncatalogued)
+    }
+
+    /// The top-`n` popular works that `filter` admits and whose edition has at least
+    /// `opts.min_support` training ratings, scored by the damped mean of [`PopularRule`].
+    pub fn popular(
+        &self,
+        n: usize,
+        opts: &RecommendOptions,
+        mut filter: WorkFilter<'_>,
+    ) -> Vec<ScoredItem> {
+        let need = opts.min_support.max(1);
+        self.popular
+            .iter()
+            .filter(|s| self.counts.get(s.item as usize).is_some_and(|&c| c >= need))
+            .filter(|s| filter.admit(s.item))
+            .take(n)
+            .copied()
+            .collect()
+    }
+}
+
+/// A reason ("because you rated X highly") must carry at least this share of the positive
+/// contributions to the book's score: a book that moves the score by 2% is not a reason a
+/// reader would accept, and none is shown rather than a weak one.
+pub const MIN_REASON_SHARE: f32 = 0.1;
+
+impl WorkLists {
+    /// The reader's works that most raise a book's score, strongest first, at most `n`:
+    /// `contributions` are the model's per-rated-book contributions to that score (all of
+    /// them, e.g. `FittedModel::explain_for_ratings` with n = the number of ratings; only
+    /// positive ones count), `ratings` the reader's ratings and `high` the lowest rating that
+    /// is "rated highly". Editions of one work pool their contributions and are named by the
+    /// edition that contributes most; a work is a reason only if that edition was rated at
+    /// least `high` and the work carries at least [`MIN_REASON_SHARE`] of all positive
+    /// contributions. Returns (edition, the reader's rating of it).
+    pub fn reasons(
+        &self,
+        contributions: &[ScoredItem],
+        ratings: &[(u32, f32)],
+        high: f32,
+        n: usize,
+    ) -> Vec<(u32, f32)> {
+        let positive = || contributions.iter().filter(|c| c.score > 0.0);
+        let total: f32 = positive().map(|c| c.score).sum();
+        if total <= 0.0 || !total.is_finite() {
+            return Vec::new();
+        }
+        // work → (pooled contribution, edition contributing most, its contribution)
+        let mut by_work: rustc_hash::FxHashMap<u32, (f32, u32, f32)> = Default::default();
+        for c in positive() {
+            let work = self.works.work_of(c.item).unwrap_or(u32::MAX - c.item);
+            let e = by_work.entry(work).or_insert((0.0, c.item, c.score));
+            e.0 += c.score;
+            if c.score > e.2 {
+                (e.1, e.2) = (c.item, c.score);
+            }
+        }
+        let rating_of = |item: u32| ratings.iter().find(|r| r.0 == item).map(|r| r.1);
+        let mut out: Vec<(f32, u32, f32)> = by_work
+            .into_values()
+            .filter(|&(pooled, _, _)| pooled >= MIN_REASON_SHARE * total)
+            .filter_map(|(pooled, item, _)| {
+                let r = rating_of(item).filter(|&r| r >= high)?;
+                Some((pooled, item, r))
+            })
+            .collect();
+        out.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        out.into_iter().take(n).map(|(_, i, r)| (i, r)).collect()
+    }
+}
+
+/// Decides, candidate by candidate, what one list may hold (see the module documentation).
+#[derive(Clone, Debug)]
+pub struct WorkFilter<'a> {
+    works: &'a Works,
+    include_uncatalogued: bool,
+    /// Works the reader has, and works listed so far.
+    taken: FxHashSet<u32>,
+}
+
+impl WorkFilter<'_> {
+    /// True if `item` may be listed next; it then counts as listed.
+    pub fn admit(&mut self, item: u32) -> bool {
+        let Some(work) = self.works.work_of(item) else {
+            // A book outside the vocabulary the works were built on: nothing to check it by.
+            return true;
+        };
+        (self.include_uncatalogued || self.works.is_catalogued(item))
+            && self.works.representative(work) == item
+            && self.taken.insert(work)
+    }
+
+    /// Up to `n` admitted books of a ranking, in its order. `fetch(m)` gives the ranking's top
+    /// `m` (fewer when it ends); the ranking is fetched 4× deeper each time until `n` books
+    /// pass or it ends. The first fetch is already 2n + 10 deep: on Book-Crossing most
+    /// rankings hold uncatalogued books and other editions near the top.
+    pub fn top(
+        &self,
+        n: usize,
+        mut fetch: impl FnMut(usize) -> Vec<ScoredItem>,
+    ) -> Vec<ScoredItem> {
+        if n == 0 {
+            return Vec::new();
+        }
+        let mut depth = n.saturating_mul(2).saturating_add(10);
+        loop {
+            let listed = fetch(depth);
+            let ended = listed.len() < depth;
+            let mut filter = self.clone();
+            let kept: Vec<ScoredItem> = listed
+                .into_iter()
+                .filter(|s| filter.admit(s.item))
+                .take(n)
+                .collect();
+            if kept.len() == n || ended {
+                return kept;
+            }
+            depth = depth.saturating_mul(4);
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::data::{Book, Interactions, Vocab};
+
+    fn book(id: &str, title: &str) -> Book {
+        Book {
+            id: id.into(),
+            title: title.into(),
+            author: "A. Writer".into(),
+            year: None,
+            publisher: None,
+            genre: None,
+            image_url: Some(format!("http://img/{id}")),
+        }
+    }
+
+    /// Items 0–5: 0 and 1 editions of one work (1 more rated), 2 uncatalogued, 3, 4, 5 works.
+    fn works() -> Works {
+        let catalog = Catalog::from_books(vec![
+            book("a", "One (Paperback)"),
+            book("b", "One: a novel"),
+            book("d", "Three"),
+            book("e", "Four"),
+            book("f", "Five"),
+        ]);
+        let mut items = Vocab::new();
+        for id in ["a", "b", "c", "d", "e", "f"] {
+            items.intern(id);
+        }
+        Works::build(&catalog, &items, &[3, 5, 9, 1, 1, 1])
+    }
+
+    fn ranking(order: &[u32]) -> impl FnMut(usize) -> Vec<ScoredItem> + '_ {
+        |m| {
+            order
+                .iter()
+                .take(m)
+                .map(|&item| ScoredItem { item, score: 0.0 })
+                .collect()
+        }
+    }
+
+    #[test]
+    fn one_representative_per_work_catalogued_and_not_had() {
+        let works = works();
+        let filter = |had: &[u32], inc| WorkFilter {
+            works: &works,
+            include_uncatalogued: inc,
+            taken: had.iter().map(|&i| works.work_of(i).unwrap()).collect(),
+        };
+        let items = |v: Vec<ScoredItem>| v.iter().map(|s| s.item).collect::<Vec<_>>();
+        let order = [2, 0, 1, 3, 4, 5];
+        assert_eq!(items(filter(&[], false).top(3, ranking(&order))), [1, 3, 4]);
+        assert_eq!(items(filter(&[], true).top(3, ranking(&order))), [2, 1, 3]);
+        // The reader rated the other edition: the work is theirs already.
+        assert_eq!(
+            items(filter(&[0], false).top(9, ranking(&order))),
+            [3, 4, 5]
+        );
+        assert!(filter(&[], false).top(0, ranking(&order)).is_empty());
+    }
+
+    /// The ranking is fetched deeper until n books pass.
+    #[test]
+    fn lists_are_filled_from_further_down() {
+        let mut catalog = vec![];
+        let mut items = Vocab::new();
+        for i in 0..200 {
+            items.intern(&format!("b{i}"));
+            if i % 7 == 0 {
+                catalog.push(book(&format!("b{i}"), &format!("Title {i}")));
+            }
+        }
+        let works = Works::build(&Catalog::from_books(catalog), &items, &[1; 200]);
+        let f = WorkFilter {
+            works: &works,
+            include_uncatalogued: false,
+            taken: FxHashSet::default(),
+        };
+        let order: Vec<u32> = (0..200).collect();
+        let mut depths = vec![];
+        let got = f.top(10, |m| {
+            depths.push(m);
+            ranking(&order)(m)
+        });
+        assert_eq!(
+            got.iter().map(|s| s.item).collect::<Vec<_>>(),
+            (0..10).map(|k| 7 * k).collect::<Vec<_>>()
+        );
+        assert_eq!(depths, [30, 120]);
+    }
+
+    /// A work rated 9 by few readers ranks below one rated 8.5 by many; a work rated low by
+    /// many is last; the editions' ratings are pooled.
+    #[test]
+    fn popular_works_by_damped_mean() {
+        let mut triplets = Vec::new();
+        for u in 0..40 {
+            triplets.push((format!("u{u}"), "low", 2.0));
+            triplets.push((format!("u{u}"), if u % 2 == 0 { "a" } else { "b" }, 8.5));
+        }
+        for u in 0..3 {
+            triplets.push((format!("v{u}"), "rare", 10.0));
+        }
+        let data = Interactions::from_triplets(
+            triplets.iter().map(|(u, i, r)| (u.as_str(), *i, *r)),
+            Some(crate::data::RatingScale::new(1.0, 10.0)),
+        );
+        let model = crate::models::ModelSpec::default_for(crate::models::ModelKind::Baseline)
+            .fit(&data, &crate::progress::NoProgress)
+            .unwrap();
+        let catalog = Catalog::from_books(vec![
+            book("a", "Loved"),
+            book("b", "Loved (Book Club)"),
+            book("low", "Disliked"),
+            book("rare", "Rare"),
+        ]);
+        let lists = WorkLists::new(&model, &catalog);
+        let opts = RecommendOptions {
+            min_support: 1,
+            exclude_seen: true,
+        };
+        let got: Vec<&str> = lists
+            .popular(3, &opts, lists.filter(&[], false))
+            .iter()
+            .map(|s| model.items.id(s.item))
+            .collect();
+        // a and b tie at 20 ratings each; the lower index represents the work.
+        assert_eq!(got, ["a", "low", "rare"]);
+        assert_eq!(lists.listable(false), (4, 3));
+    }
+}
