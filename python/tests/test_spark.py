@@ -263,7 +263,11 @@ def test_book_crossing_sized_fit_without_holdout_scores_like_native_als(
     assert "BLAS: " in out.stderr, out.stderr
     assert "no held-out evaluation" in out.stdout, out.stdout
     meta = bookrec.load(model).meta_
-    assert meta["n_train"] == len(bookrec.read_ratings(train_path)) > 300_000, meta["n_train"]
+    # Every rating of the file, not 80% of it. Spark's cleaning keeps 6 more ratings than the
+    # native loader's here (346,704 vs 346,698 on 2026-12-03: a few ids normalise differently),
+    # so the count is compared with a margin far below a holdout's 69,000.
+    native_n = len(bookrec.read_ratings(train_path))
+    assert abs(meta["n_train"] - native_n) <= 20 and native_n > 300_000, (meta["n_train"], native_n)
     assert meta["training_metrics"].get("test_rmse") is None
 
     scored = subprocess.run(

@@ -188,7 +188,9 @@ def read_ratings(spark: SparkSession, path: str, args: argparse.Namespace) -> Da
     except JobError:
         raise
     except Exception as e:  # Spark's AnalysisException for missing paths and unreadable files
-        raise JobError(f"cannot read ratings {path}: {first_line(e)}") from None
+        cause = java_root_cause(e)
+        because = f" (Java cause: {cause})" if cause and cause not in first_line(e) else ""
+        raise JobError(f"cannot read ratings {path}: {first_line(e)}{because}") from None
     columns = df.columns
     user = pick_column(columns, args.user_col, USER_NAMES, 0, "user", path)
     item = pick_column(columns, args.item_col, ITEM_NAMES, 1, "book", path)
