@@ -39,7 +39,12 @@ fn fit_ials(train: &Interactions) -> FittedModel {
 async fn ials_scores_are_preferences_not_ratings() {
     let dir = tempfile::tempdir().unwrap();
     let state = ials_state(dir.path());
-    let a = get(&state, "/api/users/1/recommendations").await;
+    // Uncatalogued books too, so the list is the engine's.
+    let a = get(
+        &state,
+        "/api/users/1/recommendations?include_uncatalogued=true",
+    )
+    .await;
     let j = a.json();
     assert_eq!(j["score_kind"], "preference", "{j}");
     assert_eq!(j["ranker"], "ials");
@@ -231,14 +236,15 @@ async fn the_ranker_orders_and_the_model_predicts() {
         ids(&get_json(addr, "/api/users/1/recommendations").await)
     );
 
-    // An unknown reader gets the ranker's popular books with the rating model's non-personal
-    // fallback μ + b_i, flagged.
+    // An unknown reader gets the ranker's popular works (bookrec_core::lists) with the rating
+    // model's non-personal fallback μ + b_i, flagged.
     let j = get_json(addr, "/api/users/nobody/recommendations?n=5").await;
     assert_eq!(j["source"], "popular");
     assert_eq!(j["ranker"], "ials");
     assert_eq!(j["rating_fallback"], true);
-    let popular: Vec<&str> = ials
-        .popular(5, &opts())
+    let lists = &loaded.ranker.as_ref().unwrap().lists;
+    let popular: Vec<&str> = lists
+        .popular(5, &opts(), lists.filter(&[], false))
         .iter()
         .map(|s| ials.items.id(s.item))
         .collect();

@@ -171,6 +171,33 @@ async fn bx_lists_hold_catalogued_works_the_reader_does_not_have() {
     );
     assert_eq!(a.short_lists, 0, "{a:?}");
     assert!(a.popular_min_mean >= 6.0, "{a:?}");
+    // Explanations to read (README, "Works"): the first readers whose lists name reasons.
+    let (mut shown, mut items, mut explained) = (0, 0, 0);
+    for &u in &readers[..60] {
+        let user = model.users.id(u);
+        let j = get(&state, &format!("/api/users/{user}/recommendations?n=10"))
+            .await
+            .json();
+        for item in j["items"].as_array().unwrap() {
+            items += 1;
+            let because = item["because"].as_array().unwrap();
+            explained += usize::from(!because.is_empty());
+            if !because.is_empty() && shown < 3 {
+                shown += 1;
+                let reasons: Vec<String> = because
+                    .iter()
+                    .map(|b| format!("{} (rated {})", b["title"], b["rating"]))
+                    .collect();
+                println!(
+                    "reader {user}: {} by {} because you rated {}",
+                    item["book"]["title"],
+                    item["book"]["author"],
+                    reasons.join(" and ")
+                );
+            }
+        }
+    }
+    println!("{explained} of {items} recommendations of 60 readers name a reason");
     // The example is gone from the popular list.
     let j = get(&state, "/api/users/no-such-reader/recommendations?n=10")
         .await

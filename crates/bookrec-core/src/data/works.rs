@@ -55,8 +55,7 @@ pub fn surname(author: &str) -> String {
     first
         .split(|c: char| c.is_whitespace() || c == '.' || c == ',')
         .map(normalize_name)
-        .filter(|w| !w.is_empty() && !SUFFIXES.contains(&w.as_str()))
-        .last()
+        .rfind(|w| !w.is_empty() && !SUFFIXES.contains(&w.as_str()))
         .unwrap_or_default()
 }
 
