@@ -9,7 +9,7 @@
 # `GET /api/users/{random known user}/recommendations?n=10`. Prints wrk's summary, p50/p99,
 # requests/s, errors, and the server's resident memory; stops the server at the end.
 #
-# Environment: PORT (8787), DURATION (15s, must be >= 10s), CONNECTIONS (32), THREADS (2),
+# Environment: PROFILE (release; dev for target/debug), PORT (8787), DURATION (15s, must be >= 10s), CONNECTIONS (32), THREADS (2),
 # USERS (2000, must be >= 1000), MIN_SUPPORT (server default), SEED (42),
 # EXPLAIN (false: the top-10 alone; true: also "because you rated X highly" per book),
 # RANKER (a second model file, e.g. ials: it chooses and orders the lists, MODEL predicts the
@@ -37,10 +37,14 @@ command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; ex
 command -v curl >/dev/null || { echo "curl not found: apt-get install curl" >&2; exit 1; }
 [ "$USERS" -ge 1000 ] || { echo "USERS must be at least 1000" >&2; exit 1; }
 
-cargo build --release -p bookrec-server --bin bookrec-server >&2
-BIN=${CARGO_TARGET_DIR:-target}/release/bookrec-server
-[ "$AUTH" = bearer ] && cargo build --release -p bookrec-cli --bin bookrec >&2
-CLI=${CARGO_TARGET_DIR:-target}/release/bookrec
+# PROFILE=dev uses the dev profile (opt-level 2, no LTO; target/debug) when a release build is
+# not at hand; compare figures only within one profile.
+PROFILE=${PROFILE:-release}
+OUT_DIR=$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")
+cargo build --profile "$PROFILE" -p bookrec-server --bin bookrec-server >&2
+BIN=${CARGO_TARGET_DIR:-target}/$OUT_DIR/bookrec-server
+[ "$AUTH" = bearer ] && cargo build --profile "$PROFILE" -p bookrec-cli --bin bookrec >&2
+CLI=${CARGO_TARGET_DIR:-target}/$OUT_DIR/bookrec
 
 WORK=$(mktemp -d)
 SERVER_PID=
