@@ -56,21 +56,6 @@ pub struct RatingsResponse {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct SimilarBook {
-    pub book: BookView,
-    /// Similarity as computed by the model (higher = more similar).
-    pub similarity: f32,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct SimilarResponse {
-    pub book_id: String,
-    /// The model kind whose book similarities these are (the ranker when there is one).
-    pub ranker: String,
-    pub items: Vec<SimilarBook>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct SearchResponse {
     pub query: String,
     pub items: Vec<BookView>,
