@@ -130,7 +130,12 @@ impl Served {
         opts: &RecommendOptions,
         include_uncatalogued: bool,
     ) -> Vec<ScoredItem> {
-        let had: Vec<u32> = reader.ratings.iter().map(|r| r.0).collect();
+        // The reader's works are left out unless the caller asked to see their own books.
+        let had: Vec<u32> = if opts.exclude_seen {
+            reader.ratings.iter().map(|r| r.0).collect()
+        } else {
+            Vec::new()
+        };
         let filter = self.lists.filter(&had, include_uncatalogued);
         match (reader.source, reader.known) {
             (Source::Personal, Some(u)) => filter.top(n, |m| self.recommend_known(u, m, opts)),
