@@ -2,13 +2,13 @@
 //! readers; similar books), in one place.
 //!
 //! A list holds works ([`Works`]), each shown as its representative edition (the one readers
-//! know best); a candidate is admitted ([`WorkFilter::admit`]) only when
-//! - it is its work's representative edition (so one edition per work, and never an obscure
-//!   book-club edition when readers know the paperback),
-//! - it has a catalogue entry, when a catalogue was given, unless uncatalogued books are
-//!   asked for (`--include-uncatalogued`, `?include_uncatalogued=true`,
-//!   `include_uncatalogued=True`): a book shown as "Book 8826703132 · unknown author" means
-//!   nothing to a reader, and
+//! know best, never an obscure book-club edition when readers know the paperback) at the
+//! place of its best-ranked edition, with that edition's score: a work ranks as high as any
+//! of its editions. A candidate edition is admitted ([`WorkFilter::admit`]) only when
+//! - its work's representative has a catalogue entry, when a catalogue was given, unless
+//!   uncatalogued books are asked for (`--include-uncatalogued`,
+//!   `?include_uncatalogued=true`, `include_uncatalogued=True`): a book shown as
+//!   "Book 8826703132 · unknown author" means nothing to a reader, and
 //! - its work is not one the reader already has (any edition they rated or interacted with)
 //!   nor one already listed; for similar books, the book's own work is "had".
 //!
@@ -139,9 +139,8 @@ impl WorkLists {
         self.popular
             .iter()
             .filter(|s| self.counts.get(s.item as usize).is_some_and(|&c| c >= need))
-            .filter(|s| filter.admit(s.item))
+            .filter_map(|s| filter.listed(s))
             .take(n)
-            .copied()
             .collect()
     }
 }
@@ -206,15 +205,24 @@ pub struct WorkFilter<'a> {
 }
 
 impl WorkFilter<'_> {
-    /// True if `item` may be listed next; it then counts as listed.
-    pub fn admit(&mut self, item: u32) -> bool {
+    /// The edition to show for candidate `item` — its work's representative — if the work
+    /// may be listed next (it then counts as listed); `None` if not.
+    pub fn admit(&mut self, item: u32) -> Option<u32> {
         let Some(work) = self.works.work_of(item) else {
             // A book outside the vocabulary the works were built on: nothing to check it by.
-            return true;
+            return Some(item);
         };
-        (self.include_uncatalogued || self.works.is_catalogued(item))
-            && self.works.representative(work) == item
-            && self.taken.insert(work)
+        let shown = self.works.representative(work);
+        let listable = self.include_uncatalogued || self.works.is_catalogued(shown);
+        (listable && self.taken.insert(work)).then_some(shown)
+    }
+
+    /// `candidate` as listed: its work's representative with the candidate's score.
+    fn listed(&mut self, candidate: &ScoredItem) -> Option<ScoredItem> {
+        self.admit(candidate.item).map(|item| ScoredItem {
+            item,
+            score: candidate.score,
+        })
     }
 
     /// Up to `n` admitted books of a ranking, in its order. `fetch(m)` gives the ranking's top
@@ -236,7 +244,7 @@ impl WorkFilter<'_> {
             let mut filter = self.clone();
             let kept: Vec<ScoredItem> = listed
                 .into_iter()
-                .filter(|s| filter.admit(s.item))
+                .filter_map(|s| filter.listed(&s))
                 .take(n)
                 .collect();
             if kept.len() == n || ended {
@@ -309,6 +317,29 @@ mod tests {
             [3, 4, 5]
         );
         assert!(filter(&[], false).top(0, ranking(&order)).is_empty());
+    }
+
+    /// A work ranks at its best edition's place and score, shown as its representative: the
+    /// less-rated edition 0 ranked first puts edition 1 first with 0's score; an uncatalogued
+    /// ISBN-13 form would do the same for its catalogued ISBN-10.
+    #[test]
+    fn a_work_ranks_at_its_best_edition_shown_as_its_representative() {
+        let works = works();
+        let filter = WorkFilter {
+            works: &works,
+            include_uncatalogued: false,
+            taken: FxHashSet::default(),
+        };
+        let ranked = [(0, 9.0), (3, 8.0), (1, 7.0), (4, 6.0)];
+        let got = filter.top(3, |m| {
+            ranked
+                .iter()
+                .take(m)
+                .map(|&(item, score)| ScoredItem { item, score })
+                .collect()
+        });
+        let got: Vec<(u32, f32)> = got.iter().map(|s| (s.item, s.score)).collect();
+        assert_eq!(got, [(1, 9.0), (3, 8.0), (4, 6.0)]);
     }
 
     /// The ranking is fetched deeper until n books pass.
