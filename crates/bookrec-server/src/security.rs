@@ -558,7 +558,10 @@ async fn identify(state: &AppState, headers: &HeaderMap) -> AppResult<(Option<Id
                     "the Authorization header must be `Bearer TOKEN`".to_string(),
                 )
             })?;
-        let found = crate::routes::blocking(move || Ok(store.token_identity(&token)?)).await?;
+        let found = match store.cached_token_identity(&token) {
+            Some(identity) => Some(identity),
+            None => crate::routes::blocking(move || Ok(store.token_identity(&token)?)).await?,
+        };
         return match found {
             Some(id) => Ok((Some(id), Via::Bearer)),
             None => Err(AppError::Unauthorized(

@@ -90,6 +90,7 @@ pub struct Store {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    tokens: accounts::TokenCache,
 }
 
 impl std::fmt::Debug for Store {
@@ -128,6 +129,7 @@ impl Store {
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
+            tokens: accounts::TokenCache::default(),
         })
     }
 
