@@ -1,44 +1,11 @@
 //! End-to-end tests of the `bookrec` binary: real processes, real files.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn bookrec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bookrec"))
-        .args(args)
-        .env_remove("BOOKREC_LOG")
-        .output()
-        .unwrap()
-}
+use std::path::Path;
 
-fn ok(args: &[&str]) -> String {
-    let out = bookrec(args);
-    assert!(
-        out.status.success(),
-        "bookrec {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = bookrec(args);
-    assert!(!out.status.success(), "bookrec {args:?} should fail");
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.starts_with("error: "), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
-
-/// The demo files, written once per test into a temp dir.
-fn demo_files(dir: &Path) -> (PathBuf, PathBuf) {
-    bookrec_core::demo::write_demo_files(dir, bookrec_core::demo::DEMO_SEED).unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{demo_files, fails, ok, s};
 
 #[test]
 fn inspect_json_reports_counts() {

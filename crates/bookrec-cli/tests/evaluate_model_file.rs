@@ -2,38 +2,11 @@
 //! flags around it (native train refuses the Spark-only holdout flags; `--show-params`).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn bookrec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bookrec"))
-        .args(args)
-        .env_remove("BOOKREC_LOG")
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = bookrec(args);
-    assert!(
-        out.status.success(),
-        "bookrec {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = bookrec(args);
-    assert!(!out.status.success(), "bookrec {args:?} should fail");
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{bookrec, fails, ok, s};
 
 /// The demo ratings split by line: every fifth rating into test.csv, the rest into train.csv.
 fn split_demo(dir: &Path) -> (PathBuf, PathBuf) {

@@ -1,20 +1,9 @@
 //! End-to-end tests of `bookrec tune`: real process, demo ratings, real files.
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn bookrec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bookrec"))
-        .args(args)
-        .env_remove("BOOKREC_LOG")
-        .output()
-        .unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{bookrec, s};
 
 #[test]
 fn tune_writes_tables_reports_holdout_and_saves_the_best_model() {

@@ -43,9 +43,11 @@ fn factor_view<'py>(
 pub struct Model {
     pub model: Arc<FittedModel>,
     meta: ModelMeta,
-    /// The works of this model's books for the last catalogue asked about (keyed by the
-    /// catalogue's address: `Books` are immutable), so a loop over readers builds them once.
-    lists: Mutex<Option<(usize, Arc<WorkLists>)>>,
+    /// The works of this model's books for the last catalogue asked about (`None`: no
+    /// catalogue), so a loop over readers builds them once. Holding the catalogue's `Arc`
+    /// keeps it alive, so `Arc::ptr_eq` cannot mistake a new catalogue at a reused address
+    /// for the old one.
+    lists: Mutex<Option<(Option<Arc<Catalog>>, Arc<WorkLists>)>>,
 }
 
 impl Model {
@@ -59,15 +61,22 @@ impl Model {
 
     /// [`WorkLists`] of this model for `books` (none: an empty catalogue).
     fn lists_for(&self, books: Option<&Books>) -> Arc<WorkLists> {
-        let key = books.map_or(0, |b| Arc::as_ptr(&b.inner) as usize);
+        let catalog = books.map(|b| &b.inner);
+        let same = |cached: &Option<Arc<Catalog>>| match (cached, catalog) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
         let mut cache = self.lists.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, lists)) = cache.as_ref().filter(|(k, _)| *k == key) {
+        if let Some((_, lists)) = cache.as_ref().filter(|(cached, _)| same(cached)) {
             return Arc::clone(lists);
         }
         let empty = Catalog::default();
-        let catalog = books.map_or(&empty, |b| &*b.inner);
-        let lists = Arc::new(WorkLists::new(&self.model, catalog));
-        *cache = Some((key, Arc::clone(&lists)));
+        let lists = Arc::new(WorkLists::new(
+            &self.model,
+            catalog.map_or(&empty, |c| &**c),
+        ));
+        *cache = Some((catalog.cloned(), Arc::clone(&lists)));
         lists
     }
 

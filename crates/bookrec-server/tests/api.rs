@@ -338,6 +338,16 @@ async fn bad_user_ids_and_n_are_clear_4xx() {
             StatusCode::BAD_REQUEST,
             "true or false",
         ),
+        (
+            "/api/users/1/recommendations?include_uncatalogued=maybe".into(),
+            StatusCode::BAD_REQUEST,
+            "true or false",
+        ),
+        (
+            "/api/books/F0/similar?include_uncatalogued=2".into(),
+            StatusCode::BAD_REQUEST,
+            "true or false",
+        ),
     ] {
         let a = get(&state, &uri).await;
         assert_json_error(&a, status, needle);

@@ -532,7 +532,7 @@ impl<'a> Recommender<'a> {
             .filter(&[item], include_uncatalogued)
             .top(n, |m| ranker.similar_with(item, m, &opts))
             .into_iter()
-            .filter(|s| s.item != item && s.score > 0.0)
+            .filter(|s| s.score > 0.0)
             .map(|s| (ranker.items.id(s.item).to_string(), s.score))
             .collect();
         Ok(Some(SimilarList {

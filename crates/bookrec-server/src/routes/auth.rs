@@ -123,7 +123,7 @@ pub async fn signup(
         Err(e) => return error_page(&state, super::pages::form_error(e)),
     };
     let user = form.user.clone().unwrap_or_default();
-    let result: AppResult<String> = async {
+    let result: AppResult<Option<String>> = async {
         accounts_only(&caller)?;
         caller.check_csrf(form.csrf.as_deref())?;
         let user_id = check_id("reader", &user)?.to_string();
@@ -144,30 +144,12 @@ pub async fn signup(
                     other => AppError::Unprocessable(other.to_string()),
                 })?;
             tracing::info!(user = %user_id, "new reader signed up");
-            Ok(store.create_session(&user_id, ttl)?)
+            Ok(Some(store.create_session(&user_id, ttl)?))
         })
         .await
     }
     .await;
-    match result {
-        Ok(secret) => start_session(&security, &secret, "/start"),
-        Err(e)
-            if matches!(
-                e.status(),
-                StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY
-            ) =>
-        {
-            form_page(
-                &state,
-                e.status(),
-                true,
-                &user,
-                "",
-                Some(e.public_message()),
-            )
-        }
-        Err(e) => error_page(&state, e),
-    }
+    form_answer(&state, &security, true, &user, "", "/start", result)
 }
 
 /// `POST /signin`.
@@ -200,26 +182,37 @@ pub async fn signin(
         .await
     }
     .await;
-    match result {
-        Ok(Some(secret)) => start_session(&security, &secret, &next),
-        Ok(None) => form_page(
-            &state,
+    form_answer(&state, &security, false, &user, &next, &next, result)
+}
+
+/// The answer to the sign-up (`signup`) or sign-in form: a new session and a redirect to `to`;
+/// the form again, with the reason, for a wrong password or a bad field; else the error page.
+fn form_answer(
+    state: &AppState,
+    security: &Security,
+    signup: bool,
+    user: &str,
+    next: &str,
+    to: &str,
+    result: AppResult<Option<String>>,
+) -> Response {
+    let (status, message) = match result {
+        Ok(Some(secret)) => return start_session(security, &secret, to),
+        Ok(None) => (
             StatusCode::UNAUTHORIZED,
-            false,
-            &user,
-            &next,
-            Some("wrong reader ID or password".to_string()),
+            "wrong reader ID or password".to_string(),
         ),
-        Err(e) if e.status() == StatusCode::BAD_REQUEST => form_page(
-            &state,
-            e.status(),
-            false,
-            &user,
-            &next,
-            Some(e.public_message()),
-        ),
-        Err(e) => error_page(&state, e),
-    }
+        Err(e)
+            if matches!(
+                e.status(),
+                StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY
+            ) =>
+        {
+            (e.status(), e.public_message())
+        }
+        Err(e) => return error_page(state, e),
+    };
+    form_page(state, status, signup, user, next, Some(message))
 }
 
 /// `POST /signout`: ends the session and clears the cookie.
