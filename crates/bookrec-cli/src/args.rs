@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use bookrec_core::data::{
-    parse_separator, BadLinePolicy, ColumnRef, DuplicatePolicy, Encoding, LoadOptions,
+    parse_separator, BadLinePolicy, ColumnRef, DuplicatePolicy, Encoding, ItemLevel, LoadOptions,
 };
 use bookrec_core::models::{ModelKind, ModelSpec, RecommendOptions};
 use bookrec_core::RatingScale;
@@ -238,6 +238,31 @@ pub struct InspectArgs {
     pub load: LoadArgs,
 }
 
+/// The book catalogue, for the models and evaluations that use it.
+#[derive(Args, Debug)]
+pub struct BooksArgs {
+    /// Book catalogue CSV: each book's author, work (title + author across editions),
+    /// publisher and publication period become side information for `hybrid` (other models
+    /// ignore it); evaluation ranks lists of works, as they are served.
+    #[arg(long)]
+    pub books: Option<PathBuf>,
+    /// What a model sees as one item: `isbn` (each book id of the ratings file) or `works`
+    /// (a reader's ratings of several editions of one work merged into one, under
+    /// --duplicates; needs --books).
+    #[arg(long, default_value = "isbn", value_name = "isbn|works")]
+    pub items: String,
+}
+
+impl BooksArgs {
+    pub fn item_level(&self) -> Result<ItemLevel> {
+        let level: ItemLevel = self.items.parse()?;
+        if level == ItemLevel::Works && self.books.is_none() {
+            bail!("--items works needs --books FILE (the catalogue that says which editions are one work)");
+        }
+        Ok(level)
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct EvaluateArgs {
     /// Ratings CSV to split (omit with --train/--test or --model-file/--test).
@@ -252,7 +277,7 @@ pub struct EvaluateArgs {
     /// Score this saved model (from `train`, `tune --save-model` or `import-spark`) on --test
     /// instead of training one; --model/-p/--seed/--books do not apply.
     #[arg(long, value_name = "MODEL", requires = "test",
-          conflicts_with_all = ["ratings", "train", "folds", "params", "books"])]
+          conflicts_with_all = ["ratings", "train", "folds", "params", "books", "items"])]
     pub model_file: Option<PathBuf>,
     #[command(flatten)]
     pub model: ModelArgs,
@@ -287,11 +312,8 @@ pub struct EvaluateArgs {
     pub json: bool,
     #[command(flatten)]
     pub load: LoadArgs,
-    /// Book catalogue CSV: each book's author, work (title + author across editions),
-    /// publisher and publication period become side information for `hybrid` (other models
-    /// ignore it).
-    #[arg(long)]
-    pub books: Option<PathBuf>,
+    #[command(flatten)]
+    pub catalog: BooksArgs,
 }
 
 #[derive(Args, Debug)]
@@ -315,11 +337,8 @@ pub struct TrainArgs {
     pub json: bool,
     #[command(flatten)]
     pub load: LoadArgs,
-    /// Book catalogue CSV: each book's author, work (title + author across editions),
-    /// publisher and publication period become side information for `hybrid` (other models
-    /// ignore it).
-    #[arg(long)]
-    pub books: Option<PathBuf>,
+    #[command(flatten)]
+    pub catalog: BooksArgs,
     /// `native` (in memory, here) or `spark` (a PySpark job through spark-submit, imported
     /// into the model file; `--model als` only; --ratings may then be anything Spark reads).
     #[arg(long, default_value = "native", value_parser = ["native", "spark"])]
@@ -507,9 +526,6 @@ pub struct TuneArgs {
     pub json: bool,
     #[command(flatten)]
     pub load: LoadArgs,
-    /// Book catalogue CSV: each book's author, work (title + author across editions),
-    /// publisher and publication period become side information for `hybrid` (other models
-    /// ignore it).
-    #[arg(long)]
-    pub books: Option<PathBuf>,
+    #[command(flatten)]
+    pub catalog: BooksArgs,
 }

@@ -39,12 +39,14 @@
 //! candidate books: those with at least `min_support` training ratings.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{AlignedRatings, Csr, Interactions, RatingScale};
+use crate::data::{AlignedRatings, Catalog, Csr, Interactions, ItemLevel, RatingScale};
+use crate::lists::WorkLists;
 use crate::metrics::{mae, ranking_metrics, rmse, RankingMetrics, Relevance};
 use crate::models::{Fallback, FittedModel, ModelSpec, Prediction, RecommendOptions, ScoredItem};
 use crate::progress::{NoProgress, Progress};
@@ -81,6 +83,11 @@ pub struct EvalOptions {
     pub max_ranking_users: Option<usize>,
     /// What makes a held-out book relevant (see the module doc). Default: a high rating.
     pub relevance: Relevance,
+    /// Rank at the level readers see, with this catalogue: lists of works as served
+    /// ([`WorkLists`]: one edition per work, no edition of a work the reader has, catalogued
+    /// books only) and a hit when any edition of a held-out work is listed. `None`: each
+    /// book id on its own.
+    pub works: Option<Arc<Catalog>>,
 }
 
 impl Default for EvalOptions {
@@ -91,6 +98,7 @@ impl Default for EvalOptions {
             recommend: RecommendOptions::default(),
             max_ranking_users: Some(5_000),
             relevance: Relevance::Rating,
+            works: None,
         }
     }
 }
@@ -482,6 +490,20 @@ fn ranking_for(
             }
         }
     }
+    let lists = opts.works.as_deref().map(|c| WorkLists::new(model, c));
+    if let Some(lists) = &lists {
+        // Each relevant book stands for its work, as its representative edition.
+        for list in &mut relevant {
+            for i in list.iter_mut() {
+                *i = lists
+                    .works
+                    .work_of(*i)
+                    .map_or(*i, |w| lists.works.representative(w));
+            }
+            list.sort_unstable();
+            list.dedup();
+        }
+    }
     let mut users: Vec<u32> = (0..relevant.len() as u32)
         .filter(|&u| !relevant[u as usize].is_empty())
         .collect();
@@ -498,26 +520,52 @@ fn ranking_for(
         .par_iter()
         .map(|&u| {
             let extra = also_seen.map_or(&[][..], |c| c.row(u as usize).0);
-            let list = p.recommend(u, k + extra.len(), &opts.recommend);
+            let list: Vec<u32> = match &lists {
+                Some(lists) => {
+                    let had: Vec<u32> = model
+                        .seen
+                        .row(u as usize)
+                        .0
+                        .iter()
+                        .chain(extra)
+                        .copied()
+                        .collect();
+                    lists
+                        .filter(&had, false)
+                        .top(k, |m| p.recommend(u, m, &opts.recommend))
+                        .into_iter()
+                        .map(|s| s.item)
+                        .collect()
+                }
+                None => p
+                    .recommend(u, k + extra.len(), &opts.recommend)
+                    .into_iter()
+                    .map(|s| s.item)
+                    .filter(|i| extra.binary_search(i).is_err())
+                    .take(k)
+                    .collect(),
+            };
             progress.inc(1);
-            list.into_iter()
-                .map(|s| s.item)
-                .filter(|i| extra.binary_search(i).is_err())
-                .take(k)
-                .collect()
+            list
         })
         .collect();
     let rel: Vec<Vec<u32>> = users
         .iter()
         .map(|&u| std::mem::take(&mut relevant[u as usize]))
         .collect();
-    let n_candidates = model
-        .item_popularity
-        .iter()
-        .filter(|&&c| c > 0 && c >= opts.recommend.min_support)
-        .count();
+    let n_candidates = match &lists {
+        Some(lists) => lists.listable(false).1,
+        None => model
+            .item_popularity
+            .iter()
+            .filter(|&&c| c > 0 && c >= opts.recommend.min_support)
+            .count(),
+    };
     let mut m = ranking_metrics(&recs, &rel, k, threshold, n_candidates);
     m.relevance = opts.relevance;
+    if lists.is_some() {
+        m.level = ItemLevel::Works;
+    }
     progress.finish(&format!(
         "ndcg@{k} {:.4} over {} users",
         m.ndcg, m.users_evaluated
@@ -776,17 +824,21 @@ impl fmt::Display for EvalReport {
 impl fmt::Display for RankingMetrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let k = self.k;
+        let level = match self.level {
+            ItemLevel::Isbn => "",
+            ItemLevel::Works => " (lists of works)",
+        };
         match self.relevance {
             Relevance::Rating => writeln!(
                 f,
-                "{:<16}{} users, relevant = held-out rating ≥ {}",
+                "{:<16}{} users, relevant = held-out rating ≥ {}{level}",
                 format!("top-{k}"),
                 thousands(self.users_evaluated),
                 self.relevance_threshold
             )?,
             Relevance::Interactions => writeln!(
                 f,
-                "{:<16}{} users, relevant = any held-out interaction",
+                "{:<16}{} users, relevant = any held-out interaction{level}",
                 format!("top-{k}"),
                 thousands(self.users_evaluated),
             )?,

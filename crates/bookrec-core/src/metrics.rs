@@ -20,6 +20,8 @@
 use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 
+use crate::data::ItemLevel;
+
 /// Root mean squared error, in rating units. NaN for empty input.
 ///
 /// Panics if the slices differ in length (a caller bug, never user input).
@@ -81,6 +83,11 @@ pub struct RankingMetrics {
     pub hit_rate: f64,
     /// Distinct books in all users' top-k / number of recommendable (candidate) books.
     pub coverage: f64,
+    /// What a list entry and a relevant book are: each book id (`isbn`), or each work
+    /// (`works`: lists as served, one edition per work; a hit when any edition of a held-out
+    /// work is listed; coverage over listable works).
+    #[serde(default)]
+    pub level: ItemLevel,
 }
 
 /// Which of the first `k` recommendations are hits (first occurrence of a relevant id), and
@@ -196,6 +203,7 @@ pub fn ranking_metrics(
         map: 0.0,
         hit_rate: 0.0,
         coverage: 0.0,
+        level: ItemLevel::Isbn,
     };
     let mut recommended = FxHashSet::default();
     for (list, rel) in recs.iter().zip(relevant) {

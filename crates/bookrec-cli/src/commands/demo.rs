@@ -9,8 +9,10 @@
 //! left out (`--min-rating`): the ranker finds what the reader's neighbours read, the rating
 //! model says whether this reader would like it. Otherwise the best model is served alone.
 
+use std::sync::Arc;
+
 use anyhow::Result;
-use bookrec_core::data::{load_catalog, LoadOptions};
+use bookrec_core::data::{load_catalog, ItemLevel, LoadOptions};
 use bookrec_core::demo::{demo_data, write_demo_files};
 use bookrec_core::evaluate::{evaluate, fit_and_describe, EvalOptions};
 use bookrec_core::io::save_model;
@@ -30,15 +32,24 @@ pub fn run(args: DemoArgs) -> Result<()> {
         ratings_path.display(),
         books_path.display()
     );
-    let (catalog, _) = load_catalog(&books_path, &Bars::new())?;
-    // The catalogue's groups (author, work, period) are hybrid's side information.
-    let (data, report) =
-        super::load_with_books(&ratings_path, &LoadOptions::default(), Some(&catalog))?;
+    let catalog = Arc::new(load_catalog(&books_path, &Bars::new())?.0);
+    let load_options = LoadOptions::default();
+    let (data, report) = super::load(&ratings_path, &load_options)?;
     println!("{report}\n");
 
     println!("== 2. Models on a random 80/20 split (seed {})", args.seed);
+    // The catalogue's groups (author, work, period) are hybrid's side information, and lists
+    // are ranked as works, as the page serves them.
+    let books = super::Books {
+        catalog: Some(Arc::clone(&catalog)),
+        level: ItemLevel::Isbn,
+    };
     let (train, test) = train_test_split(&data, &Split::Random { test_fraction: 0.2 }, args.seed)?;
-    let opts = EvalOptions::default();
+    let (train, test) = books.holdout(train, test, load_options.duplicates)?;
+    let opts = EvalOptions {
+        works: Some(Arc::clone(&catalog)),
+        ..EvalOptions::default()
+    };
     let mut rows = Vec::new();
     // The best model by NDCG@10, and the best rating model.
     let mut best: Option<(ModelKind, f64)> = None;
@@ -69,6 +80,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let best = best.map_or(ModelKind::Svd, |(kind, _)| kind);
     let rating_kind = best_rating.map_or(ModelKind::Svd, |(kind, _)| kind);
     let ranker_kind = (!best.predicts_ratings()).then_some(best);
+    let data = books.for_fitting(data, None, load_options.duplicates)?;
     let train_and_save = |kind: ModelKind| -> Result<(FittedModel, std::path::PathBuf)> {
         let (model, meta) = fit_and_describe(&ModelSpec::default_for(kind), &data, &Bars::new())?;
         let path = args.dir.join(format!("demo-{}.bkr", kind.name()));

@@ -48,13 +48,18 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
             Ok(spec)
         })
         .collect::<Result<Vec<_>>>()?;
-    let catalog = super::load_books(args.books.as_deref())?;
+    let books = super::Books::load(&args.catalog)?;
+    let eval_opts = EvalOptions {
+        works: books.catalog.clone(),
+        ..eval_opts
+    };
 
     if let Some(folds) = args.folds {
         let Some(path) = &args.ratings else {
             bail!("--folds needs --ratings (a single file to split)");
         };
-        let (data, _) = super::load_with_books(path, &opts, catalog.as_ref())?;
+        // Folds of work-level ratings when training on works: every fold scores works.
+        let data = books.load_for_fitting(path, &opts)?;
         let mut reports = Vec::new();
         for spec in &specs {
             reports.push(cross_validate(
@@ -65,14 +70,12 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         return Ok(());
     }
 
+    // Split the ratings as the file has them, then re-express both parts: ISBN-level and
+    // work-level training are scored on the same held-out ratings.
     let (train, test) = match (&args.train, &args.test, &args.ratings) {
-        (Some(train), Some(test), _) => {
-            let (train, _) = super::load_with_books(train, &opts, catalog.as_ref())?;
-            let (test, _) = super::load(test, &opts)?;
-            (train, test)
-        }
+        (Some(train), Some(test), _) => (super::load(train, &opts)?.0, super::load(test, &opts)?.0),
         (_, _, Some(path)) => {
-            let (data, _) = super::load_with_books(path, &opts, catalog.as_ref())?;
+            let (data, _) = super::load(path, &opts)?;
             let split = match args.split.as_str() {
                 "random" => Split::Random {
                     test_fraction: args.test_fraction,
@@ -96,6 +99,7 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
             "give --ratings FILE, --train FILE --test FILE, or --model-file MODEL --test FILE"
         ),
     };
+    let (train, test) = books.holdout(train, test, opts.duplicates)?;
     let mut reports = Vec::new();
     for spec in &specs {
         let (_, report) = evaluate(spec, &train, &test, &eval_opts, &bars)?;

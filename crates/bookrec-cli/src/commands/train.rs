@@ -32,8 +32,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
              --model-file MODEL --test FILE`, or compare on a split with `bookrec evaluate`"
         );
     }
-    let catalog = super::load_books(args.books.as_deref())?;
-    let (data, _) = super::load_with_books(ratings, &args.load.to_options()?, catalog.as_ref())?;
+    let data =
+        super::Books::load(&args.catalog)?.load_for_fitting(ratings, &args.load.to_options()?)?;
     let (model, meta) = fit_and_describe(&spec, &data, &Bars::new())?;
     save_model(&model, &meta, out).with_context(|| format!("writing {}", out.display()))?;
     if args.json {

@@ -39,8 +39,7 @@ pub fn run(args: TuneArgs) -> Result<()> {
     opts.metric.check_model(kind)?;
     let load = args.load.to_options()?;
     let bars = Bars::new();
-    let catalog = super::load_books(args.books.as_deref())?;
-    let (data, _) = super::load_with_books(&args.ratings, &load, catalog.as_ref())?;
+    let data = super::Books::load(&args.catalog)?.load_for_fitting(&args.ratings, &load)?;
 
     let (report, holdout) = match args.test_fraction {
         Some(test_fraction) => {

@@ -7,11 +7,14 @@
 //!   ([`CleaningReport`]).
 //! * [`load_catalog`] / [`parse_catalog`]: the book catalogue ([`Catalog`] of [`Book`]s), with
 //!   mojibake repair ([`text`]) and a [`CatalogReport`].
+//! * [`EditionMap`]: ratings of several editions of one work ([`Works`]) merged into one
+//!   rating of the work, for training on works (`--items works`).
 //! * Ids (users and books, in both kinds of file) are normalised by one documented rule:
 //!   [`normalize_id`] (see [`ids`]).
 
 mod catalog;
 mod csv;
+mod editions;
 mod groups;
 pub mod ids;
 mod interactions;
@@ -28,6 +31,7 @@ pub use catalog::{
     load_catalog, missing_from_catalog, parse_catalog, Book, Catalog, CatalogReport, MissingBooks,
 };
 pub use csv::{MAX_FIELDS, MAX_RECORD};
+pub use editions::{EditionMap, EditionMerge, ItemLevel};
 pub use groups::{normalize_name, GroupColumn, GroupKind, ItemGroups, NO_GROUP};
 pub use ids::{normalize_id, normalize_id_str};
 pub use interactions::{AlignedRatings, Csr, Interactions, RatingScale};
