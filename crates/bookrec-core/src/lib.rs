@@ -12,19 +12,16 @@
 pub mod data;
 pub mod demo;
 pub mod error;
-pub mod evaluate;
+pub mod evaluation;
 pub mod import_spark;
 pub mod io;
 pub mod kernels;
 pub mod lists;
-pub mod metrics;
 pub mod models;
 pub mod progress;
 pub mod recommend;
 pub mod rng;
-pub mod split;
 pub mod synth;
-pub mod tune;
 
 pub use data::{Csr, Interactions, RatingScale, Vocab};
 pub use error::{Error, Result};

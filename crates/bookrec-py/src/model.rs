@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use bookrec_core::data::{normalize_id_str, AlignedRatings, Catalog};
-use bookrec_core::evaluate::{cross_validate as core_cv, evaluate_fitted, EvalOptions};
+use bookrec_core::evaluation::evaluate::{cross_validate as core_cv, evaluate_fitted, EvalOptions};
 use bookrec_core::io::{load_model, save_model, ModelMeta};
 use bookrec_core::lists::WorkLists;
 use bookrec_core::models::{
@@ -199,7 +199,9 @@ impl Model {
         let spec = spec_of(kind, params_json)?;
         let data = train.inner.clone();
         let (model, meta) = py
-            .detach(move || bookrec_core::evaluate::fit_and_describe(&spec, &data, &NoProgress))
+            .detach(move || {
+                bookrec_core::evaluation::evaluate::fit_and_describe(&spec, &data, &NoProgress)
+            })
             .py_err()?;
         Ok(Model::new(model, meta))
     }

@@ -19,7 +19,7 @@
 //! from the model's vocabulary or present with all its ratings held out).
 //!
 //! **Ranking on held-out interactions** ([`Relevance::Interactions`], typically with
-//! [`crate::split::Split::Interactions`]): a book is relevant if the user interacted with it in
+//! [`crate::evaluation::split::Split::Interactions`]): a book is relevant if the user interacted with it in
 //! the test set at all — an explicit rating of any value or an implicit interaction. The users
 //! and relevant books are chosen from the test set alone, the same for every model: every test
 //! user (in the model's vocabulary) with a held-out interaction, and all their held-out books.
@@ -45,11 +45,13 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{AlignedRatings, Csr, Interactions, RatingScale};
-use crate::metrics::{mae, ranking_metrics, rmse, RankingMetrics, Relevance};
+use crate::evaluation::metrics::{mae, ranking_metrics, rmse, RankingMetrics, Relevance};
+use crate::evaluation::split::{
+    fold, fold_assignment, interaction_fold, interaction_fold_assignment,
+};
 use crate::models::{Fallback, FittedModel, ModelSpec, Prediction, RecommendOptions, ScoredItem};
 use crate::progress::{NoProgress, Progress};
 use crate::rng::Rng;
-use crate::split::{fold, fold_assignment, interaction_fold, interaction_fold_assignment};
 use crate::{Error, Result};
 
 /// Fixed seed of the ranking-user sample (`max_ranking_users`), so the same model and test set
@@ -646,7 +648,7 @@ impl CvReport {
     }
 }
 
-/// k-fold cross-validation: the folds of [`crate::split::k_fold`] with `seed`, then [`evaluate`] on each fold in turn.
+/// k-fold cross-validation: the folds of [`crate::evaluation::split::k_fold`] with `seed`, then [`evaluate`] on each fold in turn.
 pub fn cross_validate(
     spec: &ModelSpec,
     data: &Interactions,
@@ -663,7 +665,7 @@ pub fn cross_validate(
 }
 
 /// k-fold cross-validation over held-out *interactions*: the folds of
-/// [`crate::split::interaction_k_fold`] with `seed` (each user's interactions, rated or not,
+/// [`crate::evaluation::split::interaction_k_fold`] with `seed` (each user's interactions, rated or not,
 /// dealt to the folds), then [`evaluate`] on each fold in turn with `opts`, whose
 /// `relevance` is normally [`Relevance::Interactions`] (the protocol of
 /// `evaluate --split interactions --relevance interactions`, with k-fold instead of one

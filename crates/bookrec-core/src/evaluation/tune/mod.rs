@@ -51,8 +51,8 @@
 //! explicit ratings, as above; it needs a model that predicts ratings (`ials` and
 //! `popularity` are refused with an error naming the ranking metrics). A ranking metric
 //! (`ndcg@10`, or `precision|recall|ndcg|map|hit_rate@k`, maximised) is scored on held-out
-//! *interactions* for every model: [`crate::evaluate::cross_validate_interactions`] deals each
-//! user's interactions, rated or not, to the k folds ([`crate::split::interaction_k_fold`]),
+//! *interactions* for every model: [`crate::evaluation::evaluate::cross_validate_interactions`] deals each
+//! user's interactions, rated or not, to the k folds ([`crate::evaluation::split::interaction_k_fold`]),
 //! every held-out book is relevant and each model's list skips all of the reader's training
 //! interactions — `bookrec evaluate --split interactions --relevance interactions` with k
 //! folds instead of one holdout (options in [`Metric::eval_options`]). Explicit models fit the
@@ -68,14 +68,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::data::Interactions;
-use crate::evaluate::{
+use crate::evaluation::evaluate::{
     cross_validate, cross_validate_interactions, EvalOptions, EvalReport, EvalSummary,
 };
-use crate::metrics::Relevance;
+use crate::evaluation::metrics::Relevance;
+use crate::evaluation::split::{fold_assignment, interaction_fold_assignment, Split};
 use crate::models::{ModelKind, ModelSpec};
 use crate::progress::{NoProgress, Progress};
 use crate::rng::Rng;
-use crate::split::{fold_assignment, interaction_fold_assignment, Split};
 use crate::{Error, Result};
 
 /// Trials proposed (and, for single-threaded models, run in parallel) together.
@@ -447,7 +447,7 @@ impl SearchSpace {
     }
 }
 
-/// A top-N figure of [`crate::metrics::RankingMetrics`] a search can optimise.
+/// A top-N figure of [`crate::evaluation::metrics::RankingMetrics`] a search can optimise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RankingMeasure {
     Precision,
@@ -498,7 +498,7 @@ pub enum Metric {
     Rmse,
     /// A top-`k` figure over held-out *interactions* (higher is better): k-fold
     /// cross-validation over every user's interactions, rated or not
-    /// ([`crate::evaluate::cross_validate_interactions`]), every held-out book relevant
+    /// ([`crate::evaluation::evaluate::cross_validate_interactions`]), every held-out book relevant
     /// ([`Relevance::Interactions`]). Every model.
     Ranking { measure: RankingMeasure, k: usize },
 }
@@ -654,10 +654,10 @@ impl TryFrom<String> for Metric {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FoldsOver {
-    /// Explicit ratings ([`crate::split::k_fold`]).
+    /// Explicit ratings ([`crate::evaluation::split::k_fold`]).
     #[default]
     Ratings,
-    /// Every user's interactions, rated or not ([`crate::split::interaction_k_fold`]).
+    /// Every user's interactions, rated or not ([`crate::evaluation::split::interaction_k_fold`]).
     Interactions,
 }
 
