@@ -19,10 +19,11 @@
 //! from the model's vocabulary or present with all its ratings held out).
 //!
 //! **Ranking on held-out interactions** ([`Relevance::Interactions`], typically with
-//! [`crate::evaluation::split::Split::Interactions`]): a book is relevant if the user interacted with it in
-//! the test set at all — an explicit rating of any value or an implicit interaction. The users
-//! and relevant books are chosen from the test set alone, the same for every model: every test
-//! user (in the model's vocabulary) with a held-out interaction, and all their held-out books.
+//! [`Split::Interactions`](super::split::Split::Interactions)): a book is relevant if the user
+//! interacted with it in the test set at all — an explicit rating of any value or an implicit
+//! interaction. The users and relevant books are chosen from the test set alone, the same for
+//! every model: every test user (in the model's vocabulary) with a held-out interaction, and
+//! all their held-out books.
 //! A model that does not know a user answers with its fallback (the most popular books), and
 //! books it cannot recommend stay in the recall denominator. Explicit models fit the explicit
 //! part of train; ials fits every training interaction. Every model's lists exclude all of the
@@ -648,7 +649,8 @@ impl CvReport {
     }
 }
 
-/// k-fold cross-validation: the folds of [`crate::evaluation::split::k_fold`] with `seed`, then [`evaluate`] on each fold in turn.
+/// k-fold cross-validation: the folds of [`super::split::k_fold`] with `seed`, then
+/// [`evaluate`] on each fold in turn.
 pub fn cross_validate(
     spec: &ModelSpec,
     data: &Interactions,

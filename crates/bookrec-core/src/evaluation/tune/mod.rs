@@ -51,9 +51,9 @@
 //! explicit ratings, as above; it needs a model that predicts ratings (`ials` and
 //! `popularity` are refused with an error naming the ranking metrics). A ranking metric
 //! (`ndcg@10`, or `precision|recall|ndcg|map|hit_rate@k`, maximised) is scored on held-out
-//! *interactions* for every model: [`crate::evaluation::evaluate::cross_validate_interactions`] deals each
-//! user's interactions, rated or not, to the k folds ([`crate::evaluation::split::interaction_k_fold`]),
-//! every held-out book is relevant and each model's list skips all of the reader's training
+//! *interactions* for every model: [`super::evaluate::cross_validate_interactions`] deals
+//! each user's interactions, rated or not, to the k folds
+//! ([`super::split::interaction_k_fold`]), every held-out book is relevant and each model's list skips all of the reader's training
 //! interactions — `bookrec evaluate --split interactions --relevance interactions` with k
 //! folds instead of one holdout (options in [`Metric::eval_options`]). Explicit models fit the
 //! explicit part of each training fold, `ials` all of it. The table reports the fold mean ±

@@ -253,8 +253,9 @@ fn fits_in_parallel(kind: ModelKind) -> bool {
     )
 }
 
-/// Searches `space` on `data` (see the [`tune`](super) module doc). Errors: invalid options, folds the data
-/// cannot be split into, or every trial failing (the first failure is returned).
+/// Searches `space` on `data` (see the [`tune`](super) module doc). Errors: invalid options,
+/// folds the data cannot be split into, or every trial failing (the first failure is
+/// returned).
 pub fn tune(
     data: &Interactions,
     space: &SearchSpace,
@@ -460,7 +461,8 @@ fn propose_tpe(
     best.map_or_else(|| space.sample(rng), |(_, c)| c)
 }
 
-/// A one-dimensional Parzen density on a parameter's coordinate (see the [`tune`](super) module doc).
+/// A one-dimensional Parzen density on a parameter's coordinate (see the [`tune`](super)
+/// module doc).
 enum Parzen {
     /// Observations in [0, 1] and the Gaussian bandwidth; mixed with the uniform prior.
     Num { obs: Vec<f64>, sigma: f64 },
