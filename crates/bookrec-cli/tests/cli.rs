@@ -33,7 +33,8 @@ fn fails(args: &[&str]) -> String {
 
 /// The demo files, written once per test into a temp dir.
 fn demo_files(dir: &Path) -> (PathBuf, PathBuf) {
-    bookrec_core::demo::write_demo_files(dir, bookrec_core::demo::DEMO_SEED).unwrap()
+    bookrec_core::datasets::demo::write_demo_files(dir, bookrec_core::datasets::demo::DEMO_SEED)
+        .unwrap()
 }
 
 fn s(p: &Path) -> &str {

@@ -37,8 +37,11 @@ fn s(p: &Path) -> &str {
 
 /// The demo ratings split by line: every fifth rating into test.csv, the rest into train.csv.
 fn split_demo(dir: &Path) -> (PathBuf, PathBuf) {
-    let (ratings, _) =
-        bookrec_core::demo::write_demo_files(dir, bookrec_core::demo::DEMO_SEED).unwrap();
+    let (ratings, _) = bookrec_core::datasets::demo::write_demo_files(
+        dir,
+        bookrec_core::datasets::demo::DEMO_SEED,
+    )
+    .unwrap();
     let text = std::fs::read_to_string(ratings).unwrap();
     let mut lines = text.lines();
     let header = lines.next().unwrap();

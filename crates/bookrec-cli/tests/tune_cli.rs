@@ -19,8 +19,11 @@ fn s(p: &Path) -> &str {
 #[test]
 fn tune_writes_tables_reports_holdout_and_saves_the_best_model() {
     let dir = tempfile::tempdir().unwrap();
-    let (ratings, _) =
-        bookrec_core::demo::write_demo_files(dir.path(), bookrec_core::demo::DEMO_SEED).unwrap();
+    let (ratings, _) = bookrec_core::datasets::demo::write_demo_files(
+        dir.path(),
+        bookrec_core::datasets::demo::DEMO_SEED,
+    )
+    .unwrap();
     let out_dir = dir.path().join("results");
     let model = dir.path().join("best.bkr");
     let args = [
@@ -107,8 +110,11 @@ fn tune_rejects_a_bad_space_file_before_reading_data() {
 #[test]
 fn tune_ials_for_ndcg_on_held_out_interactions() {
     let dir = tempfile::tempdir().unwrap();
-    let (ratings, _) =
-        bookrec_core::demo::write_demo_files(dir.path(), bookrec_core::demo::DEMO_SEED).unwrap();
+    let (ratings, _) = bookrec_core::datasets::demo::write_demo_files(
+        dir.path(),
+        bookrec_core::datasets::demo::DEMO_SEED,
+    )
+    .unwrap();
     let space = dir.path().join("ials.json");
     std::fs::write(
         &space,

@@ -10,7 +10,7 @@
 //! dense `u32` indices owned by a [`Vocab`].
 
 pub mod data;
-pub mod demo;
+pub mod datasets;
 pub mod error;
 pub mod evaluation;
 pub mod import_spark;
@@ -21,7 +21,6 @@ pub mod models;
 pub mod progress;
 pub mod recommend;
 pub mod rng;
-pub mod synth;
 
 pub use data::{Csr, Interactions, RatingScale, Vocab};
 pub use error::{Error, Result};

@@ -3,7 +3,7 @@
 //! non-personalised global mean, and every metric must respond the same way.
 #![allow(clippy::unwrap_used)]
 
-use bookrec_core::demo::{demo_data, DEMO_SEED};
+use bookrec_core::datasets::demo::{demo_data, DEMO_SEED};
 use bookrec_core::evaluation::evaluate::{evaluate, EvalOptions, EvalReport};
 use bookrec_core::evaluation::split::{train_test_split, Split};
 use bookrec_core::models::{ModelKind, ModelSpec};

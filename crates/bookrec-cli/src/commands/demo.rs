@@ -11,7 +11,7 @@
 
 use anyhow::Result;
 use bookrec_core::data::{load_catalog, LoadOptions};
-use bookrec_core::demo::{demo_data, write_demo_files};
+use bookrec_core::datasets::demo::{demo_data, write_demo_files};
 use bookrec_core::evaluation::evaluate::{evaluate, fit_and_describe, EvalOptions};
 use bookrec_core::evaluation::split::{train_test_split, Split};
 use bookrec_core::io::save_model;
