@@ -64,7 +64,7 @@ fn tune_writes_tables_reports_holdout_and_saves_the_best_model() {
     let csv = std::fs::read_to_string(out_dir.join("tune_baseline.csv")).unwrap();
     assert_eq!(csv.lines().count(), 7, "{csv}");
     assert!(out_dir.join("tune_baseline.json").exists());
-    let (fitted, _) = bookrec_core::io::load_model(&model).unwrap();
+    let (fitted, _) = bookrec_core::model_file::load_model(&model).unwrap();
     assert_eq!(fitted.kind.name(), "baseline");
     assert_eq!(fitted.params, v["best_params"]);
 
@@ -174,7 +174,7 @@ fn tune_ials_for_ndcg_on_held_out_interactions() {
         csv.starts_with("trial,factors,iterations,reg,ndcg@10_mean,ndcg@10_std,"),
         "{csv}"
     );
-    let (fitted, _) = bookrec_core::io::load_model(&model).unwrap();
+    let (fitted, _) = bookrec_core::model_file::load_model(&model).unwrap();
     assert_eq!(fitted.kind.name(), "ials");
     assert_eq!(fitted.params, v["best_params"]);
 

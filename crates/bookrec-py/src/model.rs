@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use bookrec_core::data::{normalize_id_str, AlignedRatings, Catalog};
 use bookrec_core::evaluation::evaluate::{cross_validate as core_cv, evaluate_fitted, EvalOptions};
-use bookrec_core::io::{load_model, save_model, ModelMeta};
 use bookrec_core::lists::WorkLists;
+use bookrec_core::model_file::{load_model, save_model, ModelMeta};
 use bookrec_core::models::{
     Factors, Fallback, FittedModel, ModelKind, ModelSpec, RecommendOptions, ScoredItem, Scorer,
 };

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 
 use axum::http::StatusCode;
 use bookrec_core::data::{Interactions, RatingScale};
-use bookrec_core::io::{save_model, ModelMeta};
+use bookrec_core::model_file::{save_model, ModelMeta};
 use bookrec_core::models::{FittedModel, ModelKind, ModelSpec, RecommendOptions};
 use bookrec_core::progress::NoProgress;
 use bookrec_server::{AppState, Settings, Store};

@@ -14,7 +14,7 @@ use bookrec_core::data::{load_catalog, LoadOptions};
 use bookrec_core::datasets::demo::{demo_data, write_demo_files};
 use bookrec_core::evaluation::evaluate::{evaluate, fit_and_describe, EvalOptions};
 use bookrec_core::evaluation::split::{train_test_split, Split};
-use bookrec_core::io::save_model;
+use bookrec_core::model_file::save_model;
 use bookrec_core::models::{FittedModel, ModelKind, ModelSpec, RecommendOptions};
 use bookrec_core::recommend::{Recommender, Request, Served, Source};
 

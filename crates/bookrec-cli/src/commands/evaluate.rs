@@ -7,7 +7,7 @@ use bookrec_core::evaluation::evaluate::{
 };
 use bookrec_core::evaluation::metrics::Relevance;
 use bookrec_core::evaluation::split::{train_test_split, Split};
-use bookrec_core::io::load_model;
+use bookrec_core::model_file::load_model;
 
 use crate::args::EvaluateArgs;
 use crate::progress::Bars;

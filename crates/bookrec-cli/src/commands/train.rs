@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use bookrec_core::evaluation::evaluate::fit_and_describe;
-use bookrec_core::io::save_model;
+use bookrec_core::model_file::save_model;
 
 use crate::args::TrainArgs;
 use crate::progress::Bars;

@@ -9,7 +9,7 @@ use bookrec_core::evaluation::split::train_test_split;
 use bookrec_core::evaluation::tune::{
     tune, Metric, SearchSpace, Strategy, TuneOptions, TuneReport,
 };
-use bookrec_core::io::save_model;
+use bookrec_core::model_file::save_model;
 use bookrec_core::models::ModelKind;
 
 use crate::args::TuneArgs;

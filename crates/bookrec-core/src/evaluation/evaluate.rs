@@ -885,7 +885,7 @@ pub fn fit_and_describe(
     spec: &ModelSpec,
     data: &Interactions,
     progress: &dyn Progress,
-) -> Result<(FittedModel, crate::io::ModelMeta)> {
+) -> Result<(FittedModel, crate::model_file::ModelMeta)> {
     let started = Instant::now();
     let model = spec.fit(data, progress)?;
     let fit_seconds = started.elapsed().as_secs_f64();
@@ -897,7 +897,7 @@ pub fn fit_and_describe(
             ..EvalOptions::default()
         },
     )?;
-    let meta = crate::io::ModelMeta::new(
+    let meta = crate::model_file::ModelMeta::new(
         "native",
         data,
         serde_json::json!({

@@ -259,7 +259,7 @@ impl Clone for ServeCache {
 }
 
 /// A fitted model: everything needed to predict and recommend, and to be saved to a file
-/// (serde-serialisable; [`crate::io`] writes it in a versioned, checksummed container).
+/// (serde-serialisable; [`crate::model_file`] writes it in a versioned, checksummed container).
 /// Build one with [`FittedModel::new`] (or [`ModelSpec::fit`]).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FittedModel {
