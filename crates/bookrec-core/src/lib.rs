@@ -14,7 +14,6 @@ pub mod datasets;
 pub mod error;
 pub mod evaluation;
 pub mod kernels;
-pub mod lists;
 pub mod model_file;
 pub mod models;
 pub mod progress;

@@ -1,6 +1,7 @@
 //! `bookrec train --engine spark` and `bookrec import-spark`: submit the PySpark job
 //! (`python/bookrec/spark/job.py`, carried inside this binary) with `spark-submit`, follow its
-//! stages, and import its export directory into a model file (bookrec_core::model_file::spark).
+//! stages, and import its export directory into a model file
+//! (bookrec_core::model_file::spark).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
