@@ -22,7 +22,8 @@
 //! every trial. Parameters not mentioned keep the model's defaults. An optional `"model"` key
 //! must name the tuned model. Validation happens before any trial: a key the model does not
 //! have, a malformed distribution, an empty or reversed range, or a bound the model rejects
-//! (e.g. `factors` 0) is an [`Error::Parse`] naming the file, the line of the key and the key.
+//! (e.g. `factors` 0) is an [`Error::Parse`](crate::Error::Parse) naming the file, the line of
+//! the key and the key.
 //!
 //! **Random search** samples every trial independently from the space.
 //!
