@@ -667,7 +667,7 @@ pub fn cross_validate(
 }
 
 /// k-fold cross-validation over held-out *interactions*: the folds of
-/// [`crate::evaluation::split::interaction_k_fold`] with `seed` (each user's interactions, rated or not,
+/// [`super::split::interaction_k_fold`] with `seed` (each user's interactions, rated or not,
 /// dealt to the folds), then [`evaluate`] on each fold in turn with `opts`, whose
 /// `relevance` is normally [`Relevance::Interactions`] (the protocol of
 /// `evaluate --split interactions --relevance interactions`, with k-fold instead of one

@@ -39,7 +39,8 @@ pub enum Split {
     /// the test set carries its held-out implicit interactions (in `implicit_user` /
     /// `implicit_item`), so "did the reader pick this book up" can be the relevance
     /// ([`Relevance::Interactions`](super::metrics::Relevance::Interactions)); RMSE/MAE still
-    /// use only its explicit rows. Explicit models train on the explicit part of train; ials on all of it.
+    /// use only its explicit rows. Explicit models train on the explicit part of train; ials on
+    /// all of it.
     Interactions { test_fraction: f64 },
 }
 

@@ -19,11 +19,11 @@ use crate::kernels::dense::dot;
 /// Fold-in of a new user (see
 /// [`FittedModel::recommend_for_ratings`](super::FittedModel::recommend_for_ratings)) solves the
 /// ridge regression of `r − μ − b_i` on `[1, q_i]` with λ = `fold_in_reg` +
-/// `fold_in_reg_per_rating`·n (n = number of ratings), i.e. the same objective the model was trained with: per-rating
-/// L2 for SGD and weighted-λ ALS, an absolute λ for Surprise-style ALS baselines. `als`
-/// (native and Spark), whose biases are a separate stage, folds in the same way: the bias
-/// first, b_u = Σ(r − μ − b_i)/(reg_u + n), then p_u by ridge regression of r − μ − b_i − b_u on
-/// q_i with λ = `fold_in_reg_per_rating`·n.
+/// `fold_in_reg_per_rating`·n (n = number of ratings), i.e. the same objective the model was
+/// trained with: per-rating L2 for SGD and weighted-λ ALS, an absolute λ for Surprise-style ALS
+/// baselines. `als` (native and Spark), whose biases are a separate stage, folds in the same
+/// way: the bias first, b_u = Σ(r − μ − b_i)/(reg_u + n), then p_u by ridge regression of
+/// r − μ − b_i − b_u on q_i with λ = `fold_in_reg_per_rating`·n.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Factors {
     pub k: usize,

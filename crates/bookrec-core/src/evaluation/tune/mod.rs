@@ -54,10 +54,11 @@
 //! (`ndcg@10`, or `precision|recall|ndcg|map|hit_rate@k`, maximised) is scored on held-out
 //! *interactions* for every model: [`super::evaluate::cross_validate_interactions`] deals
 //! each user's interactions, rated or not, to the k folds
-//! ([`super::split::interaction_k_fold`]), every held-out book is relevant and each model's list skips all of the reader's training
-//! interactions — `bookrec evaluate --split interactions --relevance interactions` with k
-//! folds instead of one holdout (options in [`Metric::eval_options`]). Explicit models fit the
-//! explicit part of each training fold, `ials` all of it. The table reports the fold mean ±
+//! ([`super::split::interaction_k_fold`]), every held-out book is relevant and each model's
+//! list skips all of the reader's training interactions — `bookrec evaluate --split
+//! interactions --relevance interactions` with k folds instead of one holdout (options in
+//! [`Metric::eval_options`]). Explicit models fit the explicit part of each training fold,
+//! `ials` all of it. The table reports the fold mean ±
 //! sample standard deviation.
 
 mod metric;
