@@ -471,7 +471,7 @@ pub struct DemoArgs {
     #[arg(long, default_value = "bookrec-demo")]
     pub dir: PathBuf,
     /// Seed for the generated ratings.
-    #[arg(long, default_value_t = bookrec_core::demo::DEMO_SEED)]
+    #[arg(long, default_value_t = bookrec_core::datasets::demo::DEMO_SEED)]
     pub seed: u64,
     /// Address the demo web app listens on.
     #[arg(long, default_value = "127.0.0.1:8000")]

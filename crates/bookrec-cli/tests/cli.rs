@@ -505,7 +505,7 @@ fn recommend_with_a_ranker() {
     assert_eq!(both["rating_model"], "svd");
     assert_eq!(both["score_kind"], "preference");
     assert_eq!(ids(&both), ids(&alone));
-    let (model, _) = bookrec_core::io::load_model(&svd).unwrap();
+    let (model, _) = bookrec_core::model_file::load_model(&svd).unwrap();
     for r in both["items"].as_array().unwrap() {
         let want = model.predict("7", r["book"]["id"].as_str().unwrap()).value as f64;
         let got = r["predicted_rating"].as_f64().unwrap();

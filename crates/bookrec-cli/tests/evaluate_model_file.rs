@@ -10,8 +10,11 @@ use common::{bookrec, fails, ok, s};
 
 /// The demo ratings split by line: every fifth rating into test.csv, the rest into train.csv.
 fn split_demo(dir: &Path) -> (PathBuf, PathBuf) {
-    let (ratings, _) =
-        bookrec_core::demo::write_demo_files(dir, bookrec_core::demo::DEMO_SEED).unwrap();
+    let (ratings, _) = bookrec_core::datasets::demo::write_demo_files(
+        dir,
+        bookrec_core::datasets::demo::DEMO_SEED,
+    )
+    .unwrap();
     let text = std::fs::read_to_string(ratings).unwrap();
     let mut lines = text.lines();
     let header = lines.next().unwrap();

@@ -8,8 +8,11 @@ use common::{bookrec, s};
 #[test]
 fn tune_writes_tables_reports_holdout_and_saves_the_best_model() {
     let dir = tempfile::tempdir().unwrap();
-    let (ratings, _) =
-        bookrec_core::demo::write_demo_files(dir.path(), bookrec_core::demo::DEMO_SEED).unwrap();
+    let (ratings, _) = bookrec_core::datasets::demo::write_demo_files(
+        dir.path(),
+        bookrec_core::datasets::demo::DEMO_SEED,
+    )
+    .unwrap();
     let out_dir = dir.path().join("results");
     let model = dir.path().join("best.bkr");
     let args = [
@@ -50,7 +53,7 @@ fn tune_writes_tables_reports_holdout_and_saves_the_best_model() {
     let csv = std::fs::read_to_string(out_dir.join("tune_baseline.csv")).unwrap();
     assert_eq!(csv.lines().count(), 7, "{csv}");
     assert!(out_dir.join("tune_baseline.json").exists());
-    let (fitted, _) = bookrec_core::io::load_model(&model).unwrap();
+    let (fitted, _) = bookrec_core::model_file::load_model(&model).unwrap();
     assert_eq!(fitted.kind.name(), "baseline");
     assert_eq!(fitted.params, v["best_params"]);
 
@@ -96,8 +99,11 @@ fn tune_rejects_a_bad_space_file_before_reading_data() {
 #[test]
 fn tune_ials_for_ndcg_on_held_out_interactions() {
     let dir = tempfile::tempdir().unwrap();
-    let (ratings, _) =
-        bookrec_core::demo::write_demo_files(dir.path(), bookrec_core::demo::DEMO_SEED).unwrap();
+    let (ratings, _) = bookrec_core::datasets::demo::write_demo_files(
+        dir.path(),
+        bookrec_core::datasets::demo::DEMO_SEED,
+    )
+    .unwrap();
     let space = dir.path().join("ials.json");
     std::fs::write(
         &space,
@@ -157,7 +163,7 @@ fn tune_ials_for_ndcg_on_held_out_interactions() {
         csv.starts_with("trial,factors,iterations,reg,ndcg@10_mean,ndcg@10_std,"),
         "{csv}"
     );
-    let (fitted, _) = bookrec_core::io::load_model(&model).unwrap();
+    let (fitted, _) = bookrec_core::model_file::load_model(&model).unwrap();
     assert_eq!(fitted.kind.name(), "ials");
     assert_eq!(fitted.params, v["best_params"]);
 

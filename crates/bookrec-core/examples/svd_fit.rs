@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use bookrec_core::data::{load_ratings, LoadOptions};
-use bookrec_core::evaluate::{evaluate_fitted, EvalOptions};
+use bookrec_core::evaluation::evaluate::{evaluate_fitted, EvalOptions};
 use bookrec_core::models::{ModelKind, ModelSpec};
 use bookrec_core::progress::NoProgress;
 

@@ -3,8 +3,8 @@
 //! else builds the data in memory; prints the summary as JSON. Measure peak memory with
 //! `/usr/bin/time -v`.
 
+use bookrec_core::datasets::synth::{synth_interactions, write_synth_csv, SynthParams};
 use bookrec_core::progress::NoProgress;
-use bookrec_core::synth::{synth_interactions, write_synth_csv, SynthParams};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -1,30 +1,28 @@
 //! bookrec-core: the engine behind the `bookrec` CLI, web app and Python package.
 //!
-//! Pipeline: ratings CSV ─► [`data`] (sniff, parse, clean, report) ─► [`Interactions`]
-//! (vocabularies + COO ratings, CSR views) ─► [`split`] ─► [`models`] (fit) ─► [`metrics`] /
-//! [`evaluate`] ─► [`io`] (versioned model file) ─► [`recommend`] (every reader's list and similar
-//! books — personal, fold-in, popular, ranker + rating model — for the CLI, Python and the web
-//! app alike).
+//! Pipeline, one folder per stage:
+//!
+//! ratings CSV (or [`datasets`]: the embedded demo set, synthetic data) ─► [`data`] (sniff,
+//! parse, clean, report) ─► [`Interactions`] (vocabularies + COO ratings, CSR views) ─►
+//! [`models`] (fit, on the hot loops of [`kernels`]) ─► [`model_file`] (versioned model file;
+//! Spark import) ─► [`recommend`] (every reader's list and similar books — personal, fold-in,
+//! popular, ranker + rating model — for the CLI, Python and the web app alike). Beside the
+//! line, [`evaluation`] splits the data, scores fitted models on what was held out and tunes
+//! their hyper-parameters. [`error`], [`progress`] and [`rng`] serve every stage.
 //!
 //! Raw ids (ISBN strings, integer user ids) appear only at the edges; inside, users and books are
 //! dense `u32` indices owned by a [`Vocab`].
 
 pub mod data;
-pub mod demo;
+pub mod datasets;
 pub mod error;
-pub mod evaluate;
-pub mod import_spark;
-pub mod io;
+pub mod evaluation;
 pub mod kernels;
-pub mod lists;
-pub mod metrics;
+pub mod model_file;
 pub mod models;
 pub mod progress;
 pub mod recommend;
 pub mod rng;
-pub mod split;
-pub mod synth;
-pub mod tune;
 
 pub use data::{Csr, Interactions, RatingScale, Vocab};
 pub use error::{Error, Result};

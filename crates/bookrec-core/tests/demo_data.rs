@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use bookrec_core::demo::{
+use bookrec_core::datasets::demo::{
     demo_books, demo_data, write_demo_files, DEMO_BOOKS_CSV, DEMO_SEED, DEMO_USERS,
 };
 

@@ -6,10 +6,10 @@
 use std::path::PathBuf;
 
 use bookrec_core::data::{load_ratings, LoadOptions};
-use bookrec_core::evaluate::{evaluate, EvalOptions};
+use bookrec_core::evaluation::evaluate::{evaluate, EvalOptions};
+use bookrec_core::evaluation::split::{train_test_split, Split};
 use bookrec_core::models::{ModelKind, ModelSpec};
 use bookrec_core::progress::NoProgress;
-use bookrec_core::split::{train_test_split, Split};
 
 fn bx_ratings() -> Option<PathBuf> {
     let p = PathBuf::from(concat!(

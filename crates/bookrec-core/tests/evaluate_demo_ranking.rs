@@ -3,11 +3,11 @@
 //! non-personalised global mean, and every metric must respond the same way.
 #![allow(clippy::unwrap_used)]
 
-use bookrec_core::demo::{demo_data, DEMO_SEED};
-use bookrec_core::evaluate::{evaluate, EvalOptions, EvalReport};
+use bookrec_core::datasets::demo::{demo_data, DEMO_SEED};
+use bookrec_core::evaluation::evaluate::{evaluate, EvalOptions, EvalReport};
+use bookrec_core::evaluation::split::{train_test_split, Split};
 use bookrec_core::models::{ModelKind, ModelSpec};
 use bookrec_core::progress::NoProgress;
-use bookrec_core::split::{train_test_split, Split};
 use bookrec_core::Interactions;
 
 /// The explicit demo ratings (`user_id,book_id,rating`, 0 = implicit and skipped).

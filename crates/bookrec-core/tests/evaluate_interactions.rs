@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use bookrec_core::data::{Interactions, RatingScale, Vocab};
-use bookrec_core::evaluate::{evaluate, EvalOptions};
-use bookrec_core::metrics::Relevance;
+use bookrec_core::evaluation::evaluate::{evaluate, EvalOptions};
+use bookrec_core::evaluation::metrics::Relevance;
 use bookrec_core::models::{ModelKind, ModelSpec, RecommendOptions};
 use bookrec_core::progress::NoProgress;
 

@@ -3,11 +3,11 @@
 //! not), so RMSE, MAE, fallback counts and cross-validation figures can be computed by hand.
 #![allow(clippy::unwrap_used)]
 
-use bookrec_core::evaluate::{cross_validate, evaluate, evaluate_fitted, EvalOptions};
-use bookrec_core::metrics::{mae, rmse};
+use bookrec_core::evaluation::evaluate::{cross_validate, evaluate, evaluate_fitted, EvalOptions};
+use bookrec_core::evaluation::metrics::{mae, rmse};
+use bookrec_core::evaluation::split::k_fold;
 use bookrec_core::models::ModelSpec;
 use bookrec_core::progress::NoProgress;
-use bookrec_core::split::k_fold;
 use bookrec_core::{Error, Interactions, RatingScale};
 
 fn scale() -> Option<RatingScale> {

@@ -9,10 +9,10 @@
 use std::sync::Arc;
 
 use bookrec_core::data::{Book, Catalog, Interactions, ItemGroups, RatingScale};
+use bookrec_core::evaluation::split::{train_test_split, Split};
 use bookrec_core::models::{Fallback, FittedModel, ModelKind, ModelSpec};
 use bookrec_core::progress::NoProgress;
 use bookrec_core::rng::Rng;
-use bookrec_core::split::{train_test_split, Split};
 
 const USERS: usize = 900;
 const BOOKS: usize = 1500;

@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use bookrec_core::io::{fingerprint, load_model, read_meta, save_model, ModelMeta, FORMAT_VERSION};
+use bookrec_core::model_file::{
+    fingerprint, load_model, read_meta, save_model, ModelMeta, FORMAT_VERSION,
+};
 use bookrec_core::models::{Factors, FittedModel, ModelKind, ModelSpec, RecommendOptions, Scorer};
 use bookrec_core::progress::NoProgress;
 use bookrec_core::{Error, Interactions, RatingScale, Vocab};

@@ -1,7 +1,7 @@
 //! Metric values on hand-computed lists, and bounds on arbitrary ones.
 #![allow(clippy::unwrap_used)]
 
-use bookrec_core::metrics::{
+use bookrec_core::evaluation::metrics::{
     average_precision_at_k, mae, ndcg_at_k, precision_at_k, ranking_metrics, recall_at_k, rmse,
 };
 use proptest::prelude::*;

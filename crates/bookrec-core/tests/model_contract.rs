@@ -528,9 +528,9 @@ fn planted_interactions(seed: u64) -> Interactions {
 
 #[test]
 fn ranking_models_recover_planted_favourites() {
-    use bookrec_core::evaluate::{evaluate, EvalOptions};
-    use bookrec_core::metrics::Relevance;
-    use bookrec_core::split::{train_test_split, Split};
+    use bookrec_core::evaluation::evaluate::{evaluate, EvalOptions};
+    use bookrec_core::evaluation::metrics::Relevance;
+    use bookrec_core::evaluation::split::{train_test_split, Split};
     let data = planted_interactions(21);
     let (train, test) =
         train_test_split(&data, &Split::Interactions { test_fraction: 0.2 }, 4).unwrap();

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use bookrec_core::split::{k_fold, train_test_split, Split};
+use bookrec_core::evaluation::split::{k_fold, train_test_split, Split};
 use bookrec_core::{Error, Interactions, RatingScale};
 use proptest::prelude::*;
 

@@ -5,8 +5,8 @@
 use std::collections::HashSet;
 use std::sync::Mutex;
 
+use bookrec_core::datasets::synth::{synth_interactions, write_synth_csv, SynthParams};
 use bookrec_core::progress::{NoProgress, Progress};
-use bookrec_core::synth::{synth_interactions, write_synth_csv, SynthParams};
 use bookrec_core::Error;
 
 fn small(seed: u64) -> SynthParams {

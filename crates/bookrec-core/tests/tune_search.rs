@@ -5,10 +5,10 @@
 use std::path::Path;
 
 use bookrec_core::data::{Interactions, RatingScale};
+use bookrec_core::evaluation::tune::{tune, FoldsOver, Metric, SearchSpace, Strategy, TuneOptions};
 use bookrec_core::models::ModelKind;
 use bookrec_core::progress::NoProgress;
 use bookrec_core::rng::Rng;
-use bookrec_core::tune::{tune, FoldsOver, Metric, SearchSpace, Strategy, TuneOptions};
 use bookrec_core::Error;
 
 /// Ratings r = μ + b_u + b_i + ε with b_u ~ N(0, τ_u²), b_i ~ N(0, τ_i²), ε ~ N(0, σ²).
@@ -102,8 +102,9 @@ fn tpe_beats_its_own_random_startup_on_a_planted_problem() {
         startup: Some(8),
     };
     let report = tune(&data, &reg_u_space("planted.json"), &opts, &NoProgress).unwrap();
-    let dist =
-        |t: &bookrec_core::tune::Trial| (t.params["reg_u"].as_f64().unwrap() / 4.0).ln().abs();
+    let dist = |t: &bookrec_core::evaluation::tune::Trial| {
+        (t.params["reg_u"].as_f64().unwrap() / 4.0).ln().abs()
+    };
     let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
@@ -126,7 +127,7 @@ fn same_seed_same_trials_other_seed_other_trials() {
     let a = tune(&data, &space, &opts, &NoProgress).unwrap();
     let b = tune(&data, &space, &opts, &NoProgress).unwrap();
     assert!(a.parallel_trials);
-    let table = |r: &bookrec_core::tune::TuneReport| {
+    let table = |r: &bookrec_core::evaluation::tune::TuneReport| {
         r.trials
             .iter()
             .map(|t| (t.params.clone(), t.mean.to_bits(), t.std.to_bits()))
@@ -379,7 +380,7 @@ fn rating_models_tune_on_interactions_too_and_rmse_refuses_ranking_models() {
         ..opts.clone()
     };
     let r = tune(&data, &ials, &small, &NoProgress).unwrap();
-    let back: bookrec_core::tune::TuneReport =
+    let back: bookrec_core::evaluation::tune::TuneReport =
         serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
     assert!(back.trials[0].rmse.is_nan());
     assert_eq!(back.metric, Metric::ndcg(10));

@@ -103,6 +103,6 @@ pub fn read_books(py: Python<'_>, path: PathBuf) -> PyResult<Books> {
 /// Writes the embedded demo data (ratings.csv, books.csv) into `dir`; returns their paths.
 #[pyfunction]
 pub fn write_demo_files(py: Python<'_>, dir: PathBuf, seed: u64) -> PyResult<(PathBuf, PathBuf)> {
-    py.detach(|| bookrec_core::demo::write_demo_files(&dir, seed))
+    py.detach(|| bookrec_core::datasets::demo::write_demo_files(&dir, seed))
         .py_err()
 }

@@ -21,8 +21,8 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 #[pymodule]
 fn _bookrec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", VERSION)?;
-    m.add("FORMAT_VERSION", bookrec_core::io::FORMAT_VERSION)?;
-    m.add("DEMO_SEED", bookrec_core::demo::DEMO_SEED)?;
+    m.add("FORMAT_VERSION", bookrec_core::model_file::FORMAT_VERSION)?;
+    m.add("DEMO_SEED", bookrec_core::datasets::demo::DEMO_SEED)?;
     m.add_class::<ratings::Ratings>()?;
     m.add_class::<catalog::Books>()?;
     m.add_class::<model::Model>()?;

@@ -4,13 +4,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use bookrec_core::data::{normalize_id_str, AlignedRatings, Catalog};
-use bookrec_core::evaluate::{cross_validate as core_cv, evaluate_fitted, EvalOptions};
-use bookrec_core::io::{load_model, save_model, ModelMeta};
-use bookrec_core::lists::WorkLists;
+use bookrec_core::evaluation::evaluate::{cross_validate as core_cv, evaluate_fitted, EvalOptions};
+use bookrec_core::model_file::{load_model, save_model, ModelMeta};
 use bookrec_core::models::{
     Factors, Fallback, FittedModel, ModelKind, ModelSpec, RecommendOptions, ScoredItem, Scorer,
 };
 use bookrec_core::progress::NoProgress;
+use bookrec_core::recommend::lists::WorkLists;
 use bookrec_core::recommend::{
     check_min_rating, check_pair, document, Listed, Recommender, Request, Served,
 };
@@ -208,7 +208,9 @@ impl Model {
         let spec = spec_of(kind, params_json)?;
         let data = train.inner.clone();
         let (model, meta) = py
-            .detach(move || bookrec_core::evaluate::fit_and_describe(&spec, &data, &NoProgress))
+            .detach(move || {
+                bookrec_core::evaluation::evaluate::fit_and_describe(&spec, &data, &NoProgress)
+            })
             .py_err()?;
         Ok(Model::new(model, meta))
     }
@@ -371,7 +373,8 @@ impl Model {
     /// down. Returns (book ids, scores, this model's predicted ratings, known user); a ranker
     /// that cannot work with this model, or a `min_rating` it cannot apply, is a `ParamError`.
     /// With `books`, lists hold works: one edition per work, none the reader has, only
-    /// catalogued books unless `include_uncatalogued` (see `bookrec_core::lists`).
+    /// catalogued books unless `include_uncatalogued` (see
+    /// `bookrec_core::recommend::lists`).
     #[pyo3(signature = (user, n, exclude_seen, min_support, ranker=None, min_rating=None, books=None, include_uncatalogued=false))]
     // PyO3 maps keyword arguments one to one; a struct would not cross the boundary.
     #[allow(clippy::too_many_arguments)]
@@ -422,7 +425,8 @@ impl Model {
 
     /// The `n` books most similar to `book` (empty for bias-only models); an unknown book is
     /// an `UnknownBookError`. With `books`, one edition per work, never one of `book` itself,
-    /// and only catalogued books unless `include_uncatalogued` (see `bookrec_core::lists`).
+    /// and only catalogued books unless `include_uncatalogued` (see
+    /// `bookrec_core::recommend::lists`).
     #[pyo3(signature = (book, n, min_support, books=None, include_uncatalogued=false))]
     fn similar(
         &self,

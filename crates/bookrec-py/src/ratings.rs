@@ -8,8 +8,8 @@ use bookrec_core::data::{
     load_ratings, normalize_id_str, parse_rating_scale, parse_separator, BadLinePolicy, ColumnRef,
     DuplicatePolicy, Encoding, ItemGroups, LoadOptions,
 };
+use bookrec_core::evaluation::split::{k_fold, train_test_split, Split};
 use bookrec_core::progress::NoProgress;
-use bookrec_core::split::{k_fold, train_test_split, Split};
 use bookrec_core::{Error, Interactions, RatingScale, Vocab};
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;

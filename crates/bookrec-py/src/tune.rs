@@ -1,10 +1,12 @@
-//! `tune`: the engine's hyper-parameter search (`bookrec_core::tune`, the code behind
+//! `tune`: the engine's hyper-parameter search (`bookrec_core::evaluation::tune`, the code behind
 //! `bookrec tune`) on an in-memory ratings set; the report comes back as JSON.
 
 use std::path::Path;
 
+use bookrec_core::evaluation::tune::{
+    tune as core_tune, Metric, SearchSpace, Strategy, TuneOptions,
+};
 use bookrec_core::progress::NoProgress;
-use bookrec_core::tune::{tune as core_tune, Metric, SearchSpace, Strategy, TuneOptions};
 use pyo3::prelude::*;
 
 use crate::errors::IntoPyResult;

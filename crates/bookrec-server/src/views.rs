@@ -146,7 +146,7 @@ pub struct RecRequest {
     pub rank_by: Option<RankBy>,
     /// Leave out books the rating model predicts below this.
     pub min_rating: Option<f32>,
-    /// List books without a catalogue entry too (see [`bookrec_core::lists`]).
+    /// List books without a catalogue entry too (see [`bookrec_core::recommend::lists`]).
     pub include_uncatalogued: bool,
 }
 
@@ -449,7 +449,8 @@ impl<'a> Explainer<'a> {
     }
 
     /// The reader's highly rated works that most raise `item`'s score
-    /// ([`bookrec_core::lists::WorkLists::reasons`]: editions pooled, weak reasons dropped).
+    /// ([`bookrec_core::recommend::lists::WorkLists::reasons`]: editions pooled, weak reasons
+    /// dropped).
     fn because(&self, served: &Served, catalog: &Catalog, item: u32) -> Vec<Because> {
         let model = &*served.fitted;
         // Every contribution: whether one is strong enough depends on all of them.

@@ -6,7 +6,7 @@
 mod common;
 
 use bookrec_core::data::{load_catalog, load_ratings, LoadOptions};
-use bookrec_core::demo::{demo_data, write_demo_files, DEMO_SEED};
+use bookrec_core::datasets::demo::{demo_data, write_demo_files, DEMO_SEED};
 use bookrec_core::models::{ModelKind, ModelSpec};
 use bookrec_core::progress::NoProgress;
 use bookrec_server::{AppState, Settings, Store};

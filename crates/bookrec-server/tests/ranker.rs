@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 
 use axum::http::StatusCode;
 use bookrec_core::data::{Interactions, RatingScale};
-use bookrec_core::io::{save_model, ModelMeta};
+use bookrec_core::model_file::{save_model, ModelMeta};
 use bookrec_core::models::{FittedModel, ModelKind, ModelSpec, RecommendOptions};
 use bookrec_core::progress::NoProgress;
 use bookrec_server::{AppState, Settings, Store};
@@ -236,8 +236,8 @@ async fn the_ranker_orders_and_the_model_predicts() {
         ids(&get_json(addr, "/api/users/1/recommendations").await)
     );
 
-    // An unknown reader gets the ranker's popular works (bookrec_core::lists) with the rating
-    // model's non-personal fallback μ + b_i, flagged.
+    // An unknown reader gets the ranker's popular works (bookrec_core::recommend::lists) with
+    // the rating model's non-personal fallback μ + b_i, flagged.
     let j = get_json(addr, "/api/users/nobody/recommendations?n=5").await;
     assert_eq!(j["source"], "popular");
     assert_eq!(j["ranker"], "ials");

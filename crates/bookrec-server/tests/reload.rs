@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
-use bookrec_core::io::{save_model, ModelMeta};
+use bookrec_core::model_file::{save_model, ModelMeta};
 use bookrec_core::models::Scorer;
 use bookrec_server::AppState;
 use common::*;

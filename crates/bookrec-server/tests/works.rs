@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use bookrec_core::data::{load_catalog, load_ratings, Catalog, Interactions, LoadOptions, Works};
-use bookrec_core::demo::{write_demo_files, DEMO_SEED};
+use bookrec_core::datasets::demo::{write_demo_files, DEMO_SEED};
 use bookrec_core::models::{FittedModel, ModelKind, ModelSpec};
 use bookrec_core::progress::NoProgress;
 use bookrec_server::{AppState, Settings, Store};

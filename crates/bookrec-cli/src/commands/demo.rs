@@ -13,12 +13,12 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use bookrec_core::data::{load_catalog, ItemLevel, LoadOptions};
-use bookrec_core::demo::{demo_data, write_demo_files};
-use bookrec_core::evaluate::{evaluate, fit_and_describe, EvalOptions};
-use bookrec_core::io::save_model;
+use bookrec_core::datasets::demo::{demo_data, write_demo_files};
+use bookrec_core::evaluation::evaluate::{evaluate, fit_and_describe, EvalOptions};
+use bookrec_core::evaluation::split::{train_test_split, Split};
+use bookrec_core::model_file::save_model;
 use bookrec_core::models::{FittedModel, ModelKind, ModelSpec, RecommendOptions};
 use bookrec_core::recommend::{Recommender, Request, Served, Source};
-use bookrec_core::split::{train_test_split, Split};
 
 use crate::args::DemoArgs;
 use crate::progress::Bars;
@@ -66,8 +66,8 @@ pub fn run(args: DemoArgs) -> Result<()> {
         }
         rows.push(vec![
             r.model.clone(),
-            bookrec_core::evaluate::format_error(r.rmse),
-            bookrec_core::evaluate::format_error(r.mae),
+            bookrec_core::evaluation::evaluate::format_error(r.rmse),
+            bookrec_core::evaluation::evaluate::format_error(r.mae),
             format!("{ndcg:.4}"),
             format!("{:.3}", r.fit_seconds),
         ]);

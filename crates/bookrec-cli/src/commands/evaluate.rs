@@ -2,12 +2,12 @@
 //! printed as a side-by-side table or JSON.
 
 use anyhow::{bail, Result};
-use bookrec_core::evaluate::{
+use bookrec_core::evaluation::evaluate::{
     cross_validate, evaluate, evaluate_fitted, format_error, CvReport, EvalOptions, EvalReport,
 };
-use bookrec_core::io::load_model;
-use bookrec_core::metrics::Relevance;
-use bookrec_core::split::{train_test_split, Split};
+use bookrec_core::evaluation::metrics::Relevance;
+use bookrec_core::evaluation::split::{train_test_split, Split};
+use bookrec_core::model_file::load_model;
 
 use crate::args::EvaluateArgs;
 use crate::progress::Bars;

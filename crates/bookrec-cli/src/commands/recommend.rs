@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use bookrec_core::data::Catalog;
-use bookrec_core::io::load_model;
+use bookrec_core::model_file::load_model;
 use bookrec_core::models::{FittedModel, ModelKind};
 use bookrec_core::recommend::{
     check_min_rating, check_pair, document, Listed, Recommender, Request, Served, Source,

@@ -1,6 +1,7 @@
 //! `bookrec train --engine spark` and `bookrec import-spark`: submit the PySpark job
 //! (`python/bookrec/spark/job.py`, carried inside this binary) with `spark-submit`, follow its
-//! stages, and import its export directory into a model file (bookrec_core::import_spark).
+//! stages, and import its export directory into a model file
+//! (bookrec_core::model_file::spark).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -9,8 +10,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use bookrec_core::data::{DuplicatePolicy, Encoding};
-use bookrec_core::import_spark::import_spark;
-use bookrec_core::io::{save_model, ModelMeta};
+use bookrec_core::model_file::spark::import_spark;
+use bookrec_core::model_file::{save_model, ModelMeta};
 use bookrec_core::models::{ModelKind, ModelSpec};
 
 use crate::args::{ImportSparkArgs, TrainArgs};

@@ -1,7 +1,7 @@
 //! `bookrec synth`: write a synthetic ratings CSV with planted structure.
 
 use anyhow::Result;
-use bookrec_core::synth::{write_synth_csv, SynthParams};
+use bookrec_core::datasets::synth::{write_synth_csv, SynthParams};
 
 use crate::args::SynthArgs;
 use crate::progress::Bars;

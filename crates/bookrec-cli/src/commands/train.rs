@@ -1,8 +1,8 @@
 //! `bookrec train`: fit one model on every rating of a file and write a model file.
 
 use anyhow::{Context, Result};
-use bookrec_core::evaluate::fit_and_describe;
-use bookrec_core::io::save_model;
+use bookrec_core::evaluation::evaluate::fit_and_describe;
+use bookrec_core::model_file::save_model;
 
 use crate::args::TrainArgs;
 use crate::progress::Bars;

@@ -4,11 +4,13 @@
 //! training and saving the best model on all the data.
 
 use anyhow::{Context, Result};
-use bookrec_core::evaluate::{evaluate, fit_and_describe, format_error, EvalReport};
-use bookrec_core::io::save_model;
+use bookrec_core::evaluation::evaluate::{evaluate, fit_and_describe, format_error, EvalReport};
+use bookrec_core::evaluation::split::train_test_split;
+use bookrec_core::evaluation::tune::{
+    tune, Metric, SearchSpace, Strategy, TuneOptions, TuneReport,
+};
+use bookrec_core::model_file::save_model;
 use bookrec_core::models::ModelKind;
-use bookrec_core::split::train_test_split;
-use bookrec_core::tune::{tune, Metric, SearchSpace, Strategy, TuneOptions, TuneReport};
 
 use crate::args::TuneArgs;
 use crate::progress::Bars;
@@ -162,14 +164,14 @@ fn print_table(report: &TuneReport) {
     header.extend(keys.iter().map(String::as_str));
     let mean_std = format!("{metric} mean ± std");
     header.extend([mean_std.as_str(), "fit s/fold"]);
-    let mut order: Vec<&bookrec_core::tune::Trial> = report.trials.iter().collect();
+    let mut order: Vec<&bookrec_core::evaluation::tune::Trial> = report.trials.iter().collect();
     let sign = if report.metric == Metric::Rmse {
         1.0
     } else {
         -1.0
     };
     order.sort_by(|a, b| {
-        let key = |t: &bookrec_core::tune::Trial| {
+        let key = |t: &bookrec_core::evaluation::tune::Trial| {
             if t.mean.is_finite() {
                 sign * t.mean
             } else {

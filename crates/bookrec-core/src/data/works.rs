@@ -1,6 +1,7 @@
 //! Works: the ISBN editions of one book (hardcover, paperback, book club, ISBN-13…) grouped
 //! into one thing a reader recognises. One definition, used by every list (see
-//! [`crate::lists`]) and by the `hybrid` model's work groups ([`super::GroupKind::Work`]).
+//! [`crate::recommend::lists`]) and by the `hybrid` model's work groups
+//! ([`super::GroupKind::Work`]).
 //!
 //! Two books of an item vocabulary are one work when
 //! 1. their ids are the ISBN-10 and ISBN-13 forms of one number ([`isbn_stem`]: the nine

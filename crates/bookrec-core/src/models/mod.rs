@@ -17,6 +17,7 @@ use crate::{Error, Result};
 
 mod als;
 mod baseline;
+mod factor;
 mod hybrid;
 mod ials;
 mod knn;
@@ -29,6 +30,7 @@ mod svdpp;
 
 pub use als::{als_half_sweep, AlsParams};
 pub use baseline::{BaselineMethod, BaselineParams};
+pub use factor::Factors;
 pub use hybrid::HybridParams;
 pub use ials::IalsParams;
 pub use knn::{KnnParams, KnnScorer, Similarity};
@@ -136,82 +138,6 @@ pub struct ScoredItem {
     pub score: f32,
 }
 
-/// Latent-factor parameters shared by mean, baseline, svd, svdpp and als:
-/// r̂(u,i) = μ + b_u + b_i + q_iᵀp_u.
-///
-/// Factors are row-major with row stride `k`. Models trained here pad the stride to a multiple
-/// of [`crate::kernels::LANES`] with zero columns (e.g. 100 factors → k = 104); zero columns
-/// never change a dot product, so `k` may also be the exact factor count (imported models).
-/// `k` = 0 for the bias-only models; the mean model also has empty bias vectors (no per-user
-/// or per-item parameters at all).
-///
-/// Fold-in of a new user (see [`FittedModel::recommend_for_ratings`]) solves the ridge
-/// regression of `r − μ − b_i` on `[1, q_i]` with λ = `fold_in_reg` + `fold_in_reg_per_rating`·n
-/// (n = number of ratings), i.e. the same objective the model was trained with: per-rating
-/// L2 for SGD and weighted-λ ALS, an absolute λ for Surprise-style ALS baselines. `als`
-/// (native and Spark), whose biases are a separate stage, folds in the same way: the bias
-/// first, b_u = Σ(r − μ − b_i)/(reg_u + n), then p_u by ridge regression of r − μ − b_i − b_u on
-/// q_i with λ = `fold_in_reg_per_rating`·n.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Factors {
-    pub k: usize,
-    pub user_bias: Vec<f32>,
-    pub item_bias: Vec<f32>,
-    pub user_factors: Vec<f32>,
-    pub item_factors: Vec<f32>,
-    #[serde(default)]
-    pub fold_in_reg: f32,
-    #[serde(default)]
-    pub fold_in_reg_per_rating: f32,
-    /// Row of each user's vector in `user_factors` (`u32::MAX` = none); empty = row u is user
-    /// u. Models trained here store rows only for users and books with training ratings: on
-    /// Book-Crossing most ISBNs have only implicit interactions, so this halves the memory.
-    #[serde(default)]
-    pub user_rows: Vec<u32>,
-    /// Row of each book's vector in `item_factors`, as `user_rows`.
-    #[serde(default)]
-    pub item_rows: Vec<u32>,
-}
-
-impl Factors {
-    fn row(rows: &[u32], idx: u32, m: &[f32], k: usize) -> Option<usize> {
-        if k == 0 {
-            return None;
-        }
-        let r = if rows.is_empty() {
-            idx as usize
-        } else {
-            match rows.get(idx as usize) {
-                Some(&r) if r != u32::MAX => r as usize,
-                _ => return None,
-            }
-        };
-        (r < m.len() / k).then_some(r)
-    }
-
-    /// Row of user `u` in `user_factors`, if it has one.
-    pub fn user_row(&self, u: u32) -> Option<usize> {
-        Self::row(&self.user_rows, u, &self.user_factors, self.k)
-    }
-
-    /// Row of book `i` in `item_factors`, if it has one.
-    pub fn item_row(&self, i: u32) -> Option<usize> {
-        Self::row(&self.item_rows, i, &self.item_factors, self.k)
-    }
-
-    /// p_u (length `k`), if the user has a vector.
-    pub fn user_vec(&self, u: u32) -> Option<&[f32]> {
-        let r = self.user_row(u)?;
-        Some(&self.user_factors[r * self.k..(r + 1) * self.k])
-    }
-
-    /// q_i (length `k`), if the book has a vector.
-    pub fn item_vec(&self, i: u32) -> Option<&[f32]> {
-        let r = self.item_row(i)?;
-        Some(&self.item_factors[r * self.k..(r + 1) * self.k])
-    }
-}
-
 /// Compact rows for the indices with `counts > 0`, in index order: (row of each index or
 /// `u32::MAX`, the indices having rows).
 pub(crate) fn compact_rows(counts: &[u32]) -> (Vec<u32>, Vec<u32>) {
@@ -259,7 +185,7 @@ impl Clone for ServeCache {
 }
 
 /// A fitted model: everything needed to predict and recommend, and to be saved to a file
-/// (serde-serialisable; [`crate::io`] writes it in a versioned, checksummed container).
+/// (serde-serialisable; [`crate::model_file`] writes it in a versioned, checksummed container).
 /// Build one with [`FittedModel::new`] (or [`ModelSpec::fit`]).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FittedModel {

@@ -1,4 +1,6 @@
-//! Prediction, top-N, similar books, fold-in and explanations: written once for every model.
+//! Prediction, top-N, similar books, fold-in and explanations: written once for every model,
+//! dispatching on the [`Scorer`]; the maths of a new user over each kind of parameters sits
+//! next to that model's code (`factor`, `ials`, `knn`, `ncf`).
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -6,11 +8,10 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::{
-    ials, Factors, Fallback, FittedModel, IalsParams, ModelKind, ModelSpec, NcfScorer, NcfUser,
-    Prediction, RecommendOptions, ScoredItem, Scorer, ServeCache,
+    factor, ials, Factors, Fallback, FittedModel, IalsParams, ModelKind, ModelSpec, NcfScorer,
+    NcfUser, Prediction, RecommendOptions, ScoredItem, Scorer, ServeCache,
 };
 use crate::data::{AlignedRatings, Interactions};
-use crate::kernels::cholesky::{cholesky_solve, gram_factor, ridge_solve, Design, RidgeScratch};
 use crate::kernels::dense::{dot, norm};
 use crate::kernels::topk::TopK;
 
@@ -27,19 +28,6 @@ pub(crate) enum UserCtx<'a> {
         ratings: Cow<'a, [f32]>,
     },
     Ncf(NcfUser),
-}
-
-/// A new user's ridge problem over a factor model (see `FittedModel::fold_in_problem`).
-struct FoldIn {
-    /// Factor rows of the rated books the model has vectors for.
-    rows: Vec<u32>,
-    /// t_j = r_j − μ − b_j.
-    targets: Vec<f32>,
-    lambda: f32,
-    /// Positions (in the cleaned ratings) of the books used.
-    used: Vec<usize>,
-    /// Two-stage fold-in: the user bias's absolute L2 weight.
-    bias_reg: Option<f32>,
 }
 
 /// A user's ratings restricted to books the model knows, sorted by book, one per book.
@@ -382,37 +370,6 @@ impl FittedModel {
         }
     }
 
-    /// The ridge problem of a new user over the factor model: targets t_j = r_j − μ − b_j,
-    /// λ = fold_in_reg + fold_in_reg_per_rating·n, and either
-    /// - joint (`bias_reg` None): rows z_j = [1, q_j], x = [b_u, p_u] = ridge(t; z);
-    /// - two-stage (`bias_reg` Some, `als`): b_u = Σ_j t_j/(bias_reg + n) first, then
-    ///   p_u = ridge(t − b_u; q), the objective `als` (native and Spark) is trained with.
-    ///
-    /// `None` when the model has no user parameters (mean).
-    fn fold_in_problem(&self, f: &Factors, items: &[u32], ratings: &[f32]) -> Option<FoldIn> {
-        if f.user_bias.is_empty() {
-            return None;
-        }
-        let (mut rows, mut targets, mut used) = (Vec::new(), Vec::new(), Vec::new());
-        for (pos, (&i, &r)) in items.iter().zip(ratings).enumerate() {
-            let row = if f.k == 0 { Some(0) } else { f.item_row(i) };
-            if let Some(row) = row {
-                rows.push(row as u32);
-                targets.push(r - self.global_mean - self.item_bias(i));
-                used.push(pos);
-            }
-        }
-        let lambda = f.fold_in_reg + f.fold_in_reg_per_rating * rows.len() as f32;
-        let bias_reg = self.als_bias_reg().filter(|_| f.k > 0);
-        Some(FoldIn {
-            rows,
-            targets,
-            lambda,
-            used,
-            bias_reg,
-        })
-    }
-
     /// `als`: the absolute L2 weight of the user bias, fitted before the factors (`reg_u`).
     /// `None` for other models and for `als` files written before the biases were a separate
     /// stage (their biases and factors were fitted jointly, and so is their fold-in).
@@ -422,16 +379,6 @@ impl FittedModel {
         }
         let reg_u = self.params.get("reg_u")?.as_f64()? as f32;
         (reg_u.is_finite() && reg_u >= 0.0).then_some(reg_u)
-    }
-
-    fn design<'a>(f: &'a Factors, rows: &'a [u32], with_bias: bool) -> Design<'a> {
-        Design {
-            idx: rows,
-            mat: &f.item_factors,
-            stride: f.k,
-            k: f.k,
-            with_bias,
-        }
     }
 
     /// Folds a new user's cleaned ratings into the model (no retraining).
@@ -455,29 +402,13 @@ impl FittedModel {
                 }
             }
             Scorer::Factors(f) => {
-                let mut x = vec![0f32; f.k + 1];
-                if let Some(fi) = self.fold_in_problem(f, &clean.items, &clean.ratings) {
-                    let scratch = &mut RidgeScratch::default();
-                    let solved = match fi.bias_reg {
-                        None => {
-                            let design = Self::design(f, &fi.rows, true);
-                            ridge_solve(&design, &fi.targets, fi.lambda, scratch, &mut x)
-                        }
-                        Some(reg_u) => {
-                            let n = fi.targets.len() as f32;
-                            let b = fi.targets.iter().sum::<f32>() / (reg_u + n);
-                            let residuals: Vec<f32> = fi.targets.iter().map(|t| t - b).collect();
-                            x[0] = b;
-                            let design = Self::design(f, &fi.rows, false);
-                            ridge_solve(&design, &residuals, fi.lambda, scratch, &mut x[1..])
-                        }
-                    };
-                    if !solved {
-                        x.fill(0.0);
-                    }
-                }
-                let bias = x[0];
-                x.remove(0);
+                let (bias, x) = factor::fold_in(
+                    f,
+                    self.global_mean,
+                    self.als_bias_reg(),
+                    &clean.items,
+                    &clean.ratings,
+                );
                 UserCtx::Factors {
                     bias,
                     p: Cow::Owned(x),
@@ -728,42 +659,16 @@ impl FittedModel {
                 )
             }
             Scorer::Factors(f) => {
-                let Some(fi) = self.fold_in_problem(f, &clean.items, &clean.ratings) else {
+                let Some(c) = factor::contributions(
+                    f,
+                    self.global_mean,
+                    self.als_bias_reg(),
+                    &clean.items,
+                    &clean.ratings,
+                    item,
+                ) else {
                     return Vec::new();
                 };
-                let with_bias = fi.bias_reg.is_none();
-                let design = Self::design(f, &fi.rows, with_bias);
-                let mut a = Vec::new();
-                if !gram_factor(&design, fi.lambda, &mut a) {
-                    return Vec::new();
-                }
-                let d = design.dim();
-                let off = usize::from(with_bias);
-                let mut w = vec![0f32; d];
-                if with_bias {
-                    w[0] = 1.0;
-                }
-                if let Some(q) = f.item_vec(item) {
-                    w[off..].copy_from_slice(q);
-                }
-                cholesky_solve(&a, d, &mut w);
-                // Weight of t_j in the score: joint, (A⁻¹z_i)·z_j; two-stage, b_u = Σt/(reg_u + n)
-                // feeds both the bias and (through t − b_u) the factors:
-                // w·q_j + (1 − Σ_l w·q_l)/(reg_u + n).
-                let wq: Vec<f32> = (0..fi.rows.len())
-                    .map(|j| {
-                        let b = if with_bias { w[0] } else { 0.0 };
-                        b + dot(&w[off..], design.row(j))
-                    })
-                    .collect();
-                let shared = match fi.bias_reg {
-                    Some(reg_u) => (1.0 - wq.iter().sum::<f32>()) / (reg_u + fi.rows.len() as f32),
-                    None => 0.0,
-                };
-                let mut c = vec![0f32; clean.items.len()];
-                for (j, &pos) in fi.used.iter().enumerate() {
-                    c[pos] = (wq[j] + shared) * fi.targets[j];
-                }
                 c
             }
             Scorer::Knn(k) => k.contributions(self.global_mean, &clean.items, &clean.ratings, item),

@@ -1,4 +1,10 @@
-//! Every list a reader sees, built in one place for the CLI, the web app, Python and the demo.
+//! Recommendations: every list a reader sees, built in one place for the CLI, the web app,
+//! Python and the demo. In go one or two fitted models ([`Served`]: the model, the works of
+//! its books and a fast path for known readers), a catalogue and a reader's [`Request`]; out
+//! come a [`ReaderList`] or [`SimilarList`] of works, each shown as one edition with its
+//! predicted rating, and the JSON [`document`] every face renders. The rules every list obeys
+//! (one edition per work, none the reader has, catalogued books, the popular list) are in
+//! [`lists`].
 //!
 //! A [`Recommender`] holds the rating model (`--model`) and, optionally, a ranker (`--ranker`,
 //! e.g. `ials`). With a ranker, the ranker chooses and orders every list — a reader's
@@ -28,6 +34,7 @@
 
 pub mod document;
 pub mod fast;
+pub mod lists;
 pub mod pair;
 
 use std::sync::Arc;
@@ -36,8 +43,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::Catalog;
 use crate::error::{Error, Result};
-use crate::lists::{WorkFilter, WorkLists};
 use crate::models::{Fallback, FittedModel, ModelKind, Prediction, RecommendOptions, ScoredItem};
+use lists::{WorkFilter, WorkLists};
 
 pub use fast::CandidateScorer;
 pub use pair::{check_min_rating, check_pair, PairCheck};
@@ -69,8 +76,8 @@ pub enum Source {
 /// A loaded model, the works its lists are made of, and its serving cache.
 pub struct Served {
     pub fitted: Arc<FittedModel>,
-    /// The works of the model's books and its popular list (see [`crate::lists`]): every
-    /// list holds one edition per work, none the reader has, only catalogued books.
+    /// The works of the model's books and its popular list (see [`lists`]): every list holds
+    /// one edition per work, none the reader has, only catalogued books.
     pub lists: Arc<WorkLists>,
     /// Contiguous candidate factors for known users' top-N (factor models only; see
     /// [`fast`]).
@@ -148,10 +155,10 @@ impl Served {
 }
 
 /// The popular list a reader without ratings gets from `served`: works ranked by the damped
-/// (Bayesian) mean of their ratings ([`WorkLists::popular`], [`crate::lists::PopularRule`]),
-/// each shown as its representative edition with at least `opts.min_support` training
-/// ratings and scored by that damped mean (a rating on the data's scale; the list's
-/// `score_kind` says so). Raw rating counts would put much-rated, little-liked books on top.
+/// (Bayesian) mean of their ratings ([`WorkLists::popular`], [`lists::PopularRule`]), each
+/// shown as its representative edition with at least `opts.min_support` training ratings and
+/// scored by that damped mean (a rating on the data's scale; the list's `score_kind` says
+/// so). Raw rating counts would put much-rated, little-liked books on top.
 /// The one place the popular list is ranked.
 pub fn popular_ranking(
     served: &Served,

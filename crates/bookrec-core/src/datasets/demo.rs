@@ -36,7 +36,7 @@ use crate::rng::Rng;
 use crate::{Error, Result};
 
 /// The embedded catalogue (`book_id,title,author,year,genre`).
-pub const DEMO_BOOKS_CSV: &str = include_str!("../data/demo/books.csv");
+pub const DEMO_BOOKS_CSV: &str = include_str!("../../data/demo/books.csv");
 
 /// The seed `bookrec demo` uses.
 pub const DEMO_SEED: u64 = 42;

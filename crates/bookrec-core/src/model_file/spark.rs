@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Csr, RatingScale, Vocab};
 use crate::error::excerpt;
-use crate::io::ModelMeta;
+use crate::model_file::ModelMeta;
 use crate::models::{FittedModel, ModelKind, Scorer};
 use crate::progress::Progress;
 use crate::{Error, Result};
@@ -571,7 +571,7 @@ pub fn import_spark(dir: &Path, progress: &dyn Progress) -> Result<(FittedModel,
         metrics.insert("fit_seconds".into(), t.clone());
     }
     let meta = ModelMeta {
-        format_version: crate::io::FORMAT_VERSION,
+        format_version: crate::model_file::FORMAT_VERSION,
         bookrec_version: env!("CARGO_PKG_VERSION").to_string(),
         engine: "spark".to_string(),
         created_unix: std::time::SystemTime::now()
@@ -656,8 +656,8 @@ mod tests {
         assert_eq!(recs.iter().map(|r| r.item).collect::<Vec<_>>(), vec![1]);
         // The imported model survives the model file.
         let path = tmp.path().join("m.bkr");
-        crate::io::save_model(&model, &meta, &path).unwrap();
-        let (back, back_meta) = crate::io::load_model(&path).unwrap();
+        crate::model_file::save_model(&model, &meta, &path).unwrap();
+        let (back, back_meta) = crate::model_file::load_model(&path).unwrap();
         assert_eq!(back_meta.engine, "spark");
         assert_eq!(back.predict("u\t1", "0451x").value, p.value);
     }

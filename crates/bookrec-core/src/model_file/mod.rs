@@ -1,4 +1,8 @@
-//! Versioned, checksummed model files.
+//! Model files: a fitted model and its [`ModelMeta`] (provenance, training metrics) saved to
+//! and loaded from one versioned, checksummed file ([`save_model`], [`load_model`];
+//! [`read_meta`] reads the header alone), so a model fitted once serves the CLI, the web app
+//! and Python alike; [`spark`] turns the export of a model trained on Apache Spark into the same
+//! [`FittedModel`] and metadata, ready to save and serve.
 //!
 //! # Format (version 1)
 //!
@@ -22,6 +26,8 @@
 //!
 //! Files are written atomically: to `<path>.tmp-<pid>` in the same directory, fsynced, then
 //! renamed over `path`, so a crash leaves either the old file or the new one, never half of one.
+
+pub mod spark;
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};

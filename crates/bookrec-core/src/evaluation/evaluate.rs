@@ -19,10 +19,11 @@
 //! from the model's vocabulary or present with all its ratings held out).
 //!
 //! **Ranking on held-out interactions** ([`Relevance::Interactions`], typically with
-//! [`crate::split::Split::Interactions`]): a book is relevant if the user interacted with it in
-//! the test set at all — an explicit rating of any value or an implicit interaction. The users
-//! and relevant books are chosen from the test set alone, the same for every model: every test
-//! user (in the model's vocabulary) with a held-out interaction, and all their held-out books.
+//! [`Split::Interactions`](super::split::Split::Interactions)): a book is relevant if the user
+//! interacted with it in the test set at all — an explicit rating of any value or an implicit
+//! interaction. The users and relevant books are chosen from the test set alone, the same for
+//! every model: every test user (in the model's vocabulary) with a held-out interaction, and
+//! all their held-out books.
 //! A model that does not know a user answers with its fallback (the most popular books), and
 //! books it cannot recommend stay in the recall denominator. Explicit models fit the explicit
 //! part of train; ials fits every training interaction. Every model's lists exclude all of the
@@ -46,12 +47,14 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{AlignedRatings, Catalog, Csr, Interactions, ItemLevel, RatingScale};
-use crate::lists::WorkLists;
-use crate::metrics::{mae, ranking_metrics, rmse, RankingMetrics, Relevance};
+use crate::evaluation::metrics::{mae, ranking_metrics, rmse, RankingMetrics, Relevance};
+use crate::evaluation::split::{
+    fold, fold_assignment, interaction_fold, interaction_fold_assignment,
+};
+use crate::recommend::lists::WorkLists;
 use crate::models::{Fallback, FittedModel, ModelSpec, Prediction, RecommendOptions, ScoredItem};
 use crate::progress::{NoProgress, Progress};
 use crate::rng::Rng;
-use crate::split::{fold, fold_assignment, interaction_fold, interaction_fold_assignment};
 use crate::{Error, Result};
 
 /// Fixed seed of the ranking-user sample (`max_ranking_users`), so the same model and test set
@@ -694,7 +697,8 @@ impl CvReport {
     }
 }
 
-/// k-fold cross-validation: the folds of [`crate::split::k_fold`] with `seed`, then [`evaluate`] on each fold in turn.
+/// k-fold cross-validation: the folds of [`super::split::k_fold`] with `seed`, then
+/// [`evaluate`] on each fold in turn.
 pub fn cross_validate(
     spec: &ModelSpec,
     data: &Interactions,
@@ -711,7 +715,7 @@ pub fn cross_validate(
 }
 
 /// k-fold cross-validation over held-out *interactions*: the folds of
-/// [`crate::split::interaction_k_fold`] with `seed` (each user's interactions, rated or not,
+/// [`super::split::interaction_k_fold`] with `seed` (each user's interactions, rated or not,
 /// dealt to the folds), then [`evaluate`] on each fold in turn with `opts`, whose
 /// `relevance` is normally [`Relevance::Interactions`] (the protocol of
 /// `evaluate --split interactions --relevance interactions`, with k-fold instead of one
@@ -933,7 +937,7 @@ pub fn fit_and_describe(
     spec: &ModelSpec,
     data: &Interactions,
     progress: &dyn Progress,
-) -> Result<(FittedModel, crate::io::ModelMeta)> {
+) -> Result<(FittedModel, crate::model_file::ModelMeta)> {
     let started = Instant::now();
     let model = spec.fit(data, progress)?;
     let fit_seconds = started.elapsed().as_secs_f64();
@@ -945,7 +949,7 @@ pub fn fit_and_describe(
             ..EvalOptions::default()
         },
     )?;
-    let meta = crate::io::ModelMeta::new(
+    let meta = crate::model_file::ModelMeta::new(
         "native",
         data,
         serde_json::json!({

@@ -38,8 +38,9 @@ pub enum Split {
     /// `round(test_fraction · n_u)` of them, at least 1 and never all. Unlike the other splits
     /// the test set carries its held-out implicit interactions (in `implicit_user` /
     /// `implicit_item`), so "did the reader pick this book up" can be the relevance
-    /// ([`crate::metrics::Relevance::Interactions`]); RMSE/MAE still use only its explicit
-    /// rows. Explicit models train on the explicit part of train; ials on all of it.
+    /// ([`Relevance::Interactions`](super::metrics::Relevance::Interactions)); RMSE/MAE still
+    /// use only its explicit rows. Explicit models train on the explicit part of train; ials on
+    /// all of it.
     Interactions { test_fraction: f64 },
 }
 
