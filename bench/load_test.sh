@@ -16,7 +16,8 @@
 # ratings, as `bookrec serve --ranker`), AUTH (open: `--auth open`, no credentials; bearer:
 # `--auth accounts`, every request carries `Authorization: Bearer TOKEN` of an admin token made
 # with `bookrec accounts token --admin`, which may read any reader, so each request pays the
-# token lookup: SHA-256 + one indexed SQLite query).
+# token check: SHA-256 + a look-up in the server's cache of verified tokens; one indexed SQLite
+# query every 5 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
