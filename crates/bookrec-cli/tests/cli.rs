@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{demo_files, fails, ok, s};
+use common::{bookrec, demo_files, fails, ok, s};
 
 #[test]
 fn inspect_json_reports_counts() {
@@ -640,4 +640,111 @@ fn hybrid_uses_the_catalogue_given_with_books() {
         "hybrid",
     ]);
     assert!(err.contains("missing.csv"), "{err}");
+}
+
+#[test]
+fn items_works_merges_editions_before_fitting() {
+    let dir = tempfile::tempdir().unwrap();
+    let books = dir.path().join("books.csv");
+    std::fs::write(
+        &books,
+        "book_id,title,author\n\
+         H1,The Hobbit (Paperback),J. R. R. Tolkien\n\
+         H2,The Hobbit: or There and Back Again,\"TOLKIEN, J.R.R.\"\n\
+         S1,The Silmarillion,J. R. R. Tolkien\n\
+         D1,Dune,Frank Herbert\n\
+         E1,Emma,Jane Austen\n",
+    )
+    .unwrap();
+    let ratings = dir.path().join("ratings.csv");
+    let mut text = String::from("user,book,rating\n");
+    // Reader r0 rated both Hobbit editions; every reader rates some of the other books.
+    text.push_str("r0,H1,9\nr0,H2,7\n");
+    for u in 0..30 {
+        for (k, b) in ["H2", "S1", "D1", "E1"].iter().enumerate() {
+            if (u + k) % 3 != 0 {
+                text.push_str(&format!("r{u},{b},{}\n", 3 + (u * 7 + k * 5) % 8));
+            }
+        }
+    }
+    std::fs::write(&ratings, text).unwrap();
+    let train = |items: &str, duplicates: &str| {
+        bookrec(&[
+            "train",
+            "--ratings",
+            s(&ratings),
+            "--books",
+            s(&books),
+            "--items",
+            items,
+            "--duplicates",
+            duplicates,
+            "--model",
+            "baseline",
+            "--out",
+            s(&dir.path().join("m.bkr")),
+        ])
+    };
+    let isbn = String::from_utf8(train("isbn", "mean").stdout).unwrap();
+    let works = String::from_utf8(train("works", "mean").stdout).unwrap();
+    assert!(isbn.contains("5 books"), "{isbn}");
+    // H1 joins H2's work, and r0's two ratings of it become one.
+    assert!(works.contains("4 books"), "{works}");
+    let n = |out: &str| {
+        out.split(" ratings")
+            .next()
+            .unwrap()
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse::<usize>()
+            .unwrap()
+    };
+    assert_eq!(n(&works) + 1, n(&isbn), "{isbn}\n{works}");
+
+    let refused = train("works", "error");
+    assert!(!refused.status.success());
+    let err = String::from_utf8(refused.stderr).unwrap();
+    assert!(
+        err.contains("reader r0 rated two editions of one work (H1 and H2)"),
+        "{err}"
+    );
+    let err = fails(&[
+        "train",
+        "--ratings",
+        s(&ratings),
+        "--items",
+        "works",
+        "--out",
+        "x.bkr",
+    ]);
+    assert!(err.contains("--items works needs --books"), "{err}");
+    let err = fails(&[
+        "train",
+        "--ratings",
+        s(&ratings),
+        "--books",
+        s(&books),
+        "--items",
+        "pages",
+        "--out",
+        "x.bkr",
+    ]);
+    assert!(err.contains("isbn or works"), "{err}");
+
+    let v: serde_json::Value = serde_json::from_str(&ok(&[
+        "evaluate",
+        "--ratings",
+        s(&ratings),
+        "--books",
+        s(&books),
+        "--items",
+        "works",
+        "--model",
+        "baseline",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(v["ranking"]["level"], "works", "{v}");
+    assert!(v["rmse"].as_f64().unwrap().is_finite());
 }

@@ -53,7 +53,8 @@ pub fn fails(args: &[&str]) -> String {
 
 /// The demo ratings and books files, written into `dir`.
 pub fn demo_files(dir: &Path) -> (PathBuf, PathBuf) {
-    bookrec_core::datasets::demo::write_demo_files(dir, bookrec_core::datasets::demo::DEMO_SEED).unwrap()
+    bookrec_core::datasets::demo::write_demo_files(dir, bookrec_core::datasets::demo::DEMO_SEED)
+        .unwrap()
 }
 
 pub fn s(p: &Path) -> &str {

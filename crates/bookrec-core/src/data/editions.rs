@@ -21,6 +21,7 @@ use crate::{Error, Result};
 
 /// What the models see as one item.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ItemLevel {
     /// Each book id (ISBN) as the ratings file has it.
     #[default]

@@ -51,9 +51,9 @@ use crate::evaluation::metrics::{mae, ranking_metrics, rmse, RankingMetrics, Rel
 use crate::evaluation::split::{
     fold, fold_assignment, interaction_fold, interaction_fold_assignment,
 };
-use crate::recommend::lists::WorkLists;
 use crate::models::{Fallback, FittedModel, ModelSpec, Prediction, RecommendOptions, ScoredItem};
 use crate::progress::{NoProgress, Progress};
+use crate::recommend::lists::WorkLists;
 use crate::rng::Rng;
 use crate::{Error, Result};
 
