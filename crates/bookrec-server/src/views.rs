@@ -25,6 +25,9 @@ pub use bookrec_core::recommend::{RankBy, Source as RecSource};
 pub const MAX_N: usize = 100;
 /// Longest accepted user or book id (Book-Crossing ids are ≤ 13 characters).
 pub const MAX_ID_LEN: usize = 64;
+/// The ids [`check_id`] accepts, as the OpenAPI document states them: 1–64 characters, none of
+/// them white space or a control character (C0, DEL, C1). A test checks the two agree.
+pub const ID_PATTERN: &str = r"^[^\s\x00-\x1f\x7f-\x9f]{1,64}$";
 /// Longest accepted search query, in characters.
 pub const MAX_QUERY_LEN: usize = 200;
 /// How many "because you rated X highly" books each recommendation names.
@@ -476,5 +479,50 @@ impl<'a> Explainer<'a> {
                 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// The OpenAPI document's id pattern admits exactly the ids the server accepts (a schema
+    /// fuzzer found ids the document admitted and the server refused): every character of the
+    /// Basic Multilingual Plane inside an id, and the length limits.
+    #[test]
+    fn id_pattern_matches_check_id() {
+        let pattern = regex::Regex::new(ID_PATTERN).unwrap();
+        for c in (0u32..0x1_0000).filter_map(char::from_u32) {
+            let id = format!("a{c}b");
+            assert_eq!(
+                pattern.is_match(&id),
+                check_id("book", &id).is_ok(),
+                "U+{:04X}",
+                c as u32
+            );
+        }
+        for len in [1, MAX_ID_LEN, MAX_ID_LEN + 1] {
+            let id = "é".repeat(len);
+            assert_eq!(
+                pattern.is_match(&id),
+                check_id("book", &id).is_ok(),
+                "{len}"
+            );
+        }
+        // …and it is the pattern every id parameter of the document states.
+        let doc: serde_json::Value = serde_json::from_str(crate::openapi::document()).unwrap();
+        let mut ids = 0;
+        for operation in doc["paths"].as_object().unwrap().values() {
+            for op in operation.as_object().unwrap().values() {
+                for p in op["parameters"].as_array().into_iter().flatten() {
+                    if p["name"] == "id" {
+                        assert_eq!(p["schema"]["pattern"], ID_PATTERN, "{p}");
+                        ids += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(ids, 5);
     }
 }

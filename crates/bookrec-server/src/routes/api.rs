@@ -16,7 +16,7 @@ use crate::store::StoredRating;
 use crate::views::{
     check_id, check_query, check_rating, parse_bool, parse_min_rating, parse_n, parse_rank_by,
     BookView, NewRating, RankBy, RankerInfo, RatingAck, RatingsResponse, RecRequest,
-    RecommendationsResponse, SearchResponse, SimilarResponse,
+    RecommendationsResponse, SearchResponse, SimilarResponse, ID_PATTERN,
 };
 
 /// `?n=&rank_by=` for similar books.
@@ -66,7 +66,7 @@ pub struct RecParams {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct SearchParams {
     /// Part of a title or author (1–200 characters); case and accents are ignored.
-    #[param(min_length = 1, max_length = 200)]
+    #[param(min_length = 1, max_length = 200, pattern = r"\S")]
     pub q: Option<String>,
     /// How many books (1–100, default 20).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
@@ -158,7 +158,7 @@ pub async fn store_rating(
 /// `score_kind`) and the rating model supplies `predicted_rating` (`rating_model`; `null` for a
 /// book it does not know); both fold in stored ratings.
 #[utoipa::path(get, path = "/api/users/{id}/recommendations", tag = "users",
-    params(("id" = String, Path, description = "User id, e.g. 276847 (1–64 characters, no spaces)", max_length = 64, min_length = 1, pattern = r"^[^\s\x00-\x1f\x7f]{1,64}$"), RecParams),
+    params(("id" = String, Path, description = "User id, e.g. 276847 (1–64 characters, no spaces)", max_length = 64, min_length = 1, pattern = r"^[^\s\x00-\x1f\x7f-\x9f]{1,64}$"), RecParams),
     security(("bearer" = []), ()),
     responses(
         (status = 200, description = "Recommendations, best first", body = RecommendationsResponse),
@@ -194,7 +194,7 @@ pub async fn recommendations(
 
 /// A user's ratings: training ratings plus ratings stored on this server, highest first.
 #[utoipa::path(get, path = "/api/users/{id}/ratings", tag = "users",
-    params(("id" = String, Path, description = "User id (1–64 characters, no spaces)", max_length = 64, min_length = 1, pattern = r"^[^\s\x00-\x1f\x7f]{1,64}$")),
+    params(("id" = String, Path, description = "User id (1–64 characters, no spaces)", max_length = 64, min_length = 1, pattern = r"^[^\s\x00-\x1f\x7f-\x9f]{1,64}$")),
     security(("bearer" = []), ()),
     responses(
         (status = 200, description = "The user's ratings", body = RatingsResponse),
@@ -222,7 +222,7 @@ pub async fn user_ratings(
 /// Stores a rating (new readers included). Answered only after the rating is durably
 /// committed to the SQLite database.
 #[utoipa::path(post, path = "/api/users/{id}/ratings", tag = "users",
-    params(("id" = String, Path, description = "User id (1–64 characters, no spaces; in open mode any new id starts a new reader)", max_length = 64, min_length = 1, pattern = r"^[^\s\x00-\x1f\x7f]{1,64}$")),
+    params(("id" = String, Path, description = "User id (1–64 characters, no spaces; in open mode any new id starts a new reader)", max_length = 64, min_length = 1, pattern = r"^[^\s\x00-\x1f\x7f-\x9f]{1,64}$")),
     security(("bearer" = []), ()),
     request_body = NewRating,
     responses(
@@ -249,7 +249,7 @@ pub async fn add_rating(
 
 /// One book: catalogue metadata and its number of training ratings.
 #[utoipa::path(get, path = "/api/books/{id}", tag = "books",
-    params(("id" = String, Path, description = "Book id (ISBN; 1–64 characters, no spaces)", max_length = 64, min_length = 1, pattern = r"^[^\s\x00-\x1f\x7f]{1,64}$")),
+    params(("id" = String, Path, description = "Book id (ISBN; 1–64 characters, no spaces)", max_length = 64, min_length = 1, pattern = r"^[^\s\x00-\x1f\x7f-\x9f]{1,64}$")),
     responses(
         (status = 200, description = "The book", body = BookView),
         (status = 400, description = "Malformed id", body = ErrorBody),
@@ -270,7 +270,7 @@ pub async fn book(
 /// Books similar to this one ("readers who liked this also liked"), by the ranker when the
 /// server has one (similar books are a list to choose, like recommendations).
 #[utoipa::path(get, path = "/api/books/{id}/similar", tag = "books",
-    params(("id" = String, Path, description = "Book id (ISBN; 1–64 characters, no spaces)", max_length = 64, min_length = 1, pattern = r"^[^\s\x00-\x1f\x7f]{1,64}$"), NParam),
+    params(("id" = String, Path, description = "Book id (ISBN; 1–64 characters, no spaces)", max_length = 64, min_length = 1, pattern = r"^[^\s\x00-\x1f\x7f-\x9f]{1,64}$"), NParam),
     responses(
         (status = 200, description = "Similar books, most similar first", body = SimilarResponse),
         (status = 400, description = "Malformed id, n or rank_by", body = ErrorBody),
