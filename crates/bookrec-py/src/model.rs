@@ -47,8 +47,11 @@ pub struct Model {
     /// catalogue), so a loop over readers builds them once. Holding the catalogue's `Arc`
     /// keeps it alive, so `Arc::ptr_eq` cannot mistake a new catalogue at a reused address
     /// for the old one.
-    lists: Mutex<Option<(Option<Arc<Catalog>>, Arc<WorkLists>)>>,
+    lists: Mutex<Option<CachedLists>>,
 }
+
+/// The catalogue some [`WorkLists`] were built for (`None`: no catalogue), and the lists.
+type CachedLists = (Option<Arc<Catalog>>, Arc<WorkLists>);
 
 impl Model {
     fn new(model: FittedModel, meta: ModelMeta) -> Self {

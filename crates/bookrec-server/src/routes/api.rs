@@ -16,7 +16,7 @@ use crate::store::StoredRating;
 use crate::views::{
     check_id, check_query, check_rating, parse_bool, parse_min_rating, parse_n, parse_rank_by,
     BookView, NewRating, RankBy, RankerInfo, RatingAck, RatingsResponse, RecRequest,
-    RecommendationsResponse, SearchResponse, SimilarResponse, ID_PATTERN,
+    RecommendationsResponse, SearchResponse, SimilarResponse,
 };
 
 /// `?n=&rank_by=` for similar books.
