@@ -747,4 +747,39 @@ fn items_works_merges_editions_before_fitting() {
     .unwrap();
     assert_eq!(v["ranking"]["level"], "works", "{v}");
     assert!(v["rmse"].as_f64().unwrap().is_finite());
+
+    // ISBN-level training with --duplicates error still evaluates when a reader's held-out
+    // ratings cover two editions of one work: they are scored as one rating of the work.
+    let given_train = dir.path().join("train.csv");
+    let given_test = dir.path().join("test.csv");
+    let all = std::fs::read_to_string(&ratings).unwrap();
+    let (held_out, kept): (Vec<&str>, Vec<&str>) =
+        all.lines().skip(1).partition(|l| l.starts_with("r0,"));
+    std::fs::write(
+        &given_train,
+        format!("user,book,rating\n{}\n", kept.join("\n")),
+    )
+    .unwrap();
+    std::fs::write(
+        &given_test,
+        format!("user,book,rating\n{}\n", held_out.join("\n")),
+    )
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&ok(&[
+        "evaluate",
+        "--train",
+        s(&given_train),
+        "--test",
+        s(&given_test),
+        "--books",
+        s(&books),
+        "--duplicates",
+        "error",
+        "--model",
+        "baseline",
+        "--json",
+    ]))
+    .unwrap();
+    // r0's four held-out rows: both Hobbit editions become one rating of the work.
+    assert_eq!(v["n_test"], 3, "{v}");
 }

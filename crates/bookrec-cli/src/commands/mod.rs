@@ -103,10 +103,12 @@ impl Books {
     }
 
     /// A train/test split of ratings as the file has them, re-expressed for evaluation: train
-    /// ready for fitting ([`Self::for_fitting`]) and, with a catalogue, held-out editions
-    /// merged into their training works whichever level the model is trained at (the ranking
-    /// metrics count works then), so ISBN-level and work-level training score the same
-    /// held-out ratings.
+    /// ready for fitting ([`Self::for_fitting`], editions merged by `duplicates` when training
+    /// on works) and, with a catalogue, held-out editions merged into their training works
+    /// whichever level the model is trained at (the ranking metrics count works then), so
+    /// ISBN-level and work-level training score the same held-out ratings. A reader's
+    /// held-out ratings of several editions are scored as their mean: the target is not the
+    /// training data, so `--duplicates` (which may be `error`) does not decide it.
     pub fn holdout(
         &self,
         train: Interactions,
@@ -115,7 +117,7 @@ impl Books {
     ) -> Result<(Interactions, Interactions)> {
         let editions = self.editions(&train, &[&test]);
         let test = match &editions {
-            Some(editions) => editions.merge(&test, duplicates)?.0,
+            Some(editions) => editions.merge(&test, DuplicatePolicy::Mean)?.0,
             None => test,
         };
         Ok((
