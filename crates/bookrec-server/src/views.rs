@@ -452,8 +452,8 @@ impl<'a> Explainer<'a> {
     }
 
     /// The reader's highly rated works that most raise `item`'s score
-    /// ([`bookrec_core::recommend::lists::WorkLists::reasons`]: editions pooled, weak reasons
-    /// dropped).
+    /// ([`bookrec_core::recommend::lists::WorkLists::reasons`]: editions pooled, weak or
+    /// dissimilar reasons dropped).
     fn because(&self, served: &Served, catalog: &Catalog, item: u32) -> Vec<Because> {
         let model = &*served.fitted;
         // Every contribution: whether one is strong enough depends on all of them.
@@ -464,7 +464,13 @@ impl<'a> Explainer<'a> {
         };
         served
             .lists
-            .reasons(&contributions, self.ratings, self.high, EXPLAIN_N)
+            .reasons(
+                &contributions,
+                self.ratings,
+                self.high,
+                |rated| model.item_similarity(rated, item),
+                EXPLAIN_N,
+            )
             .into_iter()
             .map(|(book, rating)| {
                 let id = model.items.id(book);

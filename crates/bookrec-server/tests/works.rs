@@ -155,7 +155,12 @@ async fn bx_lists_hold_catalogued_works_the_reader_does_not_have() {
     };
     let (data, _) = load_ratings(&ratings, &LoadOptions::default(), &NoProgress).unwrap();
     let (catalog, _) = load_catalog(&books, &NoProgress).unwrap();
-    let model = ModelSpec::default_for(ModelKind::Svd)
+    // BOOKREC_WORKS_MODEL=knn (…) audits another model's lists and explanations.
+    let kind = std::env::var("BOOKREC_WORKS_MODEL")
+        .ok()
+        .and_then(|k| ModelKind::parse(&k))
+        .unwrap_or(ModelKind::Svd);
+    let model = ModelSpec::default_for(kind)
         .fit(&data, &NoProgress)
         .unwrap();
     let readers = sample_readers(&model, 300, 5);
@@ -198,6 +203,9 @@ async fn bx_lists_hold_catalogued_works_the_reader_does_not_have() {
         }
     }
     println!("{explained} of {items} recommendations of 60 readers name a reason");
+    if let Ok(path) = std::env::var("BOOKREC_REASONS_DUMP") {
+        dump_reasons(&state, &model, &catalog, &readers, &path).await;
+    }
     // The example is gone from the popular list.
     let j = get(&state, "/api/users/no-such-reader/recommendations?n=10")
         .await
@@ -212,4 +220,76 @@ async fn bx_lists_hold_catalogued_works_the_reader_does_not_have() {
         readyz["listable_works"].as_u64().unwrap() < readyz["listable_books"].as_u64().unwrap(),
         "{readyz}"
     );
+}
+
+/// Every positive contribution behind the top-10 of the first 60 `readers`, one line each
+/// (tab-separated: reader, ratings, rank, book, its work, rated book, contribution, sum of the
+/// positive ones, similarity, rating, "high", rated work, titles, the rated book's support),
+/// to choose the reason rule by eye (`BOOKREC_REASONS_DUMP=path`).
+async fn dump_reasons(
+    state: &AppState,
+    model: &FittedModel,
+    catalog: &Catalog,
+    readers: &[u32],
+    path: &str,
+) {
+    use std::fmt::Write as _;
+    let works = Works::build(catalog, &model.items, &model.item_popularity);
+    let name = |i: u32| {
+        let id = model.items.id(i);
+        catalog
+            .get(id)
+            .map(|b| format!("{} / {}", b.title, b.author))
+            .unwrap_or_else(|| format!("Book {id}"))
+    };
+    let mut out = String::new();
+    for &u in &readers[..60] {
+        let user = model.users.id(u);
+        let (rated, ratings) = model.seen.row(u as usize);
+        let mean = ratings.iter().sum::<f32>() / ratings.len().max(1) as f32;
+        let high = mean.max(model.scale.midpoint());
+        let j = get(
+            state,
+            &format!("/api/users/{user}/recommendations?n=10&explain=false"),
+        )
+        .await
+        .json();
+        for (rank, it) in j["items"].as_array().unwrap().iter().enumerate() {
+            let item = model.items.get(it["book"]["id"].as_str().unwrap()).unwrap();
+            let c = model.explain(u, item, rated.len().max(1));
+            let total: f32 = c.iter().map(|c| c.score).sum();
+            for s in &c {
+                let r = rated
+                    .iter()
+                    .position(|&x| x == s.item)
+                    .map(|p| ratings[p])
+                    .unwrap_or(f32::NAN);
+                writeln!(
+                    out,
+                    "{user}\t{}\t{rank}\t{item}\t{}\t{}\t{:.4}\t{total:.4}\t{:.4}\t{r}\t{high:.2}\t{}\t{}\t{}\t{}",
+                    rated.len(),
+                    works.work_of(item).unwrap(),
+                    s.item,
+                    s.score,
+                    model.item_similarity(s.item, item).unwrap_or(f32::NAN),
+                    works.work_of(s.item).unwrap(),
+                    name(item),
+                    name(s.item),
+                    model.item_popularity[s.item as usize],
+                )
+                .unwrap();
+            }
+            if c.is_empty() {
+                writeln!(
+                    out,
+                    "{user}\t{}\t{rank}\t{item}\t{}\t\t\t0\t\t\t{high:.2}\t\t{}\t",
+                    rated.len(),
+                    works.work_of(item).unwrap(),
+                    name(item)
+                )
+                .unwrap();
+            }
+        }
+    }
+    std::fs::write(path, out).unwrap();
 }

@@ -558,6 +558,37 @@ impl FittedModel {
             .collect()
     }
 
+    /// How similar books `a` and `b` are in the model's own item space, on the scale of
+    /// [`Self::similar_with`]: factor models and ncf the cosine of the item vectors (0 when
+    /// either is zero), knn the stored similarity (0 when neither is among the other's kept
+    /// neighbours). `None` when the model has no notion of similarity (mean, baseline) or
+    /// does not know a book.
+    pub fn item_similarity(&self, a: u32, b: u32) -> Option<f32> {
+        if !self.knows_item(a) || !self.knows_item(b) {
+            return None;
+        }
+        let cosine = |x: &[f32], y: &[f32]| {
+            let n = norm(x) * norm(y);
+            if n > 0.0 {
+                dot(x, y) / n
+            } else {
+                0.0
+            }
+        };
+        match &self.scorer {
+            Scorer::Factors(f) if f.k > 0 => Some(cosine(f.item_vec(a)?, f.item_vec(b)?)),
+            Scorer::Factors(_) => None,
+            Scorer::Ncf(nc) => Some(cosine(nc.item_vec(a)?, nc.item_vec(b)?)),
+            Scorer::Knn(k) => {
+                let stored = |x: u32, y: u32| {
+                    let (js, ss) = k.neighbours.row(x as usize);
+                    js.iter().position(|&j| j == y).map(|p| ss[p])
+                };
+                Some(stored(a, b).or_else(|| stored(b, a)).unwrap_or(0.0))
+            }
+        }
+    }
+
     /// Offers every candidate book j ≠ `item` with cosine(v_item, v_j) to `top`, where
     /// `vec_of` gives a book's (row, vector) and `norms` the norm of each row (zero vectors are
     /// skipped).
