@@ -303,7 +303,7 @@ impl Loaded {
             .map_err(unprocessable)?;
         let ranker = &*ranking.fitted;
         let explainer = (req.explain && list.source() != RecSource::Popular)
-            .then(|| Explainer::new(ranker, &list.reader));
+            .then(|| Explainer::new(ranker, &list.reader, opts.min_support));
         Ok(document::recommendations(
             user_id,
             &list,
@@ -432,10 +432,12 @@ struct Explainer<'a> {
     ratings: &'a [(u32, f32)],
     /// Ratings below this are not "rated highly", whatever their contribution.
     high: f32,
+    /// A named book needs as many training ratings as a recommended one.
+    min_support: u32,
 }
 
 impl<'a> Explainer<'a> {
-    fn new(model: &FittedModel, reader: &'a Reader) -> Self {
+    fn new(model: &FittedModel, reader: &'a Reader, min_support: u32) -> Self {
         let ratings = &reader.ratings;
         let mean = if ratings.is_empty() {
             0.0
@@ -448,6 +450,7 @@ impl<'a> Explainer<'a> {
                 .filter(|_| reader.source == RecSource::Personal),
             ratings,
             high: mean.max(model.scale.midpoint()),
+            min_support,
         }
     }
 
@@ -468,6 +471,7 @@ impl<'a> Explainer<'a> {
                 &contributions,
                 self.ratings,
                 self.high,
+                self.min_support,
                 |rated| model.item_similarity(rated, item),
                 EXPLAIN_N,
             )

@@ -182,10 +182,13 @@ pub(crate) fn fold_in(
     (bias, x)
 }
 
-/// The additive share of each rated book in the score of `item` for the fold-in estimate (see
+/// The additive share of each rated book in the personal part q_i·p_u of `item`'s score for
+/// the fold-in estimate (see
 /// [`FittedModel::explain_for_ratings`](super::FittedModel::explain_for_ratings)), one value
 /// per entry of `items` (0 if unused); `None` when the model has no user parameters or the
-/// system cannot be factored.
+/// system cannot be factored. The user bias b_u is left out: it is the same for every book,
+/// so it says how generous the reader is, not why this book (with it, every book a lenient
+/// reader rated "raised" every score).
 pub(crate) fn contributions(
     f: &Factors,
     mu: f32,
@@ -203,17 +206,14 @@ pub(crate) fn contributions(
     }
     let d = design.dim();
     let off = usize::from(with_bias);
+    // w = A⁻¹[0, q_i]: the weight of each t_j in q_i·p_u (b_u's row is zero).
     let mut w = vec![0f32; d];
-    if with_bias {
-        w[0] = 1.0;
-    }
     if let Some(q) = f.item_vec(item) {
         w[off..].copy_from_slice(q);
     }
     cholesky_solve(&a, d, &mut w);
-    // Weight of t_j in the score: joint, (A⁻¹z_i)·z_j; two-stage, b_u = Σt/(reg_u + n)
-    // feeds both the bias and (through t − b_u) the factors:
-    // w·q_j + (1 − Σ_l w·q_l)/(reg_u + n).
+    // Weight of t_j in q_i·p_u: joint, w·z_j; two-stage, p_u is fitted to t − b_u with
+    // b_u = Σt/(reg_u + n), so t_j also acts through b_u: w·q_j − (Σ_l w·q_l)/(reg_u + n).
     let wq: Vec<f32> = (0..fi.rows.len())
         .map(|j| {
             let b = if with_bias { w[0] } else { 0.0 };
@@ -221,7 +221,7 @@ pub(crate) fn contributions(
         })
         .collect();
     let shared = match fi.bias_reg {
-        Some(reg_u) => (1.0 - wq.iter().sum::<f32>()) / (reg_u + fi.rows.len() as f32),
+        Some(reg_u) => -wq.iter().sum::<f32>() / (reg_u + fi.rows.len() as f32),
         None => 0.0,
     };
     let mut c = vec![0f32; items.len()];

@@ -220,8 +220,9 @@ impl KnnScorer {
         }
     }
 
-    /// Per rated book (position in `items`), its additive share of r̂(u, item) − μ − b_i: the
-    /// neighbour term s(r − b_uj)/Σs when used, plus its share of the folded-in user bias.
+    /// Per rated book (position in `items`), its share of the neighbour term of r̂(u, item):
+    /// s(r − b_uj)/Σs when used, else 0. The folded-in user bias is left out: it is the same
+    /// for every book, so it says how generous the reader is, not why this book.
     pub(crate) fn contributions(
         &self,
         mu: f32,
@@ -230,14 +231,7 @@ impl KnnScorer {
         item: u32,
     ) -> Vec<f32> {
         let bu = self.fold_in_bias(mu, items, ratings);
-        let denom = self.fold_in_reg + items.len() as f32;
-        let mut out: Vec<f32> = items
-            .iter()
-            .zip(ratings)
-            .map(|(&j, &r)| {
-                (r - mu - self.item_bias.get(j as usize).copied().unwrap_or(0.0)) / denom
-            })
-            .collect();
+        let mut out = vec![0f32; items.len()];
         let mut terms = Vec::new();
         let (_, den, used) = self.fold(mu, bu, items, ratings, item, |pos, t| terms.push((pos, t)));
         if used >= self.min_k.max(1) && den > 0.0 {

@@ -462,9 +462,10 @@ impl NcfScorer {
     }
 
     /// An explanation of the score of a book for a reader from their rated books: book j
-    /// contributes (r_j − μ − b_j)·cos(e_i, e_j), e = [q ; q'] (the network does not decompose
+    /// contributes t_j·cos(e_i, e_j), e = [q ; q'] (the network does not decompose
     /// additively; this says which liked books resemble the recommended one). `books` are
-    /// (embedding row, r_j − μ − b_j) pairs.
+    /// (embedding row, t_j) pairs, t_j how much the reader liked book j (the caller's
+    /// choice: r_j − μ − b_j less the reader's mean of it).
     pub fn contributions(&self, item: u32, books: &[(usize, f32)]) -> Vec<f32> {
         let Some(qi) = self.item_vec(item) else {
             return vec![0.0; books.len()];

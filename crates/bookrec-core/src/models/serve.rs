@@ -651,16 +651,19 @@ impl FittedModel {
         self.explain_for_ratings(&pairs, item, n)
     }
 
-    /// Decomposes the predicted score of `item` for a user with `ratings` into one additive
-    /// contribution per rated book (the score minus μ + b_i is their sum), largest positive
-    /// first. Factor models: with the fold-in solution x = A⁻¹Σ_j z_j t_j
+    /// Decomposes the personal part of the predicted score of `item` for a user with
+    /// `ratings` into one additive contribution per rated book, largest positive first. The
+    /// personal part is the score minus μ + b_u + b_i: the reader's bias b_u is the same for
+    /// every book, so it explains how generous the reader is, not why this book, and is left
+    /// out. Factor models: with the fold-in solution x = [b_u, p_u] = A⁻¹Σ_j z_j t_j
     /// (A = ZᵀZ + λI, z_j = [1, q_j], t_j = r_j − μ − b_j), book j contributes
-    /// (A⁻¹z_i)·z_j · t_j — exact for the fold-in estimate, an explanation (not the SGD-trained
-    /// vector) for known users; `als` (bias first, then factors on t − b_u):
-    /// (w·q_j + (1 − Σ_l w·q_l)/(reg_u + n)) · t_j with w = A⁻¹q_i, A = QᵀQ + λI. knn: s_ij(r_j − b_j)/Σ|s| over the neighbours used, plus the
-    /// user-bias share (r_j − μ − b_j)/(reg_u + n). ials: c_j·(A⁻¹y_i)ᵀy_j with
+    /// (A⁻¹[0, q_i])·z_j · t_j to q_i·p_u — exact for the fold-in estimate, an explanation (not
+    /// the SGD-trained vector) for known users; `als` (bias first, then factors on t − b_u):
+    /// (w·q_j − Σ_l w·q_l/(reg_u + n)) · t_j with w = A⁻¹q_i, A = QᵀQ + λI. knn: the neighbour
+    /// term s_ij(r_j − b_uj)/Σ|s| over the neighbours used. ials: c_j·(A⁻¹y_i)ᵀy_j with
     /// A = YᵀY + λI + Σ_j (c_j − 1)y_jy_jᵀ (Hu et al. 2008, §5), exact for the fold-in
-    /// estimate. Mean model: empty.
+    /// estimate. ncf (not additive): (t_j − t̄)·cos(e_i, e_j), see `NcfScorer::contributions`.
+    /// Mean model: empty.
     pub fn explain_for_ratings(
         &self,
         ratings: &[(u32, f32)],
@@ -704,7 +707,11 @@ impl FittedModel {
             }
             Scorer::Knn(k) => k.contributions(self.global_mean, &clean.items, &clean.ratings, item),
             Scorer::Ncf(nc) => {
-                let (used, books) = self.ncf_books(nc, &clean);
+                let (used, mut books) = self.ncf_books(nc, &clean);
+                // Deviations from the reader's own mean deviation: a lenient reader's every
+                // book is not a reason.
+                let mean = books.iter().map(|b| b.1).sum::<f32>() / books.len().max(1) as f32;
+                books.iter_mut().for_each(|b| b.1 -= mean);
                 let mut c = vec![0f32; clean.items.len()];
                 for (pos, v) in used.into_iter().zip(nc.contributions(item, &books)) {
                     c[pos] = v;
