@@ -187,6 +187,10 @@ async fn bx_lists_hold_catalogued_works_the_reader_does_not_have() {
             items += 1;
             let because = item["because"].as_array().unwrap();
             explained += usize::from(!because.is_empty());
+            for b in because {
+                // A reason is named by its title: never a book the catalogue lacks.
+                assert!(catalog.get(b["book_id"].as_str().unwrap()).is_some(), "{b}");
+            }
             if !because.is_empty() && shown < 3 {
                 shown += 1;
                 let reasons: Vec<String> = because

@@ -177,7 +177,8 @@ impl WorkLists {
     /// `similarity(rated)` how similar a rated edition is to the book (`None`: the model
     /// cannot tell, and nothing is a reason). Editions of one work pool their contributions
     /// and are named by the edition that contributes most; a work is a reason only if that
-    /// edition was rated at least `high`, has `min_support` training ratings, is at least
+    /// edition is catalogued (has a title to name it by; any book without a catalogue), was
+    /// rated at least `high`, has `min_support` training ratings, is at least
     /// [`MIN_REASON_SIMILARITY`] similar to the book, and the work carries at least
     /// [`MIN_REASON_SHARE`] of all positive contributions. A book that lowers the score is
     /// never named. Returns (edition, the reader's rating of it).
@@ -210,6 +211,11 @@ impl WorkLists {
             .into_values()
             .filter(|&(pooled, _, _)| pooled >= MIN_REASON_SHARE * total)
             .filter_map(|(pooled, item, _)| {
+                // Named by title: a book the catalogue does not describe is no reason to a
+                // reader ("because you rated Book 3426029553").
+                if !self.works.is_catalogued(item) {
+                    return None;
+                }
                 let r = rating_of(item).filter(|&r| r >= high)?;
                 self.counts
                     .get(item as usize)
@@ -425,6 +431,10 @@ mod tests {
             [(0, 9.0)]
         );
         let unrated: Vec<(u32, f32)> = rated.iter().copied().filter(|&(i, _)| i != 2).collect();
+        // A strong, similar, well-rated book missing from the catalogue (2) is not named.
+        assert!(lists
+            .reasons(&c(&[(2, 3.0)]), &rated, 7.0, 0, sim_all, 2)
+            .is_empty());
         let weak = c(&[(0, 0.04), (2, 0.96)]);
         assert!(lists
             .reasons(&weak, &unrated, 7.0, 20, sim_all, 2)
