@@ -688,8 +688,8 @@ fn items_works_merges_editions_before_fitting() {
     let isbn = String::from_utf8(train("isbn", "mean").stdout).unwrap();
     let works = String::from_utf8(train("works", "mean").stdout).unwrap();
     assert!(isbn.contains("5 books"), "{isbn}");
-    // H1 joins H2's work, and r0's two ratings of it become one.
-    assert!(works.contains("4 books"), "{works}");
+    // H1 joins H2's work, and r0's two ratings of it become one; the items are works.
+    assert!(works.contains("4 works"), "{works}");
     let n = |out: &str| {
         out.split(" ratings")
             .next()
@@ -747,6 +747,19 @@ fn items_works_merges_editions_before_fitting() {
     .unwrap();
     assert_eq!(v["ranking"]["level"], "works", "{v}");
     assert!(v["rmse"].as_f64().unwrap().is_finite());
+    // The table says what its ranking columns count.
+    let text = ok(&[
+        "evaluate",
+        "--ratings",
+        s(&ratings),
+        "--books",
+        s(&books),
+        "--model",
+        "baseline",
+    ]);
+    assert!(text.contains("lists and hits by work"), "{text}");
+    let text = ok(&["evaluate", "--ratings", s(&ratings), "--model", "baseline"]);
+    assert!(!text.contains("by work"), "{text}");
 
     // ISBN-level training with --duplicates error still evaluates when a reader's held-out
     // ratings cover two editions of one work: they are scored as one rating of the work.

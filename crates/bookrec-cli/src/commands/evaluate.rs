@@ -2,6 +2,7 @@
 //! printed as a side-by-side table or JSON.
 
 use anyhow::{bail, Result};
+use bookrec_core::data::ItemLevel;
 use bookrec_core::evaluation::evaluate::{
     cross_validate, evaluate, evaluate_fitted, format_error, CvReport, EvalOptions, EvalReport,
 };
@@ -161,8 +162,14 @@ fn print_holdout(reports: &[EvalReport], json: bool) -> Result<()> {
             Relevance::Rating => format!("test ratings >= {}", m.relevance_threshold),
             Relevance::Interactions => "any held-out interaction".to_string(),
         };
+        // With a catalogue the columns count works, not ISBN rows: say so where they are read.
+        let by_work = if m.level == ItemLevel::Works {
+            "; lists and hits by work"
+        } else {
+            ""
+        };
         println!(
-            "ranking: k = {}, relevant = {relevant}, {} users evaluated",
+            "ranking: k = {}, relevant = {relevant}, {} users evaluated{by_work}",
             m.k, m.users_evaluated
         );
     }

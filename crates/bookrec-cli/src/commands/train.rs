@@ -1,6 +1,7 @@
 //! `bookrec train`: fit one model on every rating of a file and write a model file.
 
 use anyhow::{Context, Result};
+use bookrec_core::data::ItemLevel;
 use bookrec_core::evaluation::evaluate::fit_and_describe;
 use bookrec_core::model_file::save_model;
 
@@ -45,8 +46,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
             .as_f64()
             .map(|r| format!("; training rmse {r:.4}"))
             .unwrap_or_default();
+        // With --items works each item is a work (named by one edition), not a book row.
+        let items = match args.catalog.item_level()? {
+            ItemLevel::Works => "works",
+            ItemLevel::Isbn => "books",
+        };
         println!(
-            "trained {} on {} ratings ({} users, {} books) in {:.2}s{train_rmse}; wrote {}",
+            "trained {} on {} ratings ({} users, {} {items}) in {:.2}s{train_rmse}; wrote {}",
             spec.kind().name(),
             data.len(),
             data.n_users(),
