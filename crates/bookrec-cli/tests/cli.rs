@@ -352,6 +352,60 @@ fn demo_runs_end_to_end_without_serving() {
         .is_some_and(|x| x == "bkr")));
 }
 
+/// A started server says on standard output where it is, who may use it, and how many books
+/// and works its lists can hold (issue 16: "the start-up log says how many are listable").
+#[test]
+fn serve_prints_its_address_and_what_it_can_list() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let (ratings, books) = demo_files(dir.path());
+    let model = dir.path().join("m.bkr");
+    ok(&[
+        "train",
+        "--ratings",
+        s(&ratings),
+        "--model",
+        "baseline",
+        "--out",
+        s(&model),
+    ]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bookrec"))
+        .args([
+            "serve",
+            "--model",
+            s(&model),
+            "--books",
+            s(&books),
+            "--db",
+            s(&dir.path().join("r.sqlite")),
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .env_remove("BOOKREC_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines: Vec<String> = std::io::BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .take(3)
+        .map(|l| l.unwrap())
+        .collect();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        lines[0].starts_with("serving http://127.0.0.1:"),
+        "{lines:?}"
+    );
+    assert!(lines[1].starts_with("auth: open"), "{lines:?}");
+    let counts: Vec<usize> = lines[2].split(' ').filter_map(|w| w.parse().ok()).collect();
+    assert!(lines[2].starts_with("lists: "), "{lines:?}");
+    assert!(
+        counts.len() == 2 && counts[1] > 0 && counts[1] <= counts[0],
+        "{lines:?}"
+    );
+}
+
 #[test]
 fn serve_refuses_a_missing_or_corrupt_model() {
     let dir = tempfile::tempdir().unwrap();

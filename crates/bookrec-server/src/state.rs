@@ -72,12 +72,16 @@ fn load_pair(
             "the ranker knows books the rating model does not: they are listed without a predicted rating"
         );
     }
+    // Works, the popular list and the top-N scorer are built once per model, here (and again
+    // on each hot reload): the start-up log says what that costs.
+    let started = std::time::Instant::now();
     let served = Served::with_catalog(model, Some(min_support), catalog);
     let ranker = ranker.map(|r| Served::with_catalog(r, Some(min_support), catalog));
     let (books, works) = ranker.as_ref().unwrap_or(&served).lists.listable(false);
     tracing::info!(
         books,
         works,
+        prepared_ms = started.elapsed().as_millis() as u64,
         "listable: catalogued books the ranking model can list, and their works"
     );
     Ok((served, ranker, pair))
@@ -195,6 +199,14 @@ impl AppState {
     /// A snapshot of the current model, catalogue and index.
     pub fn loaded(&self) -> Arc<Loaded> {
         self.inner.loaded.load_full()
+    }
+
+    /// (books, works) the ranking model's lists can hold with the catalogue (uncatalogued
+    /// books left out): what `/readyz` and the start-up lines report.
+    pub fn listable(&self) -> (usize, usize) {
+        let loaded = self.loaded();
+        let ranking = loaded.ranker.as_ref().unwrap_or(&loaded.model);
+        ranking.lists.listable(false)
     }
 
     pub fn store(&self) -> Arc<Store> {

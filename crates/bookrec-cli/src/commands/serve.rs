@@ -21,6 +21,8 @@ pub fn serve(config: ServeConfig) -> Result<()> {
             let auth = ServeArgs::security(&config, &addr).auth;
             println!("serving http://{addr}/  (Ctrl-C to stop)");
             println!("auth: {}", auth_line(auth));
+            let (books, works) = state.listable();
+            println!("lists: {books} books in {works} works can be listed");
             bookrec_server::serve_configured(state, listener, &config).await
         })
 }

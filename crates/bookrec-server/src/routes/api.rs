@@ -374,8 +374,7 @@ pub async fn readyz(State(state): State<AppState>, caller: Caller) -> AppResult<
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let ranking = loaded.ranker.as_ref().unwrap_or(&loaded.model);
-    let (listable_books, listable_works) = ranking.lists.listable(false);
+    let (listable_books, listable_works) = state.listable();
     Ok(Json(Readiness {
         status: "ready".to_string(),
         auth: caller.mode,
