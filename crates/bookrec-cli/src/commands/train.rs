@@ -33,8 +33,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
              --model-file MODEL --test FILE`, or compare on a split with `bookrec evaluate`"
         );
     }
-    let data =
-        super::Books::load(&args.catalog)?.load_for_fitting(ratings, &args.load.to_options()?)?;
+    let books = super::Books::load(&args.catalog)?;
+    let data = books.load_for_fitting(ratings, &args.load.to_options()?)?;
     let (model, meta) = fit_and_describe(&spec, &data, &Bars::new())?;
     save_model(&model, &meta, out).with_context(|| format!("writing {}", out.display()))?;
     if args.json {
@@ -47,7 +47,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             .map(|r| format!("; training rmse {r:.4}"))
             .unwrap_or_default();
         // With --items works each item is a work (named by one edition), not a book row.
-        let items = match args.catalog.item_level()? {
+        let items = match books.level {
             ItemLevel::Works => "works",
             ItemLevel::Isbn => "books",
         };
