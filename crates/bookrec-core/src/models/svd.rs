@@ -3,13 +3,14 @@
 //! with Surprise's `SVD` update rule (see [`crate::kernels::sgd::sgd_step`]).
 //!
 //! Parallel SGD follows LibMF's FPSGD (Chin et al. 2015): users and books are cut into `G`
-//! contiguous ranges with about equal numbers of ratings, giving a G×G grid of blocks. Each
-//! epoch runs G rounds; round d updates the blocks (b, (b + d) mod G) for all b, which share
-//! no user and no book, so they run in parallel without locks. The rounds of each epoch run in
-//! a seeded random order and ratings inside a block by user — LibMF's "partial random" scheme,
-//! which keeps the user's row in cache across consecutive updates — and each user's ratings in
-//! a random order drawn once per fit (see [`Grid::new`]; Surprise: a user's ratings in file
-//! order, which its splitters shuffle).
+//! contiguous ranges of rows with about equal numbers of ratings, giving a G×G grid of blocks.
+//! Each epoch runs G rounds; round d updates the blocks (b, (b + d) mod G) for all b, which
+//! share no user and no book, so they run in parallel without locks. The rounds of each epoch
+//! run in a seeded random order and ratings inside a block in (user, book row) order — LibMF's
+//! "partial random" scheme, which keeps the user's row in cache across consecutive updates.
+//! Book rows are numbered in a seeded random order (see [`CompactRatings::shuffle_items`]), so
+//! each user's ratings run in a random order fixed for the fit (Surprise: file order, which its
+//! splitters shuffle) and every book range mixes popular and rare books.
 //! The automatic G is the number of threads (see [`auto_blocks`]). Only users and books with
 //! training ratings get factor rows (see [`CompactRatings`]).
 //!
@@ -27,8 +28,8 @@
 //! keeping p_u in registers and other prefetch distances measured no faster. The figures are in
 //! the README (Benchmarks).
 //!
-//! Determinism: the initial factors, the order inside each user and the round order depend only
-//! on `seed`, the grid on the data and G, and blocks in a round are disjoint, so the result is bit-identical for a given
+//! Determinism: the initial factors, the book rows' order and the round order depend only on
+//! `seed`, the grid on the data, `seed` and G, and blocks in a round are disjoint, so the result is bit-identical for a given
 //! seed, data and G. With `blocks` set, G is fixed, so the result does not depend on the
 //! number of threads; with the automatic G (`blocks = 0`) it is bit-identical for a given seed,
 //! data and number of rayon threads (`RAYON_NUM_THREADS`). The update order differs from
@@ -65,7 +66,8 @@ pub struct SvdParams {
     pub init_std: f32,
     /// Grid size G of the parallel SGD (G×G blocks); 0 = automatic: the number of threads,
     /// fewer on small sets (see the module doc on determinism).
-    /// 1 = plain sequential SGD over the ratings by user (see [`Grid::new`] for the order).
+    /// 1 = plain sequential SGD over the ratings in (user, book row) order (book rows in a
+    /// seeded random order, see [`CompactRatings::shuffle_items`]).
     pub blocks: usize,
     pub seed: u64,
 }
@@ -244,16 +246,8 @@ fn counting_sort(order: &[u32], keys: &[u32], n_keys: usize) -> Vec<u32> {
     out
 }
 
-/// A random permutation of `0..n_items` drawn from `seed`: the books' labels, which order each
-/// user's ratings inside the grid's blocks (see [`Grid::new`]).
-fn book_labels(n_items: usize, seed: u64) -> Vec<u32> {
-    let mut label: Vec<u32> = (0..n_items as u32).collect();
-    Rng::stream(seed ^ 0x0B00_C0DE_0DE5, 0).shuffle(&mut label);
-    label
-}
-
 /// The ratings of the G×G grid (block (bu, bi) at index bu·G + bi), with block-local indices,
-/// each block in user order (see [`Grid::new`] for the order inside a user).
+/// each block in (user, book row) order.
 pub(crate) struct Grid {
     pub g: usize,
     pub user_bounds: Vec<usize>,
@@ -262,14 +256,7 @@ pub(crate) struct Grid {
 }
 
 impl Grid {
-    /// The grid of `c`'s ratings. Inside a block the ratings run by user, and each user's
-    /// ratings in the order of a random relabelling of the books drawn from `seed` (the same
-    /// for every epoch, as Surprise's order is). Not by book index: indices follow first
-    /// appearance in the file, so low indices are mostly popular books, and a user's updates
-    /// would run from popular to rare books in every epoch — a systematic order that cost
-    /// 0.0014–0.0018 RMSE against Surprise on MovieLens (README, "svd beside Surprise's SVD
-    /// on MovieLens"); any fixed popularity order does (rare books first is worse still).
-    pub fn new(c: &CompactRatings, ratings: &[f32], g: usize, seed: u64) -> Grid {
+    pub fn new(c: &CompactRatings, ratings: &[f32], g: usize) -> Grid {
         let user_bounds = balanced_bounds(&c.user_counts, g);
         let item_bounds = balanced_bounds(&c.item_counts, g);
         let ub = block_of(&user_bounds, c.user_counts.len());
@@ -281,15 +268,12 @@ impl Grid {
         let mut blocks: Vec<Vec<BlockRating>> =
             sizes.iter().map(|&s| Vec::with_capacity(s)).collect();
         // LibMF's "partial random" order: blocks are visited in random order, ratings inside a
-        // block by user, so consecutive updates reuse the user's row from cache. Visiting all
-        // ratings in (user, book label) order fills every block in that order; two counting
-        // sorts (by label, then stably by user) give it in O(n), with one draw per book.
-        let n_items = c.item_counts.len();
-        let label = book_labels(n_items, seed);
-        let keys: Vec<u32> = c.i.iter().map(|&i| label[i as usize]).collect();
+        // block in (user, book row) order, so consecutive updates reuse the user's row from
+        // cache. Visiting all ratings in (user, book row) order fills every block in that
+        // order; two counting sorts (by book row, then stably by user) give it in O(n).
         let all: Vec<u32> = (0..c.u.len() as u32).collect();
-        let by_label = counting_sort(&all, &keys, n_items);
-        for k in counting_sort(&by_label, &c.u, c.user_counts.len()) {
+        let by_item = counting_sort(&all, &c.i, c.item_counts.len());
+        for k in counting_sort(&by_item, &c.u, c.user_counts.len()) {
             let (u, i, r) = (c.u[k as usize], c.i[k as usize], ratings[k as usize]);
             let (bu, bi) = (ub[u as usize] as usize, ib[i as usize] as usize);
             blocks[bu * g + bi].push(BlockRating {
@@ -341,6 +325,33 @@ impl CompactRatings {
             user_counts,
             item_counts,
         }
+    }
+
+    /// Renumbers the book rows in a random order drawn from `seed` (row x becomes row π(x)).
+    ///
+    /// Rows otherwise follow the book index, i.e. first appearance in the ratings file, so low
+    /// rows are mostly popular books. SGD over (user, book row) order would then run each
+    /// user's ratings from popular to rare books in every epoch, and the grid's first book
+    /// range would hold the popular books, its last the rare ones (each user's popular and
+    /// rare ratings in separate rounds). Both systematic orders cost accuracy against Surprise's
+    /// (a user's ratings in shuffled-file order): on MovieLens 0.0020–0.0026 RMSE for the first
+    /// with `blocks = 1`, 0.0014–0.0018 for both with the automatic grid (README, "svd beside
+    /// Surprise's SVD on MovieLens").
+    pub fn shuffle_items(&mut self, seed: u64) {
+        let n = self.item_counts.len();
+        let mut perm: Vec<u32> = (0..n as u32).collect();
+        Rng::new(seed).shuffle(&mut perm);
+        for x in self.item_rows.iter_mut().filter(|x| **x != u32::MAX) {
+            *x = perm[*x as usize];
+        }
+        for x in &mut self.i {
+            *x = perm[*x as usize];
+        }
+        let mut counts = vec![0u32; n];
+        for (old, &c) in self.item_counts.iter().enumerate() {
+            counts[perm[old] as usize] = c;
+        }
+        self.item_counts = counts;
     }
 
     /// A per-row vector spread back over the vocabulary (0 where there is no row).
@@ -435,7 +446,8 @@ fn take_column(m: &mut [f32], k: usize, col: usize, one: usize) -> Vec<f32> {
 pub(crate) fn fit(p: &SvdParams, train: &Interactions, progress: &dyn Progress) -> Scorer {
     let k = augmented_stride(p.factors);
     let mu = train.global_mean();
-    let c = CompactRatings::new(train);
+    let mut c = CompactRatings::new(train);
+    c.shuffle_items(p.seed ^ 0x0B00_C0DE_0DE5);
     let init = (p.init_mean, p.init_std);
     let g = if p.blocks == 0 {
         auto_blocks(train.len(), rayon::current_num_threads())
@@ -453,7 +465,7 @@ pub(crate) fn fit(p: &SvdParams, train: &Interactions, progress: &dyn Progress) 
                 },
             )
         },
-        || Grid::new(&c, &train.rating, g, p.seed),
+        || Grid::new(&c, &train.rating, g),
     );
     let mut m = Model { k, user_f, item_f };
     let rates = SgdRates {
@@ -499,7 +511,7 @@ mod tests {
     }
 
     /// Every training rating lands in exactly one block, with block-local indices, and each
-    /// block is in (user, book label) order.
+    /// block is in (user, book row) order.
     #[test]
     fn grid_blocks_are_complete_and_ordered() {
         let mut rng = Rng::new(3);
@@ -514,17 +526,14 @@ mod tests {
         let train = Interactions::from_triplets(t, None);
         let c = CompactRatings::new(&train);
         for g in [1, 2, 3] {
-            let grid = Grid::new(&c, &train.rating, g, 9);
-            let label = book_labels(c.item_counts.len(), 9);
+            let grid = Grid::new(&c, &train.rating, g);
             let mut got: Vec<(u32, u32, u32)> = Vec::new();
             for bu in 0..g {
                 for bi in 0..g {
                     let block = &grid.blocks[bu * g + bi];
-                    let key = |br: &BlockRating| {
-                        let i = br.i as usize + grid.item_bounds[bi];
-                        (br.u, label[i])
-                    };
-                    assert!(block.windows(2).all(|w| key(&w[0]) < key(&w[1])));
+                    assert!(block
+                        .windows(2)
+                        .all(|w| (w[0].u, w[0].i) < (w[1].u, w[1].i)));
                     got.extend(block.iter().map(|br| {
                         let u = br.u + grid.user_bounds[bu] as u32;
                         let i = br.i + grid.item_bounds[bi] as u32;
@@ -541,35 +550,51 @@ mod tests {
         }
     }
 
-    /// Inside a user, the order of the ratings has nothing to do with the book index (first
-    /// appearance in the file, i.e. mostly popularity): about half of the consecutive pairs
-    /// go up in index (in index order all of them would); the order is fixed by the seed.
+    /// With the book rows shuffled, the order inside a user has nothing to do with the book
+    /// index (first appearance in the file, i.e. mostly popularity): about half of the
+    /// consecutive pairs go up in index (in index order all of them would); and the grid's
+    /// first book range holds about half of the books, not the few popular ones. The rows stay
+    /// consistent (every rating's row is its book's row, counts follow) and depend on the seed.
     #[test]
-    fn order_inside_a_user_is_random_and_seeded() {
+    fn shuffled_book_rows_mix_order_and_ranges() {
         let mut rng = Rng::new(5);
         let mut seen = std::collections::HashSet::new();
         let mut t = Vec::new();
         while t.len() < 4000 {
             // Low book numbers are popular: they appear first in the file.
-            let i = (rng.next_f64().powi(3) * 500.0) as u64;
-            let u = rng.below(40);
+            let i = (rng.next_f64().powi(5) * 500.0) as u64;
+            let u = rng.below(400);
             if seen.insert((u, i)) {
                 t.push((format!("u{u}"), format!("b{i}"), 1.0 + rng.below(5) as f32));
             }
         }
         let train = Interactions::from_triplets(t, None);
-        let c = CompactRatings::new(&train);
-        let order = |seed: u64| -> Vec<(u32, u32)> {
-            Grid::new(&c, &train.rating, 1, seed).blocks[0]
-                .iter()
-                .map(|br| (br.u, br.i))
-                .collect()
+        let plain = CompactRatings::new(&train);
+        let shuffled = |seed: u64| {
+            let mut c = CompactRatings::new(&train);
+            c.shuffle_items(seed);
+            c
         };
-        let a = order(1);
-        assert_eq!(a, order(1));
-        assert_ne!(a, order(2));
+        let c = shuffled(1);
+        assert_eq!(c.i, shuffled(1).i);
+        assert_ne!(c.i, shuffled(2).i);
+        for (k, &item) in train.item.iter().enumerate() {
+            assert_eq!(c.i[k], c.item_rows[item as usize]);
+            let row = plain.item_rows[item as usize] as usize;
+            assert_eq!(c.item_counts[c.i[k] as usize], plain.item_counts[row]);
+        }
+        let mut index_of_row = vec![0u32; c.item_counts.len()];
+        for (idx, &row) in c.item_rows.iter().enumerate() {
+            if row != u32::MAX {
+                index_of_row[row as usize] = idx as u32;
+            }
+        }
+        let seq: Vec<(u32, u32)> = Grid::new(&c, &train.rating, 1).blocks[0]
+            .iter()
+            .map(|br| (br.u, index_of_row[br.i as usize]))
+            .collect();
         let (mut up, mut pairs) = (0, 0);
-        for w in a.windows(2).filter(|w| w[0].0 == w[1].0) {
+        for w in seq.windows(2).filter(|w| w[0].0 == w[1].0) {
             pairs += 1;
             up += usize::from(w[1].1 > w[0].1);
         }
@@ -577,6 +602,16 @@ mod tests {
         assert!(
             pairs > 3000 && (0.45..0.55).contains(&share),
             "{up} of {pairs}"
+        );
+        let first_range = |c: &CompactRatings| {
+            let g = Grid::new(c, &train.rating, 2);
+            g.item_bounds[1] as f64 / c.item_counts.len() as f64
+        };
+        assert!(first_range(&plain) < 0.25, "plain {}", first_range(&plain));
+        assert!(
+            (0.35..0.65).contains(&first_range(&c)),
+            "{}",
+            first_range(&c)
         );
     }
 }
