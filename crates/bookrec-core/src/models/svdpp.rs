@@ -3,10 +3,10 @@
 //! implicit zeros are exactly this feedback).
 //!
 //! Training is Surprise's `SVDpp` update rule exactly — for each rating (u,i,r), users in a
-//! seeded random order and each user's ratings in a random order drawn once per fit (Surprise:
-//! file order, which its splitters shuffle; not by book index, which follows first appearance,
-//! i.e. mostly popularity — see [`shuffle_rows`]): e = r − r̂; b_u, b_i, p_u, q_i as in SVD
-//! with q_i's gradient e·(p_u + z_u); and every y_j, j ∈ N(u), steps
+//! seeded random order and each user's ratings in a random order drawn once per fit
+//! (Surprise: file order, which its splitters shuffle; not by book index, which follows first
+//! appearance, i.e. mostly popularity — see [`shuffle_rows`]): e = r − r̂; b_u, b_i, p_u,
+//! q_i as in SVD with q_i's gradient e·(p_u + z_u); and every y_j, j ∈ N(u), steps
 //! y_j += lr(e·q_i/√|N(u)| − reg·y_j) — but without Surprise's O(|N(u)|·k) cost per rating.
 //! That y step is the same affine map for all j ∈ N(u), so during one user's ratings
 //! y_j = c·y_j⁰ + d with c = (1 − lr·reg)^t and d ← (1 − lr·reg)d + lr·e·q_i/√|N(u)|, and the
