@@ -17,7 +17,6 @@ Needs: pandas, numpy, scikit-surprise, a release build of bookrec.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,15 +24,11 @@ import time
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from surprise_common import bookrec_svd, fmt_row, kfold_indices, run, surprise_svd, write_split  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-
-
-def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"command failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr}")
-    return p
 
 
 def main():
@@ -61,38 +56,15 @@ def main():
     print(f"{len(df)} ratings, {df.user.nunique()} users, {df.item.nunique()} books, "
           f"scale {df.rating.min():g}-{df.rating.max():g}; files in {tmp}; load average {os.getloadavg()[0]:.2f}")
 
-    if not args.no_surprise:
-        import surprise
-        reader = surprise.Reader(rating_scale=(1, 5))
-    perm = np.random.default_rng(args.seed).permutation(len(df))
-    folds = np.array_split(perm, args.folds)
     rows = []
-    for f, test_idx in enumerate(folds):
-        train_idx = np.concatenate([folds[g] for g in range(args.folds) if g != f])
-        train_df, test_df = df.iloc[train_idx], df.iloc[test_idx]
-        train_path, test_path = os.path.join(tmp, f"train{f}.csv"), os.path.join(tmp, f"test{f}.csv")
-        train_df.to_csv(train_path, index=False)
-        test_df.to_csv(test_path, index=False)
-        cmd = [args.bookrec, "evaluate", "--train", train_path, "--test", test_path, "--model", "svd",
-               "-k", "0", "--json", "--seed", str(args.seed + f)]
-        for p in args.param:
-            cmd += ["-p", p]
-        t = time.perf_counter()
-        b = json.loads(run(cmd).stdout)
-        b_cmd = time.perf_counter() - t
-        row = {"fold": f + 1, "bookrec_rmse": b["rmse"], "bookrec_mae": b["mae"],
-               "bookrec_fit_s": b["fit_seconds"], "bookrec_command_s": b_cmd}
+    for f, (train_idx, test_idx) in enumerate(kfold_indices(len(df), args.folds, args.seed)):
+        train_path, test_path, train_df, test_df = write_split(df, train_idx, test_idx, tmp, f"fold{f}")
+        row = {"fold": f + 1}
+        row.update(bookrec_svd(args.bookrec, train_path, test_path, args.seed + f, args.param))
         if not args.no_surprise:
-            trainset = surprise.Dataset.load_from_df(train_df, reader).build_full_trainset()
-            algo = surprise.SVD(random_state=args.seed + f)
-            t = time.perf_counter()
-            algo.fit(trainset)
-            s_fit = time.perf_counter() - t
-            preds = algo.test(list(zip(test_df.user, test_df.item, test_df.rating)))
-            row.update(surprise_rmse=surprise.accuracy.rmse(preds, verbose=False),
-                       surprise_mae=surprise.accuracy.mae(preds, verbose=False), surprise_fit_s=s_fit)
+            row.update(surprise_svd(train_df, test_df, args.seed + f, (1, 5)))
         rows.append(row)
-        print("  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
+        print(fmt_row(row))
     mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0] if k != "fold"}
     print("mean  " + "  ".join(f"{k} {v:.4f}" for k, v in mean.items()))
     if args.json:
