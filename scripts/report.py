@@ -538,8 +538,9 @@ def speedups_by_model(runs: list[dict[str, Any]], key: str) -> dict[str, list[fl
 
 
 def span(v: list[float]) -> str:
-    """A range of speed-ups, "25–28×"."""
-    return f"{min(v):.0f}–{max(v):.0f}×"
+    """A range of speed-ups, "25–28×" (one figure when both ends round alike)."""
+    lo, hi = f"{min(v):.0f}", f"{max(v):.0f}"
+    return f"{lo}×" if lo == hi else f"{lo}–{hi}×"
 
 
 def section_surprise(ext: dict[str, Any]) -> dict[str, str]:
