@@ -539,20 +539,32 @@ mod tests {
         assert!(b.windows(2).all(|w| w[0] <= w[1]));
     }
 
+    /// `n` ratings of distinct (user, book) pairs, each drawn by `draw` as (user number, book
+    /// number, rating) from a generator seeded with `seed`.
+    fn distinct_ratings(
+        seed: u64,
+        n: usize,
+        mut draw: impl FnMut(&mut Rng) -> (u64, u64, f32),
+    ) -> Interactions {
+        let mut rng = Rng::new(seed);
+        let mut seen = std::collections::HashSet::new();
+        let mut t = Vec::new();
+        while t.len() < n {
+            let (u, i, r) = draw(&mut rng);
+            if seen.insert((u, i)) {
+                t.push((format!("u{u}"), format!("b{i}"), r));
+            }
+        }
+        Interactions::from_triplets(t, None)
+    }
+
     /// Every training rating lands in exactly one block, with block-local indices, and each
     /// block is in (user, key of the book row) order.
     #[test]
     fn grid_blocks_are_complete_and_ordered() {
-        let mut rng = Rng::new(3);
-        let mut seen = std::collections::HashSet::new();
-        let mut t = Vec::new();
-        while t.len() < 3000 {
-            let (u, i) = (rng.below(150), rng.below(400));
-            if seen.insert((u, i)) {
-                t.push((format!("u{u}"), format!("b{i}"), 1.0 + rng.below(10) as f32));
-            }
-        }
-        let train = Interactions::from_triplets(t, None);
+        let train = distinct_ratings(3, 3000, |rng| {
+            (rng.below(150), rng.below(400), 1.0 + rng.below(10) as f32)
+        });
         let c = CompactRatings::new(&train);
         let n_items = c.item_counts.len() as u32;
         let key: Vec<u32> = (0..n_items).map(|x| (x * 7919) % n_items).collect();
@@ -588,18 +600,11 @@ mod tests {
     /// counts follow), labels are a permutation, and all of it depends on the seed.
     #[test]
     fn stratified_books_mix_order_and_ranges() {
-        let mut rng = Rng::new(5);
-        let mut seen = std::collections::HashSet::new();
-        let mut t = Vec::new();
-        while t.len() < 4000 {
+        let train = distinct_ratings(5, 4000, |rng| {
             // Low book numbers are popular: they appear first in the file.
             let i = (rng.next_f64().powi(5) * 500.0) as u64;
-            let u = rng.below(400);
-            if seen.insert((u, i)) {
-                t.push((format!("u{u}"), format!("b{i}"), 1.0 + rng.below(5) as f32));
-            }
-        }
-        let train = Interactions::from_triplets(t, None);
+            (rng.below(400), i, 1.0 + rng.below(5) as f32)
+        });
         let plain = CompactRatings::new(&train);
         let n = plain.item_counts.len();
         let identity: Vec<u32> = (0..n as u32).collect();
