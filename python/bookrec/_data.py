@@ -165,16 +165,32 @@ class Ratings:
         """(users, books) with at least one explicit rating in this set."""
         return self._inner.active_counts()
 
-    def with_books(self, books: "Books") -> "Ratings":
-        """These ratings with ``books``' groups attached: each book's author, work (title and
-        author across ISBN editions), publisher and period (year / 5), the side information
-        :class:`bookrec.Hybrid` learns biases for (the CLI's ``--books``). Splits of the result
-        keep the groups; other models ignore them."""
+    def with_books(self, books: "Books", items: str = "isbn", duplicates: str = "last") -> "Ratings":
+        """These ratings as a model is fitted on them with the catalogue ``books`` (the CLI's
+        ``--books FILE --items LEVEL --duplicates POLICY``).
+
+        Attaches each book's groups: author, work (title and author across ISBN editions),
+        publisher and period (year / 5), the side information :class:`bookrec.Hybrid` learns
+        biases for; other models ignore them, and splits of the result keep them. With
+        ``items="works"`` a reader's ratings of several editions of one work also become one
+        rating of the work (``duplicates``: ``"last"`` keeps the later row, ``"mean"``
+        averages, ``"error"`` raises ``DataError`` naming the reader and both books), so each
+        work is one book id, its most-rated edition's; :attr:`edition_merge` says what was
+        merged. To score such a model on held-out ratings, prepare the pair together with
+        :func:`holdout_with_books`, so the test set's editions join the same works."""
         if not isinstance(books, Books):
             raise TypeError(
                 f"with_books takes bookrec.Books (read_books(path)), not {type(books).__name__}"
             )
-        return Ratings(self._inner.with_books(books._inner))
+        return Ratings(self._inner.with_books(books._inner, str(items), str(duplicates)))
+
+    @property
+    def edition_merge(self) -> dict[str, int] | None:
+        """What merging editions into works did (``ratings_before``, ``ratings_after``,
+        ``pairs_merged``, ``books_before``, ``works_after``), or None unless these ratings
+        were prepared with ``items="works"``."""
+        text = self._inner.edition_merge_json
+        return None if text is None else cast(dict[str, int], json.loads(text))
 
     @property
     def book_groups(self) -> dict[str, int]:
@@ -323,6 +339,23 @@ def temporal_split(
 def kfold(ratings: Ratings, folds: int = 5, seed: int = 0) -> list[tuple[Ratings, Ratings]]:
     """``folds`` (train, test) pairs whose test parts partition the ratings."""
     return [(Ratings(a), Ratings(b)) for a, b in _bookrec.kfold(ratings._inner, int(folds), int(seed))]
+
+
+def holdout_with_books(
+    train: Ratings, test: Ratings, books: Books, items: str = "isbn", duplicates: str = "last"
+) -> tuple[Ratings, Ratings]:
+    """A train/test pair prepared with the catalogue ``books`` as ``bookrec evaluate --books
+    FILE --items LEVEL`` prepares it: ``train`` as :meth:`Ratings.with_books` makes it, and
+    ``test``'s editions merged into ``train``'s works (a reader's held-out ratings of several
+    editions of one work are scored as their mean), at either level, so ISBN-level and
+    work-level models are scored on the same held-out ratings. Pass ``books`` to
+    :func:`bookrec.evaluate` too, to rank lists of works as they are served."""
+    if not isinstance(books, Books):
+        raise TypeError(
+            f"holdout_with_books takes bookrec.Books (read_books(path)), not {type(books).__name__}"
+        )
+    a, b = _bookrec.holdout_with_books(train._inner, test._inner, books._inner, str(items), str(duplicates))
+    return Ratings(a), Ratings(b)
 
 
 class DemoData(NamedTuple):

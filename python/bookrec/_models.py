@@ -750,7 +750,7 @@ def load(path: "str | os.PathLike[str]", books: Books | None = None) -> _Model:
 
 def _eval_args(
     k: int | None, relevance_threshold: float | None, min_support: int, max_ranking_users: int | None
-) -> tuple[Any, ...]:
+) -> tuple[int | None, float | None, int, int | None]:
     return (
         None if k is None or k == 0 else int(k),
         None if relevance_threshold is None else float(relevance_threshold),
@@ -766,6 +766,7 @@ def evaluate(
     relevance_threshold: float | None = None,
     min_support: int = DEFAULT_MIN_SUPPORT,
     max_ranking_users: int | None = 5000,
+    books: Books | None = None,
 ) -> dict[str, Any]:
     """Evaluates a fitted model on ``test``: ``rmse``, ``mae``, ``predict_seconds``,
     ``n_test``, unknown-user/-book counts (fallback predictions) and, unless ``k`` is None or
@@ -777,7 +778,15 @@ def evaluate(
     ``import-spark``) and ``test`` a ratings file's path (read as ``read_ratings`` does): the
     same as ``bookrec evaluate --model-file MODEL --test FILE --json``. A test set that cannot
     belong to the model (ratings outside its scale; no user or no book it was trained on)
-    raises ``DataError`` naming an example."""
+    raises ``DataError`` naming an example.
+
+    With ``books`` (a catalogue), lists are ranked as they are served — works, one edition
+    each, catalogued books only, none of a work the reader has — and a hit is any edition of a
+    held-out work (the CLI's ``evaluate --books``; ``ranking["level"]`` is ``"works"``).
+    Prepare the pair with :func:`bookrec.holdout_with_books` so held-out editions count as
+    their works."""
+    if books is not None and not isinstance(books, Books):
+        raise TypeError(f"evaluate's books must be bookrec.Books (read_books(path)), not {type(books).__name__}")
     if isinstance(model, (str, os.PathLike)):
         model = load(model)
     if not isinstance(model, _Model):
@@ -785,7 +794,9 @@ def evaluate(
     if isinstance(test, (str, os.PathLike)):
         test = read_ratings(test)
     text = model._model().evaluate(
-        _as_ratings(test)._inner, *_eval_args(k, relevance_threshold, min_support, max_ranking_users)
+        _as_ratings(test)._inner,
+        *_eval_args(k, relevance_threshold, min_support, max_ranking_users),
+        None if books is None else books._inner,
     )
     return cast(dict[str, Any], json.loads(text))
 

@@ -183,3 +183,81 @@ def test_cli_python_and_api_give_the_same_lists_on_book_crossing(cli: Path, tmp_
     # Readers with many, few and no ratings, and one the data does not have.
     users = ["11676", "98391", "276725", "276847", "not-a-reader"]
     three_faces(cli, tmp_path, svd, ials, users, min_rating=7.0)
+
+
+def _editions_fixture(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A catalogue where H1 and H2 are two editions of *The Hobbit*, ratings where reader r0
+    rated both, and a held-out file with a rating of the H1 edition."""
+    books = tmp_path / "books.csv"
+    books.write_text(
+        "book_id,title,author\n"
+        "H1,The Hobbit (Paperback),J. R. R. Tolkien\n"
+        'H2,The Hobbit: or There and Back Again,"TOLKIEN, J.R.R."\n'
+        "S1,The Silmarillion,J. R. R. Tolkien\n"
+        "D1,Dune,Frank Herbert\n"
+        "E1,Emma,Jane Austen\n"
+    )
+    rows = ["user,book,rating", "r0,H1,9", "r0,H2,7"]
+    for u in range(30):
+        for k, b in enumerate(["H2", "S1", "D1", "E1"]):
+            if (u + k) % 3 != 0:
+                rows.append(f"r{u},{b},{3 + (u * 7 + k * 5) % 8}")
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text("\n".join(rows) + "\n")
+    test = tmp_path / "test.csv"
+    test.write_text("user,book,rating\nr1,H1,8\nr1,H2,6\nr2,S1,9\nr4,D1,4\n")
+    return books, ratings, test
+
+
+def test_works_level_training_and_evaluation_match_the_cli(cli: Path, tmp_path: Path) -> None:
+    """`Ratings.with_books(items="works")` is `train --items works`, and `holdout_with_books` +
+    `evaluate(books=...)` is `evaluate --train --test --books --items works`: the same merged
+    ratings, the same model, the same scores."""
+    books_path, ratings_path, test_path = _editions_fixture(tmp_path)
+    books = bookrec.read_books(books_path)
+    plain = bookrec.read_ratings(ratings_path)
+
+    works = plain.with_books(books, items="works", duplicates="mean")
+    assert (plain.n_books, works.n_books) == (5, 4)
+    assert len(works) == len(plain) - 1
+    assert works.edition_merge == {
+        "ratings_before": len(plain),
+        "ratings_after": len(plain) - 1,
+        "pairs_merged": 1,
+        "books_before": 5,
+        "works_after": 4,
+    }
+    assert plain.with_books(books).edition_merge is None
+    assert plain.with_books(books).n_books == 5
+    with pytest.raises(bookrec.DataError, match=r"reader r0 rated two editions of one work \(H1 and H2\)"):
+        plain.with_books(books, items="works", duplicates="error")
+    with pytest.raises(bookrec.ParamError, match="isbn or works"):
+        plain.with_books(books, items="pages")
+
+    model_path = tmp_path / "works.bkr"
+    subprocess.run(
+        [str(cli), "train", "--ratings", str(ratings_path), "--books", str(books_path), "--items", "works",
+         "--duplicates", "mean", "--model", "baseline", "--out", str(model_path)],
+        check=True, capture_output=True,
+    )
+    from_cli = bookrec.load(model_path)
+    from_python = bookrec.Baseline().fit(works)
+    users, items = ["r0", "r1", "r5"], ["H2", "S1", "E1"]
+    np.testing.assert_array_equal(from_python.predict(users, items), from_cli.predict(users, items))
+
+    expected = run(
+        cli, "evaluate", "--train", str(ratings_path), "--test", str(test_path), "--books", str(books_path),
+        "--items", "works", "--duplicates", "mean", "--model", "baseline", "--json",
+    )
+    train, test = bookrec.holdout_with_books(
+        plain, bookrec.read_ratings(test_path), books, items="works", duplicates="mean"
+    )
+    # r1's held-out ratings of both Hobbit editions are one rating of the work, their mean.
+    assert (len(test), test.n_books) == (3, 3)
+    got = bookrec.evaluate(bookrec.Baseline().fit(train), test, books=books)
+    assert got["ranking"]["level"] == "works" == expected["ranking"]["level"]
+    assert got["n_test"] == expected["n_test"] == 3
+    assert got["rmse"] == pytest.approx(expected["rmse"], abs=1e-6)
+    assert got["ranking"]["ndcg"] == pytest.approx(expected["ranking"]["ndcg"], abs=1e-9)
+    with pytest.raises(TypeError, match="bookrec.Books"):
+        bookrec.evaluate(from_python, test, books="books.csv")  # type: ignore[arg-type]

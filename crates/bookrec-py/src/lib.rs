@@ -30,6 +30,7 @@ fn _bookrec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ratings::read_ratings, m)?)?;
     m.add_function(wrap_pyfunction!(ratings::split, m)?)?;
     m.add_function(wrap_pyfunction!(ratings::kfold, m)?)?;
+    m.add_function(wrap_pyfunction!(ratings::holdout_with_books, m)?)?;
     m.add_function(wrap_pyfunction!(ratings::normalize_ids, m)?)?;
     m.add_function(wrap_pyfunction!(catalog::read_books, m)?)?;
     m.add_function(wrap_pyfunction!(catalog::write_demo_files, m)?)?;

@@ -523,8 +523,11 @@ impl Model {
         )
     }
 
-    /// Evaluates on `test` (RMSE, MAE, ranking metrics at `k`); the report as JSON.
-    #[pyo3(signature = (test, k, relevance_threshold, min_support, max_ranking_users))]
+    /// Evaluates on `test` (RMSE, MAE, ranking metrics at `k`); the report as JSON. With
+    /// `books`, lists are ranked as served (works, catalogued books only) and a hit is any
+    /// edition of a held-out work (the CLI's `evaluate --books`).
+    #[pyo3(signature = (test, k, relevance_threshold, min_support, max_ranking_users, books=None))]
+    #[allow(clippy::too_many_arguments)]
     fn evaluate(
         &self,
         py: Python<'_>,
@@ -533,8 +536,12 @@ impl Model {
         relevance_threshold: Option<f32>,
         min_support: u32,
         max_ranking_users: Option<usize>,
+        books: Option<PyRef<'_, Books>>,
     ) -> PyResult<String> {
-        let opts = eval_options(k, relevance_threshold, min_support, max_ranking_users);
+        let opts = EvalOptions {
+            works: books.map(|b| Arc::clone(&b.inner)),
+            ..eval_options(k, relevance_threshold, min_support, max_ranking_users)
+        };
         let model = self.model.clone();
         let data = test.inner.clone();
         let report = py

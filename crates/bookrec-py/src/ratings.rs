@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bookrec_core::data::{
     load_ratings, normalize_id_str, parse_rating_scale, parse_separator, BadLinePolicy, ColumnRef,
-    DuplicatePolicy, Encoding, ItemGroups, LoadOptions,
+    DuplicatePolicy, EditionMerge, Encoding, ItemLevel, ItemPrep, LoadOptions,
 };
 use bookrec_core::evaluation::split::{k_fold, train_test_split, Split};
 use bookrec_core::progress::NoProgress;
@@ -25,6 +25,9 @@ pub struct Ratings {
     pub inner: Arc<Interactions>,
     /// The loader's cleaning report as JSON, for ratings read from a file.
     report: Option<String>,
+    /// What merging editions into works did ([`EditionMerge`] as JSON), for ratings prepared
+    /// at the works level.
+    merge: Option<String>,
 }
 
 impl Ratings {
@@ -32,8 +35,21 @@ impl Ratings {
         Ratings {
             inner: Arc::new(data),
             report,
+            merge: None,
         }
     }
+
+    fn merged(data: Interactions, report: Option<String>, merge: Option<EditionMerge>) -> Self {
+        Ratings {
+            merge: merge.and_then(|m| serde_json::to_string(&m).ok()),
+            ..Ratings::new(data, report)
+        }
+    }
+}
+
+/// The item level and duplicate policy of `items` ("isbn" or "works") and `duplicates`.
+fn prep_args(items: &str, duplicates: &str) -> PyResult<(ItemLevel, DuplicatePolicy)> {
+    Ok((items.parse().py_err()?, duplicates.parse().py_err()?))
 }
 
 /// The columns of a `Ratings`, for `to_pandas`: vocabularies plus per-row indices, so pandas
@@ -162,18 +178,38 @@ impl Ratings {
         )
     }
 
-    /// These ratings with the catalogue's book groups (author, work, publisher, period)
-    /// attached: `hybrid`'s side information, as the CLI's `--books`. Splits keep them.
-    fn with_books(&self, py: Python<'_>, books: &Books) -> Ratings {
-        let (data, catalog) = (self.inner.clone(), books.inner.clone());
-        let data = py.detach(move || {
-            let groups = ItemGroups::from_catalog(&catalog, &data.items);
-            Interactions {
-                item_groups: Some(Arc::new(groups)),
-                ..(*data).clone()
-            }
-        });
-        Ratings::new(data, self.report.clone())
+    /// These ratings as a model is fitted on them with the catalogue `books` (the CLI's
+    /// `--books FILE --items LEVEL --duplicates POLICY`): the book groups (author, work,
+    /// publisher, period) attached as `hybrid`'s side information, and at `items = "works"` a
+    /// reader's ratings of several editions of one work merged into one rating of the work
+    /// under `duplicates` ("last", "mean" or "error"). Splits keep the groups.
+    #[pyo3(signature = (books, items="isbn", duplicates="last"))]
+    fn with_books(
+        &self,
+        py: Python<'_>,
+        books: &Books,
+        items: &str,
+        duplicates: &str,
+    ) -> PyResult<Ratings> {
+        let (level, duplicates) = prep_args(items, duplicates)?;
+        let (data, catalog) = ((*self.inner).clone(), Arc::clone(&books.inner));
+        let (data, merge) = py
+            .detach(move || {
+                let prep = ItemPrep {
+                    catalog: &catalog,
+                    level,
+                };
+                prep.for_fitting(data, None, duplicates)
+            })
+            .py_err()?;
+        Ok(Ratings::merged(data, self.report.clone(), merge))
+    }
+
+    /// What merging editions into works did, as JSON (`None` unless these ratings were
+    /// prepared at the works level).
+    #[getter]
+    fn edition_merge_json(&self) -> Option<String> {
+        self.merge.clone()
     }
 
     /// Groups per attached catalogue column (`{"author": 1234, ...}`; empty when none).
@@ -416,6 +452,38 @@ pub fn split(
         .detach(move || train_test_split(&data, &split, seed))
         .py_err()?;
     Ok((Ratings::new(train, None), Ratings::new(test, None)))
+}
+
+/// A train/test pair prepared with the catalogue `books` as `bookrec evaluate --train --test
+/// --books --items --duplicates` prepares it: train as [`Ratings::with_books`] makes it, and
+/// the test set's editions merged into the training set's works (a reader's held-out ratings
+/// of several editions scored as their mean), at either level.
+#[pyfunction]
+#[pyo3(signature = (train, test, books, items="isbn", duplicates="last"))]
+pub fn holdout_with_books(
+    py: Python<'_>,
+    train: &Ratings,
+    test: &Ratings,
+    books: &Books,
+    items: &str,
+    duplicates: &str,
+) -> PyResult<(Ratings, Ratings)> {
+    let (level, duplicates) = prep_args(items, duplicates)?;
+    let (train_data, test_data) = ((*train.inner).clone(), (*test.inner).clone());
+    let catalog = Arc::clone(&books.inner);
+    let (train_data, test_data, merge) = py
+        .detach(move || {
+            let prep = ItemPrep {
+                catalog: &catalog,
+                level,
+            };
+            prep.holdout(train_data, test_data, duplicates)
+        })
+        .py_err()?;
+    Ok((
+        Ratings::merged(train_data, train.report.clone(), merge),
+        Ratings::new(test_data, test.report.clone()),
+    ))
 }
 
 /// k-fold cross-validation splits: `folds` (train, test) pairs.

@@ -80,7 +80,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let best = best.map_or(ModelKind::Svd, |(kind, _)| kind);
     let rating_kind = best_rating.map_or(ModelKind::Svd, |(kind, _)| kind);
     let ranker_kind = (!best.predicts_ratings()).then_some(best);
-    let data = books.for_fitting(data, None, load_options.duplicates)?;
+    let data = books.for_fitting(data, load_options.duplicates)?;
     let train_and_save = |kind: ModelKind| -> Result<(FittedModel, std::path::PathBuf)> {
         let (model, meta) = fit_and_describe(&ModelSpec::default_for(kind), &data, &Bars::new())?;
         let path = args.dir.join(format!("demo-{}.bkr", kind.name()));

@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use bookrec_core::data::{
-    load_catalog, load_ratings, Catalog, CleaningReport, DuplicatePolicy, EditionMap, ItemGroups,
-    ItemLevel, LoadOptions,
+    load_catalog, load_ratings, Catalog, CleaningReport, DuplicatePolicy, EditionMerge, ItemLevel,
+    ItemPrep, LoadOptions,
 };
 use bookrec_core::Interactions;
 
@@ -52,43 +52,59 @@ impl Books {
         Ok(Books { catalog, level })
     }
 
-    /// The works of `train`'s books and of `others`' (e.g. a test set, whose held-out
-    /// editions then count as their training works), when there is a catalogue.
-    pub fn editions(&self, train: &Interactions, others: &[&Interactions]) -> Option<EditionMap> {
-        self.catalog
-            .as_deref()
-            .map(|c| EditionMap::build(c, train, others))
+    /// The core's preparation for this catalogue and level ([`ItemPrep`]), if there is a
+    /// catalogue; without one, ratings are fitted as loaded.
+    fn prep(&self) -> Option<ItemPrep<'_>> {
+        self.catalog.as_deref().map(|catalog| ItemPrep {
+            catalog,
+            level: self.level,
+        })
     }
 
-    /// `data` as a model is fitted on it: with `--items works`, editions merged into works
-    /// (by `editions`, else by `data`'s own works); with a catalogue, its book groups attached
-    /// (side information for `hybrid`).
+    /// `data` as a model is fitted on it ([`ItemPrep::for_fitting`]): with `--items works`,
+    /// editions merged into works; with a catalogue, its book groups attached.
     pub fn for_fitting(
         &self,
         data: Interactions,
-        editions: Option<&EditionMap>,
         duplicates: DuplicatePolicy,
     ) -> Result<Interactions> {
-        let Some(catalog) = self.catalog.as_deref() else {
+        let Some(prep) = self.prep() else {
             return Ok(data);
         };
-        let mut data = match self.level {
-            ItemLevel::Isbn => data,
-            ItemLevel::Works => {
-                let own;
-                let editions = match editions {
-                    Some(e) => e,
-                    None => {
-                        own = EditionMap::build(catalog, &data, &[]);
-                        &own
-                    }
-                };
-                let (merged, report) = editions.merge(&data, duplicates)?;
-                tracing::info!("{report}");
-                merged
-            }
+        let (data, merge) = prep.for_fitting(data, None, duplicates)?;
+        log_prepared(&data, merge);
+        Ok(data)
+    }
+
+    /// A train/test split of ratings as the file has them, re-expressed for evaluation
+    /// ([`ItemPrep::holdout`]: held-out editions merged into their training works).
+    pub fn holdout(
+        &self,
+        train: Interactions,
+        test: Interactions,
+        duplicates: DuplicatePolicy,
+    ) -> Result<(Interactions, Interactions)> {
+        let Some(prep) = self.prep() else {
+            return Ok((train, test));
         };
-        let groups = ItemGroups::from_catalog(catalog, &data.items);
+        let (train, test, merge) = prep.holdout(train, test, duplicates)?;
+        log_prepared(&train, merge);
+        Ok((train, test))
+    }
+
+    /// Loads a ratings file and prepares it for fitting ([`Self::for_fitting`]).
+    pub fn load_for_fitting(&self, path: &Path, opts: &LoadOptions) -> Result<Interactions> {
+        let (data, _) = load(path, opts)?;
+        self.for_fitting(data, opts.duplicates)
+    }
+}
+
+/// Logs what preparing ratings for fitting did: the edition merge, the book groups.
+fn log_prepared(data: &Interactions, merge: Option<EditionMerge>) {
+    if let Some(merge) = merge {
+        tracing::info!("{merge}");
+    }
+    if let Some(groups) = &data.item_groups {
         tracing::info!(
             "book groups: {}",
             groups
@@ -98,38 +114,6 @@ impl Books {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        data.item_groups = Some(Arc::new(groups));
-        Ok(data)
-    }
-
-    /// A train/test split of ratings as the file has them, re-expressed for evaluation: train
-    /// ready for fitting ([`Self::for_fitting`], editions merged by `duplicates` when training
-    /// on works) and, with a catalogue, held-out editions merged into their training works
-    /// whichever level the model is trained at (the ranking metrics count works then), so
-    /// ISBN-level and work-level training score the same held-out ratings. A reader's
-    /// held-out ratings of several editions are scored as their mean: the target is not the
-    /// training data, so `--duplicates` (which may be `error`) does not decide it.
-    pub fn holdout(
-        &self,
-        train: Interactions,
-        test: Interactions,
-        duplicates: DuplicatePolicy,
-    ) -> Result<(Interactions, Interactions)> {
-        let editions = self.editions(&train, &[&test]);
-        let test = match &editions {
-            Some(editions) => editions.merge(&test, DuplicatePolicy::Mean)?.0,
-            None => test,
-        };
-        Ok((
-            self.for_fitting(train, editions.as_ref(), duplicates)?,
-            test,
-        ))
-    }
-
-    /// Loads a ratings file and prepares it for fitting ([`Self::for_fitting`]).
-    pub fn load_for_fitting(&self, path: &Path, opts: &LoadOptions) -> Result<Interactions> {
-        let (data, _) = load(path, opts)?;
-        self.for_fitting(data, None, opts.duplicates)
     }
 }
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use super::{Catalog, DuplicatePolicy, Interactions, Vocab, Works};
+use super::{Catalog, DuplicatePolicy, Interactions, ItemGroups, Vocab, Works};
 use crate::{Error, Result};
 
 /// What the models see as one item.
@@ -208,6 +208,66 @@ impl EditionMap {
     }
 }
 
+/// A catalogue and an item level: what turns loaded ratings into the ratings a model is
+/// fitted on and evaluated against (the CLI's `--books FILE --items LEVEL`, Python's
+/// `Ratings.with_books` and `bookrec.holdout_with_books`).
+#[derive(Clone, Copy, Debug)]
+pub struct ItemPrep<'a> {
+    pub catalog: &'a Catalog,
+    pub level: ItemLevel,
+}
+
+impl ItemPrep<'_> {
+    /// `data` as a model is fitted on it: at [`ItemLevel::Works`], editions merged into works
+    /// (by `editions`, else by `data`'s own works) under `duplicates`, with what the merge did;
+    /// at either level the catalogue's book groups attached (side information for `hybrid`).
+    pub fn for_fitting(
+        &self,
+        data: Interactions,
+        editions: Option<&EditionMap>,
+        duplicates: DuplicatePolicy,
+    ) -> Result<(Interactions, Option<EditionMerge>)> {
+        let (mut data, merge) = match self.level {
+            ItemLevel::Isbn => (data, None),
+            ItemLevel::Works => {
+                let own;
+                let editions = match editions {
+                    Some(e) => e,
+                    None => {
+                        own = EditionMap::build(self.catalog, &data, &[]);
+                        &own
+                    }
+                };
+                let (merged, report) = editions.merge(&data, duplicates)?;
+                (merged, Some(report))
+            }
+        };
+        data.item_groups = Some(Arc::new(ItemGroups::from_catalog(
+            self.catalog,
+            &data.items,
+        )));
+        Ok((data, merge))
+    }
+
+    /// A train/test split of ratings as the file has them, re-expressed for evaluation: train
+    /// ready for fitting ([`Self::for_fitting`]) and held-out editions merged into their
+    /// training works whichever level the model is trained at (the ranking metrics count
+    /// works then), so ISBN-level and work-level training score the same held-out ratings. A
+    /// reader's held-out ratings of several editions are scored as their mean: the target is
+    /// not the training data, so `duplicates` (which may be `Error`) does not decide it.
+    pub fn holdout(
+        &self,
+        train: Interactions,
+        test: Interactions,
+        duplicates: DuplicatePolicy,
+    ) -> Result<(Interactions, Interactions, Option<EditionMerge>)> {
+        let editions = EditionMap::build(self.catalog, &train, &[&test]);
+        let (test, _) = editions.merge(&test, DuplicatePolicy::Mean)?;
+        let (train, merge) = self.for_fitting(train, Some(&editions), duplicates)?;
+        Ok((train, test, merge))
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -307,6 +367,44 @@ mod tests {
         let (merged, _) = map.merge(&test, DuplicatePolicy::KeepLast).unwrap();
         assert_eq!(merged.items.id(merged.item[0]), "b");
         assert!(merged.implicit_user.is_empty());
+    }
+
+    /// Preparing for fitting attaches the book groups at both levels and merges only at
+    /// `works`; a holdout scores the test set's ratings of two editions as one, their mean,
+    /// at either level, whatever the training policy.
+    #[test]
+    fn item_prep_merges_at_the_works_level_and_holds_out_works_at_both() {
+        let catalog = catalog();
+        let data = ratings(&[("u1", "a", 4.0), ("u1", "b", 8.0), ("u2", "c", 9.0)]);
+        let prep = |level| ItemPrep {
+            catalog: &catalog,
+            level,
+        };
+        let (isbn, merge) = prep(ItemLevel::Isbn)
+            .for_fitting(data.clone(), None, DuplicatePolicy::Error)
+            .unwrap();
+        assert!(merge.is_none() && isbn.item_groups.is_some());
+        assert_eq!((isbn.len(), isbn.n_items()), (3, 3));
+        let (works, merge) = prep(ItemLevel::Works)
+            .for_fitting(data.clone(), None, DuplicatePolicy::Mean)
+            .unwrap();
+        assert!(works.item_groups.is_some());
+        assert_eq!((works.len(), works.n_items()), (2, 2));
+        assert_eq!(merge.unwrap().pairs_merged, 1);
+        assert!(prep(ItemLevel::Works)
+            .for_fitting(data, None, DuplicatePolicy::Error)
+            .is_err());
+
+        let train = ratings(&[("u1", "b", 8.0), ("u2", "c", 9.0), ("u3", "b", 7.0)]);
+        let test = ratings(&[("u2", "a", 4.0), ("u2", "b", 6.0)]);
+        for level in [ItemLevel::Isbn, ItemLevel::Works] {
+            let (_, test, _) = prep(level)
+                .holdout(train.clone(), test.clone(), DuplicatePolicy::Error)
+                .unwrap();
+            assert_eq!(test.len(), 1, "{level}");
+            assert_eq!(test.items.id(test.item[0]), "b");
+            assert_eq!(test.rating[0], 5.0);
+        }
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub use catalog::{
     load_catalog, missing_from_catalog, parse_catalog, Book, Catalog, CatalogReport, MissingBooks,
 };
 pub use csv::{MAX_FIELDS, MAX_RECORD};
-pub use editions::{EditionMap, EditionMerge, ItemLevel};
+pub use editions::{EditionMap, EditionMerge, ItemLevel, ItemPrep};
 pub use groups::{normalize_name, GroupColumn, GroupKind, ItemGroups, NO_GROUP};
 pub use ids::{normalize_id, normalize_id_str};
 pub use interactions::{AlignedRatings, Csr, Interactions, RatingScale};
