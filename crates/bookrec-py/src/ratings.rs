@@ -47,9 +47,26 @@ impl Ratings {
     }
 }
 
-/// The item level and duplicate policy of `items` ("isbn" or "works") and `duplicates`.
-fn prep_args(items: &str, duplicates: &str) -> PyResult<(ItemLevel, DuplicatePolicy)> {
-    Ok((items.parse().py_err()?, duplicates.parse().py_err()?))
+/// Runs `f` without the GIL on the core's preparation for the catalogue `books` at the level
+/// `items` ("isbn" or "works"), with the policy `duplicates` ("last", "mean" or "error").
+fn with_prep<T: Send>(
+    py: Python<'_>,
+    books: &Books,
+    items: &str,
+    duplicates: &str,
+    f: impl FnOnce(ItemPrep<'_>, DuplicatePolicy) -> bookrec_core::Result<T> + Send,
+) -> PyResult<T> {
+    let level: ItemLevel = items.parse().py_err()?;
+    let duplicates: DuplicatePolicy = duplicates.parse().py_err()?;
+    let catalog = Arc::clone(&books.inner);
+    py.detach(move || {
+        let prep = ItemPrep {
+            catalog: &catalog,
+            level,
+        };
+        f(prep, duplicates)
+    })
+    .py_err()
 }
 
 /// The columns of a `Ratings`, for `to_pandas`: vocabularies plus per-row indices, so pandas
@@ -191,17 +208,10 @@ impl Ratings {
         items: &str,
         duplicates: &str,
     ) -> PyResult<Ratings> {
-        let (level, duplicates) = prep_args(items, duplicates)?;
-        let (data, catalog) = ((*self.inner).clone(), Arc::clone(&books.inner));
-        let (data, merge) = py
-            .detach(move || {
-                let prep = ItemPrep {
-                    catalog: &catalog,
-                    level,
-                };
-                prep.for_fitting(data, None, duplicates)
-            })
-            .py_err()?;
+        let data = (*self.inner).clone();
+        let (data, merge) = with_prep(py, books, items, duplicates, |prep, duplicates| {
+            prep.for_fitting(data, None, duplicates)
+        })?;
         Ok(Ratings::merged(data, self.report.clone(), merge))
     }
 
@@ -468,18 +478,11 @@ pub fn holdout_with_books(
     items: &str,
     duplicates: &str,
 ) -> PyResult<(Ratings, Ratings)> {
-    let (level, duplicates) = prep_args(items, duplicates)?;
     let (train_data, test_data) = ((*train.inner).clone(), (*test.inner).clone());
-    let catalog = Arc::clone(&books.inner);
-    let (train_data, test_data, merge) = py
-        .detach(move || {
-            let prep = ItemPrep {
-                catalog: &catalog,
-                level,
-            };
+    let (train_data, test_data, merge) =
+        with_prep(py, books, items, duplicates, |prep, duplicates| {
             prep.holdout(train_data, test_data, duplicates)
-        })
-        .py_err()?;
+        })?;
     Ok((
         Ratings::merged(train_data, train.report.clone(), merge),
         Ratings::new(test_data, test.report.clone()),
