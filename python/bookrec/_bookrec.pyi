@@ -197,6 +197,7 @@ def tune(
     space_json: str | None = None,
     space_path: str | None = None,
     space_name: str = "<space dict>",
+    books: Books | None = None,
 ) -> str: ...
 
 @final

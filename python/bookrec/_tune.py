@@ -10,7 +10,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from . import _bookrec
-from ._data import Ratings
+from ._data import Books, Ratings
 from ._models import MODEL_CLASSES, _as_ratings, _Model, engine_params
 
 __all__ = ["TuneResult", "tune"]
@@ -54,6 +54,7 @@ def tune(
     space: None | Mapping[str, Any] | str | os.PathLike[str] = None,
     seed: int = 0,
     search: str = "tpe",
+    books: Books | None = None,
 ) -> TuneResult:
     """Searches ``model``'s hyper-parameters on ``data`` by k-fold cross-validation, with the
     same engine code as ``bookrec tune`` (same seed, same trials, same table).
@@ -66,7 +67,11 @@ def tune(
     ``{"factors": {"log_int": [8, 128]}, "reg": {"log_uniform": [0.01, 1]}, "epochs": 20}``),
     or the path of a space file. ``search``: ``"tpe"`` or ``"random"``. Invalid names, spaces
     and fold counts raise :class:`bookrec.ParamError` / :class:`bookrec.DataError` before any
-    trial runs; the GIL is released during the search."""
+    trial runs; the GIL is released during the search. ``books`` (a catalogue): a ranking
+    metric scores lists of works as they are served (``bookrec tune --books``); prepare
+    ``data`` with :meth:`bookrec.Ratings.with_books` to also tune at the works level."""
+    if books is not None and not isinstance(books, Books):
+        raise TypeError(f"tune's books must be bookrec.Books (read_books(path)), not {type(books).__name__}")
     if isinstance(space, Mapping):
         space_json: str | None = json.dumps(dict(space))
         space_path: str | None = None
@@ -84,6 +89,7 @@ def tune(
         int(seed),
         space_json=space_json,
         space_path=space_path,
+        books=None if books is None else books._inner,
     )
     report: dict[str, Any] = json.loads(text)
     return TuneResult(

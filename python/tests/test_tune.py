@@ -145,3 +145,25 @@ def test_same_trials_as_the_cli(cli: Path, interactions_csv: Path, tmp_path: Pat
     assert [t["params"] for t in py_trials] == [t["params"] for t in cli_trials]
     for a, b in zip(py_trials, cli_trials):
         assert math.isclose(a["mean"], b["mean"], rel_tol=0, abs_tol=0)
+
+
+def test_tune_with_books_ranks_works_as_the_cli_does(cli: Path, demo: bookrec.DemoData, tmp_path: Path) -> None:
+    """`tune(..., books=...)` is `bookrec tune --books`: the same trials, scored on lists of
+    works, and a non-catalogue is refused."""
+    space = tmp_path / "ials.json"
+    space.write_text(json.dumps(IALS_SPACE))
+    args = ["--model", "ials", "--metric", "ndcg@10", "--trials", "2", "--folds", "2", "--seed", "3"]
+    out = subprocess.run(
+        [str(cli), "tune", "--ratings", str(demo.ratings_path), "--books", str(demo.books_path), *args,
+         "--space", str(space), "--out-dir", str(tmp_path / "out"), "--json"],
+        check=True, capture_output=True, text=True,
+    )
+    cli_trials = json.loads(out.stdout)["tune"]["trials"]
+    books = bookrec.read_books(demo.books_path)
+    py = bookrec.tune(
+        bookrec.read_ratings(demo.ratings_path).with_books(books), model="ials", trials=2, folds=2,
+        metric="ndcg@10", space=space, seed=3, books=books,
+    )
+    assert [t["mean"] for t in py.report["trials"]] == [t["mean"] for t in cli_trials]
+    with pytest.raises(TypeError, match="bookrec.Books"):
+        bookrec.tune(demo.ratings, model="ials", metric="ndcg@10", books=str(demo.books_path))  # type: ignore[arg-type]

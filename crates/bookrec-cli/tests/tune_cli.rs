@@ -99,7 +99,7 @@ fn tune_rejects_a_bad_space_file_before_reading_data() {
 #[test]
 fn tune_ials_for_ndcg_on_held_out_interactions() {
     let dir = tempfile::tempdir().unwrap();
-    let (ratings, _) = bookrec_core::datasets::demo::write_demo_files(
+    let (ratings, books) = bookrec_core::datasets::demo::write_demo_files(
         dir.path(),
         bookrec_core::datasets::demo::DEMO_SEED,
     )
@@ -158,6 +158,33 @@ fn tune_ials_for_ndcg_on_held_out_interactions() {
     assert_eq!(ranking["relevance"], "interactions");
     assert_eq!(ranking["k"], 10);
     assert!(ranking["ndcg"].as_f64().unwrap() > 0.0);
+    assert_ne!(ranking["level"], "works");
+    // With the catalogue, trials and the holdout rank works as served (`evaluate --books`).
+    let with_books = bookrec(&[
+        "tune",
+        "--ratings",
+        s(&ratings),
+        "--books",
+        s(&books),
+        "--model",
+        "ials",
+        "--metric",
+        "ndcg@10",
+        "--space",
+        s(&space),
+        "--trials",
+        "2",
+        "--folds",
+        "2",
+        "--test-fraction",
+        "0.2",
+        "--out-dir",
+        s(&out_dir),
+        "--json",
+    ]);
+    assert!(with_books.status.success());
+    let w: serde_json::Value = serde_json::from_slice(&with_books.stdout).unwrap();
+    assert_eq!(w["holdout"]["ranking"]["level"], "works", "{w}");
     let csv = std::fs::read_to_string(out_dir.join("tune_ials.csv")).unwrap();
     assert!(
         csv.starts_with("trial,factors,iterations,reg,ndcg@10_mean,ndcg@10_std,"),

@@ -57,6 +57,7 @@ fn tpe_and_random_search_find_the_planted_regularisation() {
             strategy,
             seed: 5,
             startup: Some(8),
+            works: None,
         };
         let report = tune(&data, &reg_u_space("planted.json"), &opts, &NoProgress).unwrap();
         let best = report.best_trial();
@@ -100,6 +101,7 @@ fn tpe_beats_its_own_random_startup_on_a_planted_problem() {
         strategy: Strategy::Tpe,
         seed: 9,
         startup: Some(8),
+        works: None,
     };
     let report = tune(&data, &reg_u_space("planted.json"), &opts, &NoProgress).unwrap();
     let dist = |t: &bookrec_core::evaluation::tune::Trial| {
@@ -318,6 +320,7 @@ fn ndcg_search_over_interactions_finds_the_planted_rank() {
             strategy,
             seed: 3,
             startup: Some(10),
+            works: None,
         };
         let report = tune(&data, &space, &opts, &NoProgress).unwrap();
         assert!(!report.parallel_trials);
@@ -359,6 +362,7 @@ fn rating_models_tune_on_interactions_too_and_rmse_refuses_ranking_models() {
         strategy: Strategy::Random,
         seed: 1,
         startup: None,
+        works: None,
     };
     // An explicit model fits the rated part of each fold and is scored on every held-out
     // interaction; RMSE of its explicit test rows is still recorded.

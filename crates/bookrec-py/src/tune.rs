@@ -2,6 +2,7 @@
 //! `bookrec tune`) on an in-memory ratings set; the report comes back as JSON.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use bookrec_core::evaluation::tune::{
     tune as core_tune, Metric, SearchSpace, Strategy, TuneOptions,
@@ -9,6 +10,7 @@ use bookrec_core::evaluation::tune::{
 use bookrec_core::progress::NoProgress;
 use pyo3::prelude::*;
 
+use crate::catalog::Books;
 use crate::errors::IntoPyResult;
 use crate::model::{kind_of, to_json};
 use crate::ratings::Ratings;
@@ -16,10 +18,11 @@ use crate::ratings::Ratings;
 /// Searches `kind`'s hyper-parameters on `ratings` (see `bookrec.tune`). The space is the
 /// model's built-in one, `space_json` (a JSON object in the `--space` format, named
 /// `space_name` in errors), or the file `space_path`. Everything is validated before the first
-/// trial; the GIL is released during the search. Returns the `TuneReport` as JSON.
+/// trial; the GIL is released during the search. With `books`, ranking metrics score lists of
+/// works as served (`bookrec tune --books`). Returns the `TuneReport` as JSON.
 #[pyfunction]
 #[pyo3(signature = (kind, ratings, trials, folds, metric, search, seed, space_json=None,
-                    space_path=None, space_name="<space dict>"))]
+                    space_path=None, space_name="<space dict>", books=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn tune(
     py: Python<'_>,
@@ -33,6 +36,7 @@ pub fn tune(
     space_json: Option<&str>,
     space_path: Option<&str>,
     space_name: &str,
+    books: Option<PyRef<'_, Books>>,
 ) -> PyResult<String> {
     let kind = kind_of(kind)?;
     let space = match (space_json, space_path) {
@@ -48,6 +52,7 @@ pub fn tune(
         strategy: Strategy::parse(search).py_err()?,
         seed,
         startup: None,
+        works: books.map(|b| Arc::clone(&b.inner)),
     };
     opts.metric.check_model(kind).py_err()?;
     let data = ratings.inner.clone();

@@ -37,11 +37,18 @@ pub fn run(args: TuneArgs) -> Result<()> {
         strategy: Strategy::parse(&args.search)?,
         seed: args.seed,
         startup: None,
+        works: None,
     };
     opts.metric.check_model(kind)?;
     let load = args.load.to_options()?;
     let bars = Bars::new();
-    let data = super::Books::load(&args.catalog)?.load_for_fitting(&args.ratings, &load)?;
+    let books = super::Books::load(&args.catalog)?;
+    let data = books.load_for_fitting(&args.ratings, &load)?;
+    // With a catalogue, trial lists are works as served, as `evaluate --books` ranks them.
+    let opts = TuneOptions {
+        works: books.catalog.clone(),
+        ..opts
+    };
 
     let (report, holdout) = match args.test_fraction {
         Some(test_fraction) => {
@@ -54,7 +61,7 @@ pub fn run(args: TuneArgs) -> Result<()> {
                 &report.best_spec()?,
                 &train,
                 &test,
-                &opts.metric.eval_options(),
+                &opts.eval_options(),
                 &bars,
             )?;
             (report, Some(test_report))

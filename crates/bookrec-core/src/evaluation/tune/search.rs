@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -11,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::metric::{FoldsOver, Metric};
 use super::space::{Coord, Dist, SearchSpace};
-use crate::data::Interactions;
+use crate::data::{Catalog, Interactions};
 use crate::evaluation::evaluate::{cross_validate, cross_validate_interactions, EvalOptions};
 use crate::evaluation::split::{fold_assignment, interaction_fold_assignment};
 use crate::models::{ModelKind, ModelSpec};
@@ -59,6 +60,21 @@ pub struct TuneOptions {
     pub seed: u64,
     /// Random trials before TPE starts modelling; `None` = max(5, min(20, trials / 3)).
     pub startup: Option<usize>,
+    /// Rank the trials' lists at the level readers see, with this catalogue
+    /// ([`EvalOptions::works`]: works as served, catalogued books only, a hit for any edition
+    /// of a held-out work); `None` ranks book ids. Only ranking metrics use lists.
+    pub works: Option<Arc<Catalog>>,
+}
+
+impl TuneOptions {
+    /// The evaluation options a trial (and a holdout of the best parameters) is scored with:
+    /// the metric's ([`Metric::eval_options`]), lists of works with a catalogue.
+    pub fn eval_options(&self) -> EvalOptions {
+        EvalOptions {
+            works: self.works.clone(),
+            ..self.metric.eval_options()
+        }
+    }
 }
 
 impl Default for TuneOptions {
@@ -70,6 +86,7 @@ impl Default for TuneOptions {
             strategy: Strategy::Tpe,
             seed: 0,
             startup: None,
+            works: None,
         }
     }
 }
@@ -274,7 +291,7 @@ pub fn tune(
             interaction_fold_assignment(data, opts.folds, opts.seed).map(drop)?
         }
     }
-    let eval_opts = opts.metric.eval_options();
+    let eval_opts = opts.eval_options();
     let startup = opts
         .startup
         .unwrap_or_else(|| (opts.trials / 3).clamp(5, 20));
