@@ -112,28 +112,29 @@ fn tune_ials_for_ndcg_on_held_out_interactions() {
     .unwrap();
     let out_dir = dir.path().join("results");
     let model = dir.path().join("ials.bkr");
-    let out = bookrec(&[
-        "tune",
-        "--ratings",
-        s(&ratings),
-        "--model",
-        "ials",
-        "--metric",
-        "ndcg@10",
-        "--space",
-        s(&space),
-        "--trials",
-        "4",
-        "--folds",
-        "2",
-        "--test-fraction",
-        "0.2",
-        "--out-dir",
-        s(&out_dir),
-        "--save-model",
-        s(&model),
-        "--json",
-    ]);
+    let tune_ials = |extra: &[&str]| {
+        let mut args = vec![
+            "tune",
+            "--ratings",
+            s(&ratings),
+            "--model",
+            "ials",
+            "--metric",
+            "ndcg@10",
+            "--space",
+            s(&space),
+            "--folds",
+            "2",
+            "--test-fraction",
+            "0.2",
+            "--out-dir",
+            s(&out_dir),
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        bookrec(&args)
+    };
+    let out = tune_ials(&["--trials", "4", "--save-model", s(&model)]);
     assert!(
         out.status.success(),
         "{}",
@@ -160,28 +161,7 @@ fn tune_ials_for_ndcg_on_held_out_interactions() {
     assert!(ranking["ndcg"].as_f64().unwrap() > 0.0);
     assert_ne!(ranking["level"], "works");
     // With the catalogue, trials and the holdout rank works as served (`evaluate --books`).
-    let with_books = bookrec(&[
-        "tune",
-        "--ratings",
-        s(&ratings),
-        "--books",
-        s(&books),
-        "--model",
-        "ials",
-        "--metric",
-        "ndcg@10",
-        "--space",
-        s(&space),
-        "--trials",
-        "2",
-        "--folds",
-        "2",
-        "--test-fraction",
-        "0.2",
-        "--out-dir",
-        s(&out_dir),
-        "--json",
-    ]);
+    let with_books = tune_ials(&["--trials", "2", "--books", s(&books)]);
     assert!(with_books.status.success());
     let w: serde_json::Value = serde_json::from_slice(&with_books.stdout).unwrap();
     assert_eq!(w["holdout"]["ranking"]["level"], "works", "{w}");
