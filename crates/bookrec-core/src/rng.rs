@@ -77,9 +77,16 @@ impl Rng {
 
     /// Fisher–Yates shuffle.
     pub fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
+        self.shuffle_by(v.len(), |i, j| v.swap(i, j));
+    }
+
+    /// Fisher–Yates shuffle of `n` positions held elsewhere, e.g. parallel arrays that must
+    /// move together: `swap(i, j)` exchanges positions i and j. Draws what [`Self::shuffle`]
+    /// draws for a slice of length `n`.
+    pub fn shuffle_by(&mut self, n: usize, mut swap: impl FnMut(usize, usize)) {
+        for i in (1..n).rev() {
             let j = self.below(i as u64 + 1) as usize;
-            v.swap(i, j);
+            swap(i, j);
         }
     }
 }

@@ -247,6 +247,11 @@ fn counting_sort(order: &[u32], keys: &[u32], n_keys: usize) -> Vec<u32> {
     out
 }
 
+/// Mixed into a model's seed for the order of each user's books (svd's
+/// [`CompactRatings::stratify_items`], svdpp's row shuffle), so that order is drawn
+/// independently of the initial factors, which use the seed itself.
+pub(crate) const BOOK_ORDER_SALT: u64 = 0x0B00_C0DE_0DE5;
+
 /// The ratings of the G×G grid (block (bu, bi) at index bu·G + bi), with block-local indices,
 /// each block in (user, book row) order.
 pub(crate) struct Grid {
@@ -481,7 +486,7 @@ pub(crate) fn fit(p: &SvdParams, train: &Interactions, progress: &dyn Progress) 
         p.blocks
     };
     let mut c = CompactRatings::new(train);
-    let item_label = c.stratify_items(g, p.seed ^ 0x0B00_C0DE_0DE5);
+    let item_label = c.stratify_items(g, p.seed ^ BOOK_ORDER_SALT);
     let init = (p.init_mean, p.init_std);
     // The two factor matrices and the grid are independent: build them side by side.
     let ((user_f, item_f), grid) = rayon::join(
@@ -624,28 +629,27 @@ mod tests {
             let row = plain.item_rows[item as usize] as usize;
             assert_eq!(c.item_counts[c.i[k] as usize], plain.item_counts[row]);
         }
-        let mut index_of_row = vec![0u32; n];
-        for (idx, &row) in c.item_rows.iter().enumerate() {
-            if row != u32::MAX {
-                index_of_row[row as usize] = idx as u32;
+        // Each book row's index in the vocabulary (first appearance in the file).
+        let index_of_row = |c: &CompactRatings| {
+            let mut index = vec![0u32; n];
+            for (idx, &row) in c.item_rows.iter().enumerate() {
+                if row != u32::MAX {
+                    index[row as usize] = idx as u32;
+                }
             }
-        }
+            index
+        };
         let first_range =
             |c: &CompactRatings, key: &[u32]| Grid::new(c, &train.rating, 2, key).item_bounds[1];
         let cut = first_range(&c, &label);
         assert!(first_range(&plain, &identity) < n / 4);
         assert!((n * 35 / 100..n * 65 / 100).contains(&cut), "{cut} of {n}");
         // Rows are index-ordered inside each of the 2 strata: at most one descent.
-        let descents = index_of_row.windows(2).filter(|p| p[0] > p[1]).count();
+        let descents = index_of_row(&c).windows(2).filter(|p| p[0] > p[1]).count();
         assert!(descents <= 1, "{descents}");
         for g in [1, 2] {
             let (c, label) = stratified(g, 3);
-            let mut index_of_row = vec![0u32; n];
-            for (idx, &row) in c.item_rows.iter().enumerate() {
-                if row != u32::MAX {
-                    index_of_row[row as usize] = idx as u32;
-                }
-            }
+            let index_of_row = index_of_row(&c);
             let grid = Grid::new(&c, &train.rating, g, &label);
             let (mut up, mut pairs) = (0, 0);
             for (b, block) in grid.blocks.iter().enumerate() {

@@ -20,7 +20,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::svd::init_factors;
+use super::svd::{init_factors, BOOK_ORDER_SALT};
 use super::{
     check_at_least_one, check_finite, check_non_negative, check_positive, compact_rows, Factors,
     ParamSet, Scorer,
@@ -114,11 +114,10 @@ fn shuffle_rows(m: &mut Csr, seed: u64) {
     let mut rng = Rng::new(seed);
     for r in 0..m.indptr.len().saturating_sub(1) {
         let (a, b) = (m.indptr[r], m.indptr[r + 1]);
-        for x in (1..b - a).rev() {
-            let y = rng.below(x as u64 + 1) as usize;
+        rng.shuffle_by(b - a, |x, y| {
             m.indices.swap(a + x, a + y);
             m.values.swap(a + x, a + y);
-        }
+        });
     }
 }
 
@@ -153,7 +152,7 @@ pub(crate) fn fit(
     let mut pu = init(users.len(), p.seed);
     let mut qi = init(items_with_rows.len(), p.seed ^ 0x1_7E35);
     let mut rated = train.by_user();
-    shuffle_rows(&mut rated, p.seed ^ 0x0B00_C0DE_0DE5);
+    shuffle_rows(&mut rated, p.seed ^ BOOK_ORDER_SALT);
     let nset = implicit_sets(train);
     // y_j matters for every book in some N(u), rated or not.
     let mut in_n = vec![0u32; n_items];
