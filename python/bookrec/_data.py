@@ -178,11 +178,8 @@ class Ratings:
         work is one book id, its most-rated edition's; :attr:`edition_merge` says what was
         merged. To score such a model on held-out ratings, prepare the pair together with
         :func:`holdout_with_books`, so the test set's editions join the same works."""
-        if not isinstance(books, Books):
-            raise TypeError(
-                f"with_books takes bookrec.Books (read_books(path)), not {type(books).__name__}"
-            )
-        return Ratings(self._inner.with_books(books._inner, str(items), str(duplicates)))
+        catalog = _engine_books(books, "with_books' books")
+        return Ratings(self._inner.with_books(catalog, str(items), str(duplicates)))
 
     @property
     def edition_merge(self) -> dict[str, int] | None:
@@ -309,6 +306,14 @@ def read_ratings(
     )
 
 
+def _engine_books(books: object, what: str) -> _bookrec.Books:
+    """The engine's catalogue inside ``books``, or a ``TypeError`` naming ``what`` when
+    ``books`` is not a :class:`Books`."""
+    if not isinstance(books, Books):
+        raise TypeError(f"{what} must be bookrec.Books (read_books(path)), not {type(books).__name__}")
+    return books._inner
+
+
 def read_books(path: "str | os.PathLike[str]") -> Books:
     """Reads a catalogue CSV (``BX-Books.csv`` as distributed, or a plain
     ``book_id,title,author,year,genre`` file), repairing mojibake where unambiguous."""
@@ -350,11 +355,8 @@ def holdout_with_books(
     editions of one work are scored as their mean), at either level, so ISBN-level and
     work-level models are scored on the same held-out ratings. Pass ``books`` to
     :func:`bookrec.evaluate` too, to rank lists of works as they are served."""
-    if not isinstance(books, Books):
-        raise TypeError(
-            f"holdout_with_books takes bookrec.Books (read_books(path)), not {type(books).__name__}"
-        )
-    a, b = _bookrec.holdout_with_books(train._inner, test._inner, books._inner, str(items), str(duplicates))
+    catalog = _engine_books(books, "holdout_with_books' books")
+    a, b = _bookrec.holdout_with_books(train._inner, test._inner, catalog, str(items), str(duplicates))
     return Ratings(a), Ratings(b)
 
 

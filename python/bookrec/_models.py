@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import _bookrec
-from ._data import Books, Ratings, read_ratings
+from ._data import Books, Ratings, _engine_books, read_ratings
 from .errors import NotFittedError, ParamError, UnknownUserError, UnknownUserWarning
 
 __all__ = [
@@ -194,8 +194,8 @@ class _Model:
 
     def attach_catalog(self: M, books: Books | None) -> M:
         """Attaches a catalogue, so recommendation tables carry titles and authors."""
-        if books is not None and not isinstance(books, Books):
-            raise TypeError("attach_catalog expects bookrec.Books (see bookrec.read_books)")
+        if books is not None:
+            _engine_books(books, "attach_catalog's books")
         self._books = books
         return self
 
@@ -785,8 +785,7 @@ def evaluate(
     held-out work (the CLI's ``evaluate --books``; ``ranking["level"]`` is ``"works"``).
     Prepare the pair with :func:`bookrec.holdout_with_books` so held-out editions count as
     their works."""
-    if books is not None and not isinstance(books, Books):
-        raise TypeError(f"evaluate's books must be bookrec.Books (read_books(path)), not {type(books).__name__}")
+    catalog = None if books is None else _engine_books(books, "evaluate's books")
     if isinstance(model, (str, os.PathLike)):
         model = load(model)
     if not isinstance(model, _Model):
@@ -796,7 +795,7 @@ def evaluate(
     text = model._model().evaluate(
         _as_ratings(test)._inner,
         *_eval_args(k, relevance_threshold, min_support, max_ranking_users),
-        None if books is None else books._inner,
+        catalog,
     )
     return cast(dict[str, Any], json.loads(text))
 

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from . import _bookrec
-from ._data import Books, Ratings
+from ._data import Books, Ratings, _engine_books
 from ._models import MODEL_CLASSES, _as_ratings, _Model, engine_params
 
 __all__ = ["TuneResult", "tune"]
@@ -70,8 +70,7 @@ def tune(
     trial runs; the GIL is released during the search. ``books`` (a catalogue): a ranking
     metric scores lists of works as they are served (``bookrec tune --books``); prepare
     ``data`` with :meth:`bookrec.Ratings.with_books` to also tune at the works level."""
-    if books is not None and not isinstance(books, Books):
-        raise TypeError(f"tune's books must be bookrec.Books (read_books(path)), not {type(books).__name__}")
+    catalog = None if books is None else _engine_books(books, "tune's books")
     if isinstance(space, Mapping):
         space_json: str | None = json.dumps(dict(space))
         space_path: str | None = None
@@ -89,7 +88,7 @@ def tune(
         int(seed),
         space_json=space_json,
         space_path=space_path,
-        books=None if books is None else books._inner,
+        books=catalog,
     )
     report: dict[str, Any] = json.loads(text)
     return TuneResult(
