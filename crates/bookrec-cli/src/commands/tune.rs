@@ -30,7 +30,7 @@ pub fn run(args: TuneArgs) -> Result<()> {
         Some(path) => SearchSpace::load(kind, path)?,
         None => SearchSpace::default_for(kind)?,
     };
-    let opts = TuneOptions {
+    let mut opts = TuneOptions {
         trials: args.trials,
         folds: args.folds,
         metric: Metric::parse(&args.metric)?,
@@ -45,10 +45,7 @@ pub fn run(args: TuneArgs) -> Result<()> {
     let books = super::Books::load(&args.catalog)?;
     let data = books.load_for_fitting(&args.ratings, &load)?;
     // With a catalogue, trial lists are works as served, as `evaluate --books` ranks them.
-    let opts = TuneOptions {
-        works: books.catalog.clone(),
-        ..opts
-    };
+    opts.works = books.catalog.clone();
 
     let (report, holdout) = match args.test_fraction {
         Some(test_fraction) => {
