@@ -233,6 +233,12 @@ def test_works_level_training_and_evaluation_match_the_cli(cli: Path, tmp_path: 
         plain.with_books(books, items="works", duplicates="error")
     with pytest.raises(bookrec.ParamError, match="isbn or works"):
         plain.with_books(books, items="pages")
+    with pytest.raises(bookrec.ParamError, match="duplicates"):
+        plain.with_books(books, items="works", duplicates="sometimes")
+    with pytest.raises(bookrec.ParamError, match="isbn or works"):
+        bookrec.holdout_with_books(plain, plain, books, items="pages")
+    with pytest.raises(TypeError, match="bookrec.Books"):
+        bookrec.holdout_with_books(plain, plain, str(books_path))  # type: ignore[arg-type]
 
     model_path = tmp_path / "works.bkr"
     subprocess.run(

@@ -165,6 +165,11 @@ fn tune_ials_for_ndcg_on_held_out_interactions() {
     assert!(with_books.status.success());
     let w: serde_json::Value = serde_json::from_slice(&with_books.stdout).unwrap();
     assert_eq!(w["holdout"]["ranking"]["level"], "works", "{w}");
+    let missing = dir.path().join("missing.csv");
+    let refused = tune_ials(&["--trials", "2", "--books", s(&missing)]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8(refused.stderr).unwrap();
+    assert!(err.contains("missing.csv"), "{err}");
     let csv = std::fs::read_to_string(out_dir.join("tune_ials.csv")).unwrap();
     assert!(
         csv.starts_with("trial,factors,iterations,reg,ndcg@10_mean,ndcg@10_std,"),
